@@ -70,3 +70,29 @@ def adf_validator(jira_spec_dir: Path):
 def dc_wadl_text(jira_spec_dir: Path) -> str:
     """The Jira Server/Data Center WADL (paths and query parameters)."""
     return (jira_spec_dir / "jira-8.4.3-rest-plugin.wadl").read_text()
+
+
+# -- the app's own state ------------------------------------------------------
+
+@pytest.fixture
+def tmp_settings(tmp_path, monkeypatch):
+    """Settings on a fresh database file; pages under AppTest read the same env."""
+    from lib.settings import load_settings
+
+    env = {
+        "ANOMALY_DESK_DB": str(tmp_path / "test.duckdb"),
+        "ANOMALY_DESK_DEMO_DATA": "0",
+        "ANOMALY_DESK_PUBLIC_URL": "http://desk.test",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return load_settings(env)
+
+
+@pytest.fixture(autouse=True)
+def _close_shared_services():
+    """Close every shared database after each test so none leaks into the next."""
+    yield
+    from lib.services import close_all
+
+    close_all()

@@ -1,0 +1,350 @@
+"""The anomaly repository: reads for the page, writes for import and actions.
+
+All SQL takes parameters. Optional filters are assembled from a fixed list of
+clauses; sort columns come from a whitelist, never from user text.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from lib.store.db import Database
+from lib.store.models import (
+    Anomaly,
+    AnomalyFilter,
+    AnomalyPage,
+    ArchiveReason,
+    Comment,
+    FailedCheck,
+    Status,
+    StatusChange,
+)
+
+SORTABLE = {
+    "id": "id",
+    "detected": "detected_at",
+    "datastore": "datastore_name",
+    "container": "container",
+    "status": "status",
+    "type": "anomaly_type",
+    "weight": "weight",
+}
+
+_ANOMALY_COLUMNS = (
+    "id, datastore_id, datastore_name, container, fields, anomaly_type, status,"
+    " archive_reason, detected_at, description, weight, tags"
+)
+
+_ANOMALY_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("datastore_id", pa.int64()),
+        ("datastore_name", pa.string()),
+        ("container", pa.string()),
+        ("fields", pa.list_(pa.string())),
+        ("anomaly_type", pa.string()),
+        ("status", pa.string()),
+        ("archive_reason", pa.string()),
+        ("detected_at", pa.timestamp("us")),
+        ("description", pa.string()),
+        ("weight", pa.int32()),
+        ("tags", pa.list_(pa.string())),
+        ("search_text", pa.string()),
+        ("updated_at", pa.timestamp("us")),
+    ]
+)
+
+
+class AnomalyNotFound(LookupError):
+    def __init__(self, anomaly_id: int):
+        super().__init__(f"There is no anomaly with id {anomaly_id}.")
+        self.anomaly_id = anomaly_id
+
+
+class InvalidTransition(ValueError):
+    """A status change the workflow does not allow (the message says why)."""
+
+
+def search_text(anomaly: Anomaly) -> str:
+    parts = [anomaly.container, *anomaly.fields, *(c.message for c in anomaly.failed_checks)]
+    return " ".join(parts).lower()
+
+
+def _where(flt: AnomalyFilter, *, with_status: bool = True) -> tuple[str, list]:
+    clauses: list[str] = []
+    params: list = []
+    if flt.datastore_ids:
+        clauses.append("datastore_id IN (SELECT unnest(?::BIGINT[]))")
+        params.append(list(flt.datastore_ids))
+    if with_status and flt.statuses:
+        clauses.append("status IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(flt.statuses))
+    if flt.anomaly_type:
+        clauses.append("anomaly_type = ?")
+        params.append(flt.anomaly_type)
+    if flt.detected_from:
+        clauses.append("detected_at >= ?")
+        params.append(flt.detected_from)
+    if flt.detected_to:
+        clauses.append("detected_at < ?")
+        params.append(flt.detected_to)
+    if flt.text.strip():
+        # contains() takes the text literally: no LIKE wildcards from the user.
+        clauses.append("contains(search_text, ?)")
+        params.append(flt.text.strip().lower())
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _row_to_anomaly(row: tuple, checks: Sequence[FailedCheck]) -> Anomaly:
+    return Anomaly(
+        id=row[0],
+        datastore_id=row[1],
+        datastore_name=row[2],
+        container=row[3],
+        fields=tuple(row[4]),
+        anomaly_type=row[5],
+        status=row[6],
+        archive_reason=row[7],
+        detected_at=row[8],
+        description=row[9],
+        weight=row[10],
+        tags=tuple(row[11]),
+        failed_checks=tuple(checks),
+    )
+
+
+class AnomalyRepository:
+    def __init__(self, db: Database):
+        self._db = db
+
+    # -- reads ---------------------------------------------------------------
+    def count(self) -> int:
+        with self._db.read() as cur:
+            return cur.execute("SELECT count(*) FROM anomalies").fetchone()[0]
+
+    def get(self, anomaly_id: int) -> Anomaly | None:
+        with self._db.read() as cur:
+            return self.get_in(cur, anomaly_id)
+
+    def get_in(self, cur: duckdb.DuckDBPyConnection, anomaly_id: int) -> Anomaly | None:
+        row = cur.execute(
+            f"SELECT {_ANOMALY_COLUMNS} FROM anomalies WHERE id = ?", [anomaly_id]
+        ).fetchone()
+        if row is None:
+            return None
+        checks = cur.execute(
+            "SELECT check_id, rule_type, message FROM failed_checks"
+            " WHERE anomaly_id = ? ORDER BY position",
+            [anomaly_id],
+        ).fetchall()
+        return _row_to_anomaly(row, [FailedCheck(*c) for c in checks])
+
+    def datastores(self) -> list[tuple[int, str]]:
+        with self._db.read() as cur:
+            return cur.execute(
+                "SELECT DISTINCT datastore_id, datastore_name FROM anomalies ORDER BY 2"
+            ).fetchall()
+
+    def page(
+        self,
+        flt: AnomalyFilter,
+        *,
+        sort: str = "detected",
+        descending: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> AnomalyPage:
+        """One page of anomalies matching ``flt``, with the total and counts per status."""
+        order = SORTABLE.get(sort, "detected_at")
+        direction = "DESC" if descending else "ASC"
+        where, params = _where(flt)
+        counts_where, counts_params = _where(flt, with_status=False)
+        with self._db.read() as cur:
+            rows = cur.execute(
+                "SELECT a.id, a.detected_at, a.datastore_name, a.container,"
+                " array_to_string(a.fields, ', ') AS fields, a.anomaly_type, a.status,"
+                " a.archive_reason, a.weight,"
+                " (SELECT count(*) FROM failed_checks c WHERE c.anomaly_id = a.id) AS checks"
+                f" FROM (SELECT * FROM anomalies{where}"
+                f" ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?) a"
+                f" ORDER BY a.{order} {direction}, a.id {direction}",
+                [*params, int(limit), int(offset)],
+            )
+            names = [d[0] for d in rows.description]
+            page_rows = [dict(zip(names, r)) for r in rows.fetchall()]
+            total = cur.execute(f"SELECT count(*) FROM anomalies{where}", params).fetchone()[0]
+            counts = dict(
+                cur.execute(
+                    f"SELECT status, count(*) FROM anomalies{counts_where} GROUP BY status",
+                    counts_params,
+                ).fetchall()
+            )
+        return AnomalyPage(page_rows, total, {s.value: counts.get(s.value, 0) for s in Status})
+
+    def comments(self, anomaly_id: int) -> list[Comment]:
+        with self._db.read() as cur:
+            rows = cur.execute(
+                "SELECT id, anomaly_id, author, body, created_at FROM anomaly_comments"
+                " WHERE anomaly_id = ? ORDER BY created_at, id",
+                [anomaly_id],
+            ).fetchall()
+        return [Comment(*r) for r in rows]
+
+    def history(self, anomaly_id: int) -> list[StatusChange]:
+        with self._db.read() as cur:
+            rows = cur.execute(
+                "SELECT id, anomaly_id, changed_by, changed_at, from_status, from_reason,"
+                " to_status, to_reason FROM status_changes WHERE anomaly_id = ?"
+                " ORDER BY changed_at, id",
+                [anomaly_id],
+            ).fetchall()
+        return [StatusChange(*r) for r in rows]
+
+    # -- writes --------------------------------------------------------------
+    def upsert_many(self, anomalies: Sequence[Anomaly], now: datetime) -> int:
+        """Insert or replace anomalies (and their checks) in one transaction."""
+        with self._db.transaction() as cur:
+            self.upsert_many_in(cur, anomalies, now)
+        return len(anomalies)
+
+    def upsert_many_in(
+        self, cur: duckdb.DuckDBPyConnection, anomalies: Sequence[Anomaly], now: datetime
+    ) -> None:
+        # Bulk through Arrow: executemany is ~100x slower in DuckDB.
+        table = pa.Table.from_pylist(
+            [_anomaly_row(a, now) for a in anomalies], schema=_ANOMALY_SCHEMA
+        )
+        checks = pa.Table.from_pylist(
+            [
+                {"anomaly_id": a.id, "position": i, "check_id": c.check_id,
+                 "rule_type": c.rule_type, "message": c.message}
+                for a in anomalies
+                for i, c in enumerate(a.failed_checks)
+            ],
+            schema=pa.schema([("anomaly_id", pa.int64()), ("position", pa.int32()),
+                              ("check_id", pa.int64()), ("rule_type", pa.string()),
+                              ("message", pa.string())]),
+        )
+        cur.register("incoming_anomalies", table)
+        cur.register("incoming_checks", checks)
+        try:
+            cur.execute(
+                "DELETE FROM failed_checks WHERE anomaly_id IN (SELECT id FROM incoming_anomalies)"
+            )
+            cur.execute("INSERT OR REPLACE INTO anomalies SELECT * FROM incoming_anomalies")
+            cur.execute("INSERT INTO failed_checks SELECT * FROM incoming_checks")
+        finally:
+            cur.unregister("incoming_anomalies")
+            cur.unregister("incoming_checks")
+
+    def change_status_in(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        anomaly_id: int,
+        to_status: Status,
+        reason: ArchiveReason | None,
+        actor: str,
+        now: datetime,
+    ) -> StatusChange:
+        """Move an anomaly to a new status and record who did it.
+
+        Raises:
+            AnomalyNotFound: no such anomaly.
+            InvalidTransition: the change is not allowed (e.g. archive without a reason).
+        """
+        current = cur.execute(
+            "SELECT status, archive_reason FROM anomalies WHERE id = ?", [anomaly_id]
+        ).fetchone()
+        if current is None:
+            raise AnomalyNotFound(anomaly_id)
+        _check_transition(current[0], to_status, reason)
+        cur.execute(
+            "UPDATE anomalies SET status = ?, archive_reason = ?, updated_at = ? WHERE id = ?",
+            [to_status.value, reason.value if reason else None, now, anomaly_id],
+        )
+        row = cur.execute(
+            "INSERT INTO status_changes (anomaly_id, changed_by, changed_at, from_status,"
+            " from_reason, to_status, to_reason) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            [anomaly_id, actor, now, current[0], current[1], to_status.value,
+             reason.value if reason else None],
+        ).fetchone()
+        return StatusChange(row[0], anomaly_id, actor, now, current[0], current[1],
+                            to_status.value, reason.value if reason else None)
+
+    def change_status(self, anomaly_id: int, to_status: Status,
+                      reason: ArchiveReason | None, actor: str, now: datetime) -> StatusChange:
+        with self._db.transaction() as cur:
+            return self.change_status_in(cur, anomaly_id, to_status, reason, actor, now)
+
+    def add_comment_in(self, cur: duckdb.DuckDBPyConnection, anomaly_id: int,
+                       author: str, body: str, now: datetime) -> Comment:
+        """Store a comment on an anomaly.
+
+        Raises:
+            AnomalyNotFound: no such anomaly.
+            ValueError: empty text or author.
+        """
+        if not body.strip():
+            raise ValueError("A comment needs some text.")
+        if not author.strip():
+            raise ValueError("A comment needs an author.")
+        if cur.execute("SELECT 1 FROM anomalies WHERE id = ?", [anomaly_id]).fetchone() is None:
+            raise AnomalyNotFound(anomaly_id)
+        row = cur.execute(
+            "INSERT INTO anomaly_comments (anomaly_id, author, body, created_at)"
+            " VALUES (?, ?, ?, ?) RETURNING id",
+            [anomaly_id, author.strip(), body.strip(), now],
+        ).fetchone()
+        return Comment(row[0], anomaly_id, author.strip(), body.strip(), now)
+
+    def add_comment(self, anomaly_id: int, author: str, body: str, now: datetime) -> Comment:
+        with self._db.transaction() as cur:
+            return self.add_comment_in(cur, anomaly_id, author, body, now)
+
+    def add_history_in(self, cur: duckdb.DuckDBPyConnection,
+                       changes: Iterable[StatusChange], comments: Iterable[Comment]) -> None:
+        """Load imported history and comments as they were (used by the demo data)."""
+        for ch in changes:
+            cur.execute(
+                "INSERT INTO status_changes (anomaly_id, changed_by, changed_at, from_status,"
+                " from_reason, to_status, to_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [ch.anomaly_id, ch.changed_by, ch.changed_at, ch.from_status, ch.from_reason,
+                 ch.to_status, ch.to_reason],
+            )
+        for c in comments:
+            cur.execute(
+                "INSERT INTO anomaly_comments (anomaly_id, author, body, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                [c.anomaly_id, c.author, c.body, c.created_at],
+            )
+
+
+def _anomaly_row(a: Anomaly, now: datetime) -> dict:
+    return {
+        "id": a.id, "datastore_id": a.datastore_id, "datastore_name": a.datastore_name,
+        "container": a.container, "fields": list(a.fields), "anomaly_type": a.anomaly_type,
+        "status": a.status, "archive_reason": a.archive_reason, "detected_at": a.detected_at,
+        "description": a.description, "weight": a.weight, "tags": list(a.tags),
+        "search_text": search_text(a), "updated_at": now,
+    }
+
+
+_ALLOWED = {
+    Status.ACKNOWLEDGED: {Status.ACTIVE.value},
+    Status.ARCHIVED: {Status.ACTIVE.value, Status.ACKNOWLEDGED.value},
+    Status.ACTIVE: {Status.ACKNOWLEDGED.value, Status.ARCHIVED.value},
+}
+
+
+def _check_transition(current: str, to_status: Status, reason: ArchiveReason | None) -> None:
+    if to_status is Status.ARCHIVED and reason is None:
+        raise InvalidTransition("Archiving needs a reason: Resolved, Invalid, Duplicate or Discarded.")
+    if to_status is not Status.ARCHIVED and reason is not None:
+        raise InvalidTransition("Only archiving takes a reason.")
+    if current not in _ALLOWED[to_status]:
+        verb = {Status.ACKNOWLEDGED: "acknowledge", Status.ARCHIVED: "archive",
+                Status.ACTIVE: "reopen"}[to_status]
+        raise InvalidTransition(f"Cannot {verb} an anomaly that is {current}.")

@@ -1,0 +1,91 @@
+"""The DuckDB connection: one per process and file, safe under Streamlit's threads.
+
+DuckDB 2.0 refuses one connection used by two threads at once, so every
+operation takes its own cursor. Writes are serialised by a lock because
+concurrent updates of the same row fail with "Conflict on update!".
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from lib.store.migrations import apply_migrations
+
+log = logging.getLogger(__name__)
+
+_LOCK_HOLDER = re.compile(r"PID (\d+)")
+
+
+class DatabaseLocked(RuntimeError):
+    """Another process (usually the running dashboard) holds the database file."""
+
+    def __init__(self, path: Path, pid: int | None):
+        holder = f"process {pid}" if pid else "another process"
+        super().__init__(
+            f"The database {path} is in use by {holder} (most likely the running "
+            "dashboard). Only one process can open it: send the command through the "
+            "dashboard, or stop the dashboard and try again."
+        )
+        self.path = path
+        self.pid = pid
+
+
+class Database:
+    """A migrated DuckDB file with per-operation cursors and one writer at a time."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                match = _LOCK_HOLDER.search(str(exc))
+                raise DatabaseLocked(self.path, int(match.group(1)) if match else None) from None
+            raise
+        self._write_lock = threading.RLock()
+        self._closed = False
+        with self._write_lock:
+            apply_migrations(self._con)
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for one read; closed afterwards."""
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One atomic write: committed on success, rolled back on any exception."""
+        with self._write_lock:
+            cur = self._con.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def close(self) -> None:
+        with self._write_lock:
+            if not self._closed:
+                self._con.close()
+                self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
