@@ -1,0 +1,360 @@
+"""Import anomalies from CSV, JSON or Parquet: check every row, then write all or nothing.
+
+A file is parsed and validated completely before anything touches the
+database; a bad file comes back as a report naming each bad row and why.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import PurePath
+
+import pyarrow.parquet as pq
+
+from lib.store.anomalies import AnomalyRepository
+from lib.store.db import Database
+from lib.store.models import (
+    ANOMALY_TYPES,
+    Anomaly,
+    ArchiveReason,
+    Comment,
+    FailedCheck,
+    Status,
+    StatusChange,
+)
+
+REQUIRED_COLUMNS = (
+    "id", "datastore_id", "datastore_name", "container", "fields", "type", "status",
+    "detected_at", "failed_checks",
+)
+OPTIONAL_COLUMNS = ("archive_reason", "description", "weight", "tags", "comments", "history")
+FORMATS = ("csv", "json", "parquet")
+MAX_ROWS = 1_000_000
+
+
+class ImportRefused(ValueError):
+    """The file cannot be imported; ``problems`` lists each reason."""
+
+    def __init__(self, problems: Sequence[str]):
+        shown = list(problems[:50])
+        more = len(problems) - len(shown)
+        text = "The file was not imported (nothing was changed):\n- " + "\n- ".join(shown)
+        if more > 0:
+            text += f"\n- ... and {more} more problems"
+        super().__init__(text)
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class ParsedAnomaly:
+    anomaly: Anomaly
+    comments: tuple[Comment, ...] = ()
+    history: tuple[StatusChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    inserted: int
+    updated: int
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated
+
+
+@dataclass
+class _RowErrors:
+    row: int
+    ident: object
+    reasons: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        who = f"row {self.row}" + (f" (id {self.ident})" if self.ident not in (None, "") else "")
+        return f"{who}: " + "; ".join(self.reasons)
+
+
+def read_records(filename: str, data: bytes) -> list[dict]:
+    """Turn the file's bytes into a list of raw records (no validation yet).
+
+    Raises:
+        ImportRefused: unknown format or a file that cannot be read at all.
+    """
+    kind = PurePath(filename).suffix.lower().lstrip(".")
+    if kind not in FORMATS:
+        raise ImportRefused([f"'{filename}' is not a CSV, JSON or Parquet file (by its extension)."])
+    try:
+        if kind == "csv":
+            text = data.decode("utf-8-sig")
+            return [dict(r) for r in csv.DictReader(io.StringIO(text))]
+        if kind == "json":
+            loaded = json.loads(data.decode("utf-8-sig"))
+            if isinstance(loaded, Mapping) and isinstance(loaded.get("anomalies"), list):
+                loaded = loaded["anomalies"]
+            if not isinstance(loaded, list) or not all(isinstance(r, Mapping) for r in loaded):
+                raise ImportRefused(["A JSON file must hold a list of anomaly objects "
+                                     "(or {\"anomalies\": [...]})."])
+            return [dict(r) for r in loaded]
+        return pq.read_table(io.BytesIO(data)).to_pylist()
+    except ImportRefused:
+        raise
+    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
+        raise ImportRefused([f"'{filename}' cannot be read as {kind.upper()}: {exc}"]) from None
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise ImportRefused([f"'{filename}' cannot be read as {kind.upper()}: {exc}"]) from None
+
+
+def parse_records(records: Sequence[Mapping]) -> list[ParsedAnomaly]:
+    """Validate every record; return them all or refuse the whole file.
+
+    Raises:
+        ImportRefused: missing columns, or one or more bad rows (each named).
+    """
+    if not records:
+        raise ImportRefused(["The file holds no anomalies."])
+    if len(records) > MAX_ROWS:
+        raise ImportRefused([f"The file holds {len(records):,} rows; at most {MAX_ROWS:,} at once."])
+    present = set().union(*(r.keys() for r in records))
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
+    if missing:
+        raise ImportRefused([f"Missing required column(s): {', '.join(missing)}. "
+                             f"Expected: {', '.join(REQUIRED_COLUMNS)}."])
+    parsed: list[ParsedAnomaly] = []
+    problems: list[str] = []
+    first_row_of: dict[int, int] = {}
+    for number, record in enumerate(records, start=1):
+        errors = _RowErrors(number, record.get("id"))
+        item = _parse_one(record, errors.reasons)
+        if item is not None:
+            seen = first_row_of.setdefault(item.anomaly.id, number)
+            if seen != number:
+                errors.reasons.append(f"id {item.anomaly.id} already appears in row {seen}")
+        if errors.reasons:
+            problems.append(str(errors))
+        elif item is not None:
+            parsed.append(item)
+    if problems:
+        raise ImportRefused(problems)
+    return parsed
+
+
+def import_file(db: Database, filename: str, data: bytes, now: datetime) -> ImportResult:
+    """Check a whole file, then insert new anomalies and update known ones in one transaction.
+
+    Raises:
+        ImportRefused: the file or one of its rows is bad; the database is unchanged.
+    """
+    return import_parsed(db, parse_records(read_records(filename, data)), now)
+
+
+def import_parsed(db: Database, items: Sequence[ParsedAnomaly], now: datetime) -> ImportResult:
+    repo = AnomalyRepository(db)
+    ids = [p.anomaly.id for p in items]
+    with db.transaction() as cur:
+        known = {
+            r[0] for r in cur.execute(
+                "SELECT id FROM anomalies WHERE id IN (SELECT unnest(?::BIGINT[]))", [ids]
+            ).fetchall()
+        }
+        repo.upsert_many_in(cur, [p.anomaly for p in items], now)
+        # Comments and history in a file describe the anomaly's past: load them
+        # once, for new anomalies, so a re-import never doubles them.
+        fresh = [p for p in items if p.anomaly.id not in known]
+        repo.add_history_in(
+            cur, [h for p in fresh for h in p.history], [c for p in fresh for c in p.comments]
+        )
+    return ImportResult(inserted=len(items) - len(known), updated=len(known))
+
+
+# -- one record ---------------------------------------------------------------
+
+def _parse_one(r: Mapping, reasons: list[str]) -> ParsedAnomaly | None:
+    ident = _int(r.get("id"), "id", reasons, minimum=1)
+    ds_id = _int(r.get("datastore_id"), "datastore_id", reasons, minimum=0)
+    ds_name = _text(r.get("datastore_name"), "datastore_name", reasons)
+    container = _text(r.get("container"), "container", reasons)
+    fields = _string_list(r.get("fields"), "fields", reasons)
+    kind = _text(r.get("type"), "type", reasons)
+    if kind and kind not in ANOMALY_TYPES:
+        reasons.append(f"type '{kind}' is not one of: shape, record")
+    status, reason = _status(r, reasons)
+    detected = _timestamp(r.get("detected_at"), "detected_at", reasons)
+    checks = _checks(r.get("failed_checks"), reasons)
+    weight = _int(r.get("weight") if not _blank(r.get("weight")) else 1, "weight", reasons, minimum=0)
+    tags = _string_list(r.get("tags"), "tags", reasons, required=False)
+    description = "" if _blank(r.get("description")) else str(r.get("description"))
+    comments = _comments(r.get("comments"), ident, reasons)
+    history = _history(r.get("history"), ident, reasons)
+    if reasons:
+        return None
+    anomaly = Anomaly(ident, ds_id, ds_name, container, tuple(fields), kind, status, reason,
+                      detected, description, weight, tuple(tags), tuple(checks))
+    return ParsedAnomaly(anomaly, tuple(comments), tuple(history))
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or (
+        isinstance(value, str) and not value.strip())
+
+
+def _text(value: object, name: str, reasons: list[str]) -> str:
+    if _blank(value):
+        reasons.append(f"{name} is empty")
+        return ""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        reasons.append(f"{name} must be text, got {type(value).__name__}")
+        return ""
+    return str(value).strip()
+
+
+def _int(value: object, name: str, reasons: list[str], *, minimum: int) -> int:
+    if _blank(value):
+        reasons.append(f"{name} is empty")
+        return 0
+    if isinstance(value, bool):
+        reasons.append(f"{name} must be a whole number, got {value!r}")
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        reasons.append(f"{name} must be a whole number, got {value!r}")
+        return 0
+    if value < minimum:
+        reasons.append(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _maybe_json(value: object) -> object:
+    if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _string_list(value: object, name: str, reasons: list[str], *, required: bool = True) -> list[str]:
+    value = _maybe_json(value)
+    if _blank(value):
+        if required:
+            reasons.append(f"{name} is empty")
+        return []
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    reasons.append(f"{name} must be a list of text or comma-separated text")
+    return []
+
+
+def _status(r: Mapping, reasons: list[str]) -> tuple[str, str | None]:
+    raw = "" if _blank(r.get("status")) else str(r.get("status")).strip()
+    raw_reason = "" if _blank(r.get("archive_reason")) else str(r.get("archive_reason")).strip()
+    # "Archived (Resolved)" is how the page shows it: accept it back.
+    if raw.startswith("Archived (") and raw.endswith(")") and not raw_reason:
+        raw, raw_reason = "Archived", raw[len("Archived ("):-1]
+    statuses = {s.value.lower(): s.value for s in Status}
+    reasons_ok = {a.value.lower(): a.value for a in ArchiveReason}
+    if raw.lower() not in statuses:
+        reasons.append(f"status '{raw}' is not one of: Active, Acknowledged, Archived")
+        return "", None
+    status = statuses[raw.lower()]
+    if status == Status.ARCHIVED.value:
+        if raw_reason.lower() not in reasons_ok:
+            reasons.append("an Archived anomaly needs archive_reason: Resolved, Invalid, "
+                           f"Duplicate or Discarded (got '{raw_reason}')")
+            return status, None
+        return status, reasons_ok[raw_reason.lower()]
+    if raw_reason:
+        reasons.append(f"archive_reason '{raw_reason}' is only allowed with status Archived")
+    return status, None
+
+
+def _timestamp(value: object, name: str, reasons: list[str]) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif _blank(value) or not isinstance(value, str):
+        reasons.append(f"{name} is empty" if _blank(value) else f"{name} must be an ISO date-time")
+        return datetime(1970, 1, 1)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            reasons.append(f"{name} '{value}' is not an ISO 8601 date-time "
+                           "(for example 2026-01-23T20:22:04Z)")
+            return datetime(1970, 1, 1)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def _checks(value: object, reasons: list[str]) -> list[FailedCheck]:
+    value = _maybe_json(value)
+    if not isinstance(value, list) or not value:
+        reasons.append("failed_checks must be a non-empty list of "
+                       "{check_id, rule_type, message} (JSON text in CSV)")
+        return []
+    checks = []
+    for i, item in enumerate(value, start=1):
+        if not isinstance(item, Mapping):
+            reasons.append(f"failed check {i} is not an object")
+            continue
+        sub: list[str] = []
+        check_id = _int(item.get("check_id"), f"failed check {i} check_id", sub, minimum=0)
+        rule = _text(item.get("rule_type"), f"failed check {i} rule_type", sub)
+        message = _text(item.get("message"), f"failed check {i} message", sub)
+        reasons.extend(sub)
+        if not sub:
+            checks.append(FailedCheck(check_id, rule, message))
+    return checks
+
+
+def _comments(value: object, anomaly_id: int, reasons: list[str]) -> list[Comment]:
+    value = _maybe_json(value)
+    if _blank(value):
+        return []
+    if not isinstance(value, list):
+        reasons.append("comments must be a list of {author, text, created_at}")
+        return []
+    out = []
+    for i, item in enumerate(value, start=1):
+        sub: list[str] = []
+        item = item if isinstance(item, Mapping) else {}
+        author = _text(item.get("author"), f"comment {i} author", sub)
+        text = _text(item.get("text"), f"comment {i} text", sub)
+        created = _timestamp(item.get("created_at"), f"comment {i} created_at", sub)
+        reasons.extend(sub)
+        if not sub:
+            out.append(Comment(0, anomaly_id, author, text, created))
+    return out
+
+
+def _history(value: object, anomaly_id: int, reasons: list[str]) -> list[StatusChange]:
+    value = _maybe_json(value)
+    if _blank(value):
+        return []
+    if not isinstance(value, list):
+        reasons.append("history must be a list of {changed_by, changed_at, from, to}")
+        return []
+    out = []
+    for i, item in enumerate(value, start=1):
+        sub: list[str] = []
+        item = item if isinstance(item, Mapping) else {}
+        who = _text(item.get("changed_by"), f"history {i} changed_by", sub)
+        when = _timestamp(item.get("changed_at"), f"history {i} changed_at", sub)
+        to_status, to_reason = _status({"status": item.get("to"),
+                                        "archive_reason": item.get("to_reason")}, sub)
+        from_status, from_reason = (None, None)
+        if not _blank(item.get("from")):
+            from_status, from_reason = _status({"status": item.get("from"),
+                                                "archive_reason": item.get("from_reason")}, sub)
+        reasons.extend(f"history {i}: {s}" if not s.startswith("history") else s for s in sub)
+        if not sub:
+            out.append(StatusChange(0, anomaly_id, who, when, from_status, from_reason,
+                                    to_status, to_reason))
+    return out
