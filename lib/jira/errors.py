@@ -1,0 +1,275 @@
+"""The Jira exception family, built from any answer in one place.
+
+Every error carries ``status`` (or None), ``method``, ``path`` (the URL path
+only: the query may hold user text and the host may hold credentials), a
+stable ``code`` string for programs, and a message that says what to do.
+
+Errors never keep the ``requests`` response or request: their headers hold
+the ``Authorization`` header. Any Jira text echoed into a message is passed
+through ``redact`` so a server that echoes the token cannot leak it.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import ssl
+from datetime import datetime, timezone
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+import requests
+
+from lib.jira.retry import server_wait
+
+CAPTCHA_HEADERS = ("X-Seraph-LoginReason", "X-Authentication-Denied-Reason")
+_MAX_DETAIL = 300
+
+
+class JiraError(Exception):
+    """Base of every error the Jira client raises."""
+
+    code = "jira_error"
+    hint = "Check the Jira connection settings and try again."
+
+    def __init__(self, message: str, *, status: int | None = None, method: str | None = None,
+                 path: str | None = None, field_errors: dict[str, str] | None = None,
+                 request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.method = method
+        self.path = path
+        self.field_errors = dict(field_errors or {})
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, " \
+               f"method={self.method!r}, path={self.path!r})"
+
+
+class BadRequest(JiraError):
+    code = "bad_request"
+    hint = "Jira rejected the values: fix the fields named above and send again."
+
+
+class BadCredentials(JiraError):
+    code = "bad_credentials"
+    hint = "Check the credentials."  # replaced per flavour in _hint_for
+
+
+class CaptchaRequired(JiraError):
+    code = "captcha_required"
+    hint = ("Jira locked the account behind a CAPTCHA after failed logins: log in once "
+            "in a browser, then fix the stored password or use a personal access token.")
+
+
+class Forbidden(JiraError):
+    code = "forbidden"
+    hint = ("The account signed in but may not do this: ask a Jira admin for the "
+            "project permission (Browse / Create / Edit issues). If basic auth is "
+            "blocked on your site, use an API token or personal access token.")
+
+
+class NotFound(JiraError):
+    code = "not_found"
+    hint = ("Not found, or no permission to see it (Jira answers 404 for both): check "
+            "the key or project and that the account can browse it.")
+
+
+class Conflict(JiraError):
+    code = "conflict"
+    hint = "Someone else changed it at the same time: reload it and apply the change again."
+
+
+class Gone(JiraError):
+    code = "gone"
+    hint = ("Jira removed this API (for example the old Cloud /search): update "
+            "Anomaly Desk or check the flavour and REST prefix settings.")
+
+
+class TooLarge(JiraError):
+    code = "too_large"
+    hint = ("Jira refused the size (for example the issue's comment limit): shorten "
+            "the text or add to a new issue.")
+
+
+class RateLimited(JiraError):
+    code = "rate_limited"
+    hint = "Jira's rate limit was hit: wait and try again later; send fewer requests."
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(JiraError):
+    code = "server_error"
+    hint = "Jira (or a proxy before it) failed: try again later; if it persists, tell the Jira admin."
+
+
+class JiraTimeout(JiraError):
+    code = "timeout"
+    hint = ("Jira did not answer in time: try again later or raise the timeout. If this "
+            "was a create or comment it may have been applied: look before resending.")
+
+
+class JiraConnectionError(JiraError):
+    code = "connection_error"
+    hint = ("Could not reach Jira: check the base URL, the network and the proxy "
+            "setting. If this was a create or comment it may have been applied.")
+
+
+class JiraDnsError(JiraConnectionError):
+    code = "dns_failure"
+    hint = "The Jira host name does not resolve (DNS failure): check the spelling of the base URL."
+
+
+class JiraTLSError(JiraConnectionError):
+    code = "tls_error"
+    hint = ("The TLS/SSL certificate check failed: if Jira uses an internal certificate "
+            "authority, set its CA bundle path (verification is never switched off).")
+
+
+class UnexpectedAnswer(JiraError):
+    code = "unexpected_answer"
+    hint = "Check the base URL and REST prefix: something other than Jira's API answered."
+
+
+_BY_STATUS: dict[int, type[JiraError]] = {
+    400: BadRequest, 401: BadCredentials, 403: Forbidden, 404: NotFound, 409: Conflict,
+    410: Gone, 413: TooLarge, 422: BadRequest, 429: RateLimited,
+}
+
+
+def error_from_response(response: requests.Response, flavour: Any = None, *,
+                        redact: Iterable[str] = (), now: datetime | None = None) -> JiraError:
+    """Turn any failed Jira answer (JSON, HTML, plain text, empty) into a JiraError."""
+    status = response.status_code
+    method = response.request.method if response.request is not None else None
+    path = urlsplit(response.url or "").path or None
+    messages, field_errors = parse_error_body(response.text, response.headers.get("Content-Type", ""))
+    cls = _class_for(status, response.headers)
+    detail = "; ".join(messages + [f"{k}: {v}" for k, v in field_errors.items()])
+    request_id = response.headers.get("X-AREQUESTID") or response.headers.get("X-Request-Id")
+    text = _compose(cls, status, method, path, detail, flavour, request_id)
+    kw: dict[str, Any] = dict(status=status, method=method, path=path, request_id=request_id,
+                              field_errors={k: scrub(v, redact) for k, v in field_errors.items()})
+    if cls is RateLimited:
+        kw["retry_after"] = server_wait(response.headers, now or datetime.now(timezone.utc))
+    return cls(scrub(text, redact), **kw)
+
+
+def error_from_exception(exc: BaseException, *, method: str, url: str,
+                         redact: Iterable[str] = ()) -> JiraError:
+    """Turn a ``requests`` exception (no answer from Jira) into a JiraError."""
+    path = urlsplit(url).path or None
+    cls = _class_for_exception(exc)
+    # Only the exception's class name: its text repeats the full URL (query included).
+    text = _compose(cls, None, method, path, type(exc).__name__, None, None)
+    return cls(scrub(text, redact), method=method, path=path)
+
+
+def parse_error_body(text: str, content_type: str = "") -> tuple[list[str], dict[str, str]]:
+    """Messages and field errors from every body shape Jira (or a proxy) sends."""
+    text = (text or "").strip()
+    if not text:
+        return [], {}
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        messages = [str(m) for m in body.get("errorMessages") or [] if m]
+        errors = body.get("errors")
+        fields = {str(k): str(v) for k, v in errors.items()} if isinstance(errors, dict) else {}
+        for key in ("message", "errorMessage"):
+            if isinstance(body.get(key), str) and body[key]:
+                messages.append(body[key])
+        return [_short(m) for m in messages], fields
+    if body is not None:
+        return [_short(json.dumps(body))], {}
+    if "html" in content_type.lower() or text.lstrip().startswith("<"):
+        return [_short(_html_text(text))], {}
+    return [_short(text)], {}
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret (token, password, Basic form) in ``text``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def is_captcha(headers: Any) -> bool:
+    """True when Data Center answered with its CAPTCHA lockout headers."""
+    reason = headers.get(CAPTCHA_HEADERS[0]) or ""
+    return "AUTHENTICATION_DENIED" in reason.upper() or bool(headers.get(CAPTCHA_HEADERS[1]))
+
+
+def _class_for(status: int, headers: Any) -> type[JiraError]:
+    if is_captcha(headers):
+        return CaptchaRequired
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    return JiraError
+
+
+def _class_for_exception(exc: BaseException) -> type[JiraError]:
+    if isinstance(exc, requests.exceptions.Timeout):
+        return JiraTimeout
+    if isinstance(exc, requests.exceptions.SSLError) or _caused_by(exc, ssl.SSLError):
+        return JiraTLSError
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if re.search(r"NameResolution|getaddrinfo|Name or service not known|nodename",
+                     str(exc)):
+            return JiraDnsError
+        return JiraConnectionError
+    return JiraConnectionError
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _compose(cls: type[JiraError], status: int | None, method: str | None, path: str | None,
+             detail: str, flavour: Any, request_id: str | None) -> str:
+    where = f"{method or '?'} {path or '?'}"
+    head = f"Jira answered HTTP {status} to {where}" if status else f"No answer from Jira to {where}"
+    parts = [head + (f": {detail}" if detail else "") + "."]
+    parts.append(_hint_for(cls, flavour))
+    if request_id:
+        parts.append(f"(Jira request id {request_id})")
+    return " ".join(parts)
+
+
+def _hint_for(cls: type[JiraError], flavour: Any) -> str:
+    if cls is BadCredentials:
+        if getattr(flavour, "value", flavour) == "data_center":
+            return ("Check the username and password, or the personal access token "
+                    "(tokens can expire or be revoked).")
+        return ("Check the email:api_token pair; API tokens expire within a year: "
+                "create a new one at id.atlassian.com if needed.")
+    return cls.hint
+
+
+def _html_text(text: str) -> str:
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+    if title and title.group(1).strip():
+        return "HTML page: " + html.unescape(title.group(1).strip())
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", text, flags=re.I | re.S)
+    return "HTML page: " + html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
