@@ -1,0 +1,42 @@
+# Two commands for a new user: `make run` (the dashboard) and `make test` (the suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+
+.PHONY: run test bench sandbox browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when a requirements file changes.
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser test drives Debian's chromium (Playwright cannot download one here).
+browser:
+	@if [ -x /usr/lib/chromium/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+	else echo "Install Debian's chromium for the browser test: sudo apt-get install chromium fonts-liberation" >&2; fi
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/bench_anomalies_page.py
+
+sandbox: $(VENV)/.runtime
+	$(BIN)/python -m lib.jira.sandbox --port 8080
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,16 @@
+"""The navigation script: shared chrome and the pages, in sections."""
+import streamlit as st
+
+from pages.common import sidebar_identity
+
+st.set_page_config(page_title="Anomaly Desk", page_icon=":material/troubleshoot:", layout="wide")
+
+PAGES = {
+    "Anomalies": [
+        st.Page("pages/anomalies.py", title="Anomalies", icon=":material/report:", default=True),
+    ],
+}
+
+navigation = st.navigation(PAGES)
+sidebar_identity()
+navigation.run()

@@ -1,0 +1,60 @@
+"""The process-wide services for one database: the store, opened once per file.
+
+The dashboard's pages (script threads) and its background worker (a thread
+started by the lifespan hook) share one ``Services`` per database path, so one
+process owns the DuckDB file and every caller goes through the same lock.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lib.demo import seed_demo_if_empty
+from lib.settings import Settings
+from lib.store.anomalies import AnomalyRepository
+from lib.store.db import Database
+from lib.sync.actions import AnomalyActions
+
+_lock = threading.Lock()
+_open: dict[Path, "Services"] = {}
+
+
+def utc_now() -> datetime:
+    """Naive UTC, as the store keeps times."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    anomalies: AnomalyRepository
+    actions: AnomalyActions
+
+
+def services_for(settings: Settings) -> Services:
+    """The shared services for ``settings.db_path``, opening (and seeding) on first use.
+
+    Raises:
+        DatabaseLocked: another process holds the file.
+    """
+    with _lock:
+        found = _open.get(settings.db_path)
+        if found is not None and not found.db.closed:
+            return found
+        db = Database(settings.db_path)
+        if settings.seed_demo:
+            seed_demo_if_empty(db, utc_now())
+        services = Services(settings, db, AnomalyRepository(db), AnomalyActions(db, utc_now))
+        _open[settings.db_path] = services
+        return services
+
+
+def close_all() -> None:
+    """Close every open database (lifespan shutdown, tests)."""
+    with _lock:
+        for services in _open.values():
+            services.db.close()
+        _open.clear()

@@ -1,0 +1,127 @@
+import json
+from datetime import datetime
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.services import services_for
+
+NOW = datetime(2026, 11, 20, 12, 0)
+CHECKS = [{"check_id": 1, "rule_type": "notNull", "message": "5 values in EMAIL are null"}]
+
+
+def rec(ident, **over):
+    base = {"id": ident, "datastore_id": 1, "datastore_name": "Warehouse", "container": "CUSTOMERS",
+            "fields": ["EMAIL"], "type": "record", "status": "Active",
+            "detected_at": "2026-11-20T08:00:00Z", "failed_checks": CHECKS}
+    base.update(over)
+    return base
+
+
+@pytest.fixture
+def seeded(tmp_settings):
+    from lib.importing import import_file
+
+    svc = services_for(tmp_settings)
+    rows = [rec(1), rec(2, container="PAYMENTS", datastore_id=2, datastore_name="Billing",
+                    status="Acknowledged", type="shape",
+                    failed_checks=[{"check_id": 2, "rule_type": "volumetric",
+                                    "message": "Row count dropped by 40%"}]),
+            rec(3, status="Archived", archive_reason="Invalid")]
+    import_file(svc.db, "seed.json", json.dumps(rows).encode(), NOW)
+    return svc
+
+
+@pytest.fixture
+def app(page_path):
+    return AppTest.from_file(page_path("anomalies"), default_timeout=30)
+
+
+def metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def test_lists_anomalies_with_counts_per_status(seeded, app):
+    app.run()
+    assert not app.exception
+    assert metrics(app) == {"Matching": "3", "Active": "1", "Acknowledged": "1", "Archived": "1"}
+    table = app.dataframe[0].value
+    assert sorted(table["id"].tolist()) == [1, 2, 3]
+    assert "Archived (Invalid)" in table["status"].tolist()
+
+
+def test_filters_narrow_the_table(seeded, app):
+    app.run()
+    app.text_input(key="anomalies_text").input("row count").run()
+    assert app.dataframe[0].value["id"].tolist() == [2]
+    app.text_input(key="anomalies_text").input("").run()
+    app.multiselect(key="anomalies_status").select("Archived").run()
+    assert app.dataframe[0].value["id"].tolist() == [3]
+    app.multiselect(key="anomalies_status").unselect("Archived").run()
+    app.selectbox(key="anomalies_type").select("shape").run()
+    assert app.dataframe[0].value["id"].tolist() == [2]
+    app.text_input(key="anomalies_text").input("nothing like this").run()
+    assert "No anomaly matches" in app.info[0].value
+
+
+def test_deep_link_opens_details_and_unknown_id_says_so(seeded, page_path):
+    at = AppTest.from_file(page_path("anomalies"), default_timeout=30)
+    at.query_params["anomaly"] = "2"
+    at.run()
+    assert at.subheader[0].value == "Anomaly 2 · Acknowledged"
+    assert "Row count dropped by 40%" in at.dataframe[1].value["message"].tolist()
+    assert any("Linked tickets" in m.value for m in at.markdown)
+    missing = AppTest.from_file(page_path("anomalies"), default_timeout=30)
+    missing.query_params["anomaly"] = "999"
+    missing.run()
+    assert "Anomaly 999 does not exist" in missing.warning[0].value
+    bad = AppTest.from_file(page_path("anomalies"), default_timeout=30)
+    bad.query_params["anomaly"] = "abc"
+    bad.run()
+    assert "is not an anomaly id" in bad.error[0].value
+
+
+def test_select_by_id_then_acknowledge_archive_and_comment(seeded, app):
+    app.run()
+    app.number_input(key="anomalies_open").set_value(1).run()
+    assert app.subheader[0].value == "Anomaly 1 · Active"
+    app.button(key="anomalies_ack").click().run()
+    assert app.subheader[0].value == "Anomaly 1 · Acknowledged"
+    assert app.success[0].value == "Acknowledged."
+    app.selectbox(key="anomalies_reason").select("Duplicate").run()
+    app.button(key="anomalies_archive").click().run()
+    assert app.subheader[0].value == "Anomaly 1 · Archived (Duplicate)"
+    app.session_state["user_name"] = "erin"
+    app.text_area(key="anomalies_comment_text").input("Checked upstream").run()
+    app.button(key="anomalies_comment").click().run()
+    assert [c.body for c in seeded.anomalies.comments(1)] == ["Checked upstream"]
+    assert seeded.anomalies.comments(1)[0].author == "erin"
+    history = app.dataframe[-1].value
+    assert history["to"].tolist() == ["Acknowledged", "Archived (Duplicate)"]
+
+
+def test_empty_comment_is_refused_with_a_message(seeded, app):
+    app.query_params["anomaly"] = "1"
+    app.run()
+    app.button(key="anomalies_comment").click().run()
+    assert "needs some text" in app.error[0].value
+    assert seeded.anomalies.comments(1) == []
+
+
+def test_refused_import_shows_each_bad_row_and_changes_nothing(seeded, app):
+    app.run()
+    bad = json.dumps([rec(10), rec(11, status="Closed"), rec(12, detected_at="soon")]).encode()
+    app.file_uploader(key="anomalies_upload").upload("bad.json", bad, "application/json").run()
+    app.button(key="anomalies_import").click().run()
+    text = app.error[0].value
+    assert "row 2 (id 11): status 'Closed'" in text and "row 3 (id 12): detected_at" in text
+    assert seeded.anomalies.count() == 3
+
+
+def test_good_import_adds_rows(seeded, app):
+    app.run()
+    good = json.dumps([rec(20), rec(1, container="RENAMED")]).encode()
+    app.file_uploader(key="anomalies_upload").upload("good.json", good, "application/json").run()
+    app.button(key="anomalies_import").click().run()
+    assert "1 new, 1 updated" in app.success[0].value
+    assert seeded.anomalies.count() == 4
