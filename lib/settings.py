@@ -19,6 +19,17 @@ class Settings:
     public_url: str
     seed_demo: bool
     dashboard_url: str
+    secret_key: str | None = None
+
+    @property
+    def key_path(self) -> Path:
+        """The Fernet key file used when no key is configured (never in the database)."""
+        return self.db_path.with_name(self.db_path.name + ".key")
+
+    @property
+    def sandbox_url(self) -> str:
+        """The Jira sandbox mounted into this dashboard (demo mode)."""
+        return f"{self.dashboard_url}/sandbox"
 
     @property
     def api_token_path(self) -> Path:
@@ -46,4 +57,5 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping | None = None) ->
         public_url=(pick("ANOMALY_DESK_PUBLIC_URL", "public_url") or dashboard).rstrip("/"),
         seed_demo=_flag(pick("ANOMALY_DESK_DEMO_DATA", "demo_data"), True),
         dashboard_url=dashboard.rstrip("/"),
+        secret_key=pick("ANOMALY_DESK_SECRET_KEY", "secret_key"),
     )
