@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import socket
 import ssl
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -24,6 +25,7 @@ from lib.jira.retry import server_wait
 
 CAPTCHA_HEADERS = ("X-Seraph-LoginReason", "X-Authentication-Denied-Reason")
 _MAX_DETAIL = 300
+_AUTH_VALUE = re.compile(r"\b(Basic|Bearer)\s+(?!\[redacted\])[A-Za-z0-9+/=._~-]{8,}", re.I)
 
 
 class JiraError(Exception):
@@ -199,7 +201,8 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
-    return text
+    # Belt and braces: any echoed Authorization value, whoever's it is.
+    return _AUTH_VALUE.sub(r"\1 [redacted]", text)
 
 
 def is_captcha(headers: Any) -> bool:
@@ -219,26 +222,28 @@ def _class_for(status: int, headers: Any) -> type[JiraError]:
 
 
 def _class_for_exception(exc: BaseException) -> type[JiraError]:
+    chain = _chain(exc)
     if isinstance(exc, requests.exceptions.Timeout):
         return JiraTimeout
-    if isinstance(exc, requests.exceptions.SSLError) or _caused_by(exc, ssl.SSLError):
+    if isinstance(exc, requests.exceptions.SSLError) or any(isinstance(e, ssl.SSLError) for e in chain):
         return JiraTLSError
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        if re.search(r"NameResolution|getaddrinfo|Name or service not known|nodename",
-                     str(exc)):
-            return JiraDnsError
-        return JiraConnectionError
+    if any(isinstance(e, socket.gaierror) or type(e).__name__ == "NameResolutionError" for e in chain) \
+            or re.search(r"NameResolution|getaddrinfo|Name or service not known|nodename", str(exc)):
+        return JiraDnsError
     return JiraConnectionError
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, kind):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (requests hides urllib3's reason in args)."""
+    seen: list[BaseException] = []
+    todo: list[Any] = [exc]
+    while todo and len(seen) < 20:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return seen
 
 
 def _compose(cls: type[JiraError], status: int | None, method: str | None, path: str | None,

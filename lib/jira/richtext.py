@@ -191,18 +191,18 @@ def _language(language: str) -> str:
 
 
 # ---------------------------------------------------------------- wiki markup
-_WIKI_SPECIAL = re.compile(r"([-#*_+?^~|%{}\[\]()!@])")
+_WIKI_SPECIAL = re.compile(r"([-#*_+?^~|%{}\[\]()!@\\])")
 _ENTITY_LIKE = re.compile(r"&(?=#?\w+;)")
 _BLOCK_START = re.compile(r"^(\s*)(h[1-6]|bq)\.", re.I)
 
 
 def wiki_escape(text: str) -> str:
     """Untrusted text as wiki markup that renders as the same text."""
-    text = clean_text(text)
+    text = _ENTITY_LIKE.sub("&amp;", clean_text(text))
     # A backslash escapes the next character and "\\" is a line break in wiki,
-    # so a literal backslash is written as an HTML entity instead.
-    text = _ENTITY_LIKE.sub("&amp;", text).replace("\\", "&#92;")
-    return _WIKI_SPECIAL.sub(r"\\\1", text)
+    # so a literal backslash is written as an HTML entity instead (one pass, so
+    # the entity's "#" is not escaped again).
+    return _WIKI_SPECIAL.sub(lambda m: "&#92;" if m.group(1) == "\\" else "\\" + m.group(1), text)
 
 
 def to_wiki(doc: Doc) -> str:
@@ -317,7 +317,7 @@ def _adf_text_parts(node: Any) -> list[str]:
 
 
 def _squeeze(text: str) -> str:
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    return re.sub(r"\n{2,}", "\n", text).strip()
 
 
 # ---------------------------------------------------------------- limits

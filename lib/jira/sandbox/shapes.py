@@ -96,8 +96,15 @@ def rich_text(body: Any, version: str) -> Any:
     return adf_to_wiki(body) if isinstance(body, dict) else body
 
 
+def user_details(base: str, version: str, config: SandboxConfig) -> dict:
+    """The shorter user shape Jira embeds in comments (no locale)."""
+    details = user(base, version, config)
+    details.pop("locale", None)
+    return details
+
+
 def comment(base: str, version: str, config: SandboxConfig, issue: Issue, item: Comment) -> dict:
-    author = user(base, version, config)
+    author = user_details(base, version, config)
     return {
         "self": f"{api(base, version)}issue/{issue.id}/comment/{item.id}", "id": item.id,
         "author": author, "updateAuthor": author, "body": rich_text(item.body, version),
@@ -131,7 +138,7 @@ def requested_fields(raw: str | list | None, default: tuple[str, ...] = ALL_FIEL
 
 def issue(base: str, version: str, config: SandboxConfig, item: Issue, wanted=ALL_FIELDS) -> dict:
     """An IssueBean; unknown field names are left out, as Jira does."""
-    author = user(base, version, config)
+    author = user_details(base, version, config)
     every = {
         "summary": lambda: item.summary,
         "description": lambda: rich_text(item.description, version),
