@@ -12,9 +12,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import streamlit as st
+from starlette.routing import Mount
 
 from lib.api_token import ensure_token
 from lib.http_api import build_routes
+from lib.jira.sandbox.app import create_sandbox_app
+from lib.jira.sandbox.config import SandboxConfig
 from lib.services import close_all, services_for
 from lib.settings import load_settings
 
@@ -52,8 +55,15 @@ async def lifespan(_app):
         log.info("anomaly_desk.stopped")
 
 
+# The Jira sandbox answers at /sandbox for demo mode: both flavours, its state
+# kept beside the database so a demo survives a restart. No fault-control API here.
+SANDBOX = create_sandbox_app(SandboxConfig(
+    flavour="both", control_api=False,
+    state_file=str(SETTINGS.db_path.with_name(SETTINGS.db_path.name + ".sandbox.json")),
+))
+
 app = st.App(
     HERE / "dashboard.py",
-    routes=build_routes(_services, _token),
+    routes=[*build_routes(_services, _token), Mount("/sandbox", app=SANDBOX)],
     lifespan=lifespan,
 )
