@@ -257,6 +257,9 @@ class FaultMiddleware:
             body = {"errorMessages": ["CAPTCHA required: log in once through the browser."], "errors": {}}
             await send_json(send, 401, body, [(b"x-seraph-loginreason", b"AUTHENTICATION_DENIED")])
         elif fault.kind in ("drop", "timeout"):
+            # Read the request first: closing on an unread body makes the kernel
+            # send a reset, and the client's error would vary between runs.
+            await _drain(receive)
             if fault.kind == "timeout":
                 # asyncio.sleep, not time.sleep: other requests keep being answered.
                 await asyncio.sleep(hang)
@@ -267,6 +270,14 @@ class FaultMiddleware:
             if fault.kind == "timeout_after_apply":
                 await asyncio.sleep(hang)
             await drop_connection(send)
+
+
+async def _drain(receive) -> None:
+    message = {"more_body": True}
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] != "http.request":
+            return
 
 
 async def _swallow(message) -> None:
