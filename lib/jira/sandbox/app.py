@@ -49,8 +49,7 @@ class Call:
 
     @property
     def base(self) -> str:
-        """Base URL incl. the mount prefix, ending in '/' (for self links)."""
-        return str(self.request.base_url)
+        return sandbox_base_url(self.request)
 
     @property
     def config(self) -> SandboxConfig:
@@ -60,6 +59,16 @@ class Call:
     def cloud_api(self) -> bool:
         """Cloud-only endpoints (project/search, search/jql) exist on this path."""
         return self.version == "3" or self.config.flavour == "cloud"
+
+
+def sandbox_base_url(request: Request) -> str:
+    """Base URL incl. the mount prefix, ending in '/' (for self and browse links).
+
+    Not ``request.base_url``: Starlette builds that from the *top-level* app's
+    root, which drops the ``/sandbox`` prefix when the dashboard mounts us.
+    """
+    url = request.url
+    return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}/"
 
 
 class PayloadError(Exception):

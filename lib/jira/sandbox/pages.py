@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from .app import SandboxRuntime
+from .app import SandboxRuntime, sandbox_base_url
 from .richtext import rich_to_html
 from .state import PROJECTS, jira_time, status_by_id
 
@@ -38,7 +38,7 @@ def routes(runtime: SandboxRuntime) -> list[Route]:
     state = runtime.state
 
     async def index(request: Request) -> HTMLResponse:
-        base = str(request.base_url)
+        base = sandbox_base_url(request)
         rows = []
         for issue in sorted(state.all_issues(), key=lambda i: int(i.id), reverse=True):
             status = status_by_id(issue.status_id)
@@ -67,7 +67,7 @@ def routes(runtime: SandboxRuntime) -> list[Route]:
         ) or "<p>No comments.</p>"
         labels = " ".join(f"<span class='lozenge'>{escape(label)}</span>" for label in issue.labels)
         body = (
-            f"<p><a href='{escape(str(request.base_url))}'>All issues</a></p>"
+            f"<p><a href='{escape(sandbox_base_url(request))}'>All issues</a></p>"
             f"<h1><span>{escape(issue.key)}</span> {escape(issue.summary)}</h1>"
             f"<p>Status: <span class='lozenge {escape(status.category_key)}'>{escape(status.name)}</span> "
             f"Priority: {escape(issue.priority)} {labels}</p>"
