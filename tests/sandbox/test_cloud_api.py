@@ -210,7 +210,3 @@ def test_properties_round_trip_and_refuse_over_32kb(cloud):
     assert cloud.put(path, json={"blob": "x" * 33000}).status_code == 400
     assert cloud.get(f"/rest/api/3/issue/{created['key']}/properties/missing").status_code == 404
 
-
-def test_every_exchange_in_this_module_was_spec_checked(cloud):
-    cloud.get("/rest/api/3/myself")
-    assert cloud.checked == 1

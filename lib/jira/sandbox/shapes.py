@@ -1,7 +1,7 @@
 """JSON shapes of Jira resources, per API version (v3 Cloud, v2 Data Center).
 
 ``base`` is the sandbox's base URL *including any mount prefix* and ending in
-``/`` (``request.base_url``), so every ``self`` link works when the sandbox is
+``/`` (``app.sandbox_base_url``), so every ``self`` link works when the sandbox is
 mounted inside the dashboard.
 """
 from __future__ import annotations
