@@ -1,0 +1,163 @@
+"""What Anomaly Desk writes into Jira: the anomaly description and the sync texts.
+
+Pure functions of an ``Anomaly`` and a time, so the exact formats are pinned
+by unit tests. The rich text is a flavour-neutral ``Doc``; the client renders
+it as ADF (Cloud) or wiki markup (Data Center). Docs are stored in the outbox
+as JSON (``doc_to_json``) because the flavour is only known when sending.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import fields, is_dataclass
+from datetime import datetime
+from typing import Any
+
+from lib.jira.richtext import (
+    BulletList, CodeBlock, Doc, HardBreak, Heading, Link, Paragraph, Rule, Text, clean_text,
+    doc_from_text, fit_summary,
+)
+from lib.store.models import Anomaly, status_label
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+SUMMARY_LIMIT = 255
+DESCRIPTION_LIMIT = 32_767
+
+
+def fmt_time(moment: datetime) -> str:
+    """``2024-01-15 10:30:00 UTC`` for a naive-UTC time (seconds, no fraction)."""
+    return moment.strftime(TIME_FORMAT)
+
+
+def anomaly_url(public_url: str, anomaly_id: int) -> str:
+    """The dashboard page of one anomaly: where a Jira user lands in one click."""
+    return f"{public_url.rstrip('/')}/?anomaly={int(anomaly_id)}"
+
+
+def anomaly_label(anomaly_id: int) -> str:
+    """The label every issue made for an anomaly carries (found again by JQL)."""
+    return f"anomaly-desk-{int(anomaly_id)}"
+
+
+def status_text(moment: datetime, status: str, reason: str | None) -> str:
+    """``[2024-01-15 10:30:00 UTC] Anomaly Status: Archived (Resolved)``."""
+    return f"[{fmt_time(moment)}] Anomaly Status: {status_label(status, reason)}"
+
+
+def comment_text(author: str, text: str) -> str:
+    """``Comment from Anomaly Desk (<author>): <text>``."""
+    return f"Comment from Anomaly Desk ({author}): {text}"
+
+
+def default_summary(anomaly: Anomaly) -> str:
+    """``[Anomaly 42] <rule type> on <container>: <first check message>``, <= 255 chars."""
+    first = anomaly.failed_checks[0] if anomaly.failed_checks else None
+    rule = first.rule_type if first else anomaly.anomaly_type
+    text = f"[Anomaly {anomaly.id}] {rule} on {anomaly.container}"
+    if first:
+        text += f": {first.message}"
+    return fit_summary(text)
+
+
+def _field(label: str, value: str) -> tuple:
+    return (Text(f"{label}: ", strong=True), Text(value))
+
+
+def anomaly_doc(anomaly: Anomaly, public_url: str, now: datetime) -> Doc:
+    """The description of a new issue and the comment added when linking one."""
+    details: list = []
+    rows = [
+        ("Anomaly ID", str(anomaly.id)),
+        ("Status", anomaly.status_label),
+        ("Type", anomaly.anomaly_type),
+        ("Detected", fmt_time(anomaly.detected_at)),
+        ("Datastore", anomaly.datastore_name),
+        ("Table/file", anomaly.container),
+        ("Fields", ", ".join(anomaly.fields) or "-"),
+    ]
+    for i, (label, value) in enumerate(rows):
+        if i:
+            details.append(HardBreak())
+        details.extend(_field(label, value))
+    checks = tuple((Text(c.rule_type, strong=True), Text(f": {c.message}"))
+                   for c in anomaly.failed_checks)
+    url = anomaly_url(public_url, anomaly.id)
+    blocks: list = [
+        Heading(3, (Text(f"Anomaly Linked [{fmt_time(now)}]"),)),
+        Paragraph(tuple(details)),
+        Heading(4, (Text("Failed Checks"),)),
+        BulletList(checks) if checks else Paragraph((Text("No failed checks recorded.", em=True),)),
+        Paragraph((Text("View in Anomaly Desk: "), Link(url, url))),
+    ]
+    return Doc(tuple(blocks))
+
+
+def doc_text(doc: Doc) -> str:
+    """Plain text of a doc: what a form shows for editing, and what the log keeps."""
+    out: list[str] = []
+    for block in doc.blocks:
+        if isinstance(block, BulletList):
+            out.append("\n".join("- " + _inline_text(item) for item in block.items))
+        elif isinstance(block, CodeBlock):
+            out.append(block.text)
+        elif isinstance(block, (Paragraph, Heading)):
+            out.append(_inline_text(block.inlines))
+    return "\n\n".join(part for part in out if part.strip())
+
+
+def _inline_text(inlines: tuple) -> str:
+    parts = []
+    for inline in inlines:
+        if isinstance(inline, HardBreak):
+            parts.append("\n")
+        elif isinstance(inline, Link):
+            parts.append(inline.text or inline.href)
+        else:
+            parts.append(inline.text)
+    return "".join(parts)
+
+
+def as_doc(value: Doc | str) -> Doc:
+    return value if isinstance(value, Doc) else doc_from_text(value)
+
+
+def check_description(value: Doc | str) -> str | None:
+    """A message when the description cannot be sent, else None."""
+    text = doc_text(as_doc(value))
+    if len(clean_text(text)) > DESCRIPTION_LIMIT:
+        return f"The description is {len(text)} characters long; Jira allows {DESCRIPTION_LIMIT}."
+    return None
+
+
+# ---------------------------------------------------------------- JSON for the outbox
+_TYPES = {cls.__name__: cls for cls in (Doc, Paragraph, Heading, BulletList, CodeBlock, Rule,
+                                        Text, Link, HardBreak)}
+
+
+def _encode(value: Any) -> Any:
+    if is_dataclass(value):
+        return {"t": type(value).__name__, **{f.name: _encode(getattr(value, f.name))
+                                              for f in fields(value)}}
+    if isinstance(value, (tuple, list)):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("t") in _TYPES:
+        cls = _TYPES[value["t"]]
+        return cls(**{k: _decode(v) for k, v in value.items() if k != "t"})
+    if isinstance(value, list):
+        return tuple(_decode(v) for v in value)
+    return value
+
+
+def doc_to_json(doc: Doc) -> str:
+    return json.dumps(_encode(doc), separators=(",", ":"))
+
+
+def doc_from_json(text: str) -> Doc:
+    """Raises: ValueError when ``text`` is not a stored doc."""
+    doc = _decode(json.loads(text))
+    if not isinstance(doc, Doc):
+        raise ValueError("not a stored rich-text document")
+    return doc

@@ -1,0 +1,154 @@
+"""Links between anomalies and Jira issues (``ticket_links``).
+
+An anomaly may have several links. Unlinking only stamps ``unlinked_at``: the
+row stays as history and the Jira issue is never touched.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from lib.jira.records import Issue
+from lib.store.db import Database
+
+NOT_FOUND_STATUS = "not found or no permission"
+
+_COLUMNS = (
+    "id, anomaly_id, connection_id, issue_id, issue_key, url, summary, status_name,"
+    " status_category, priority, created_by_us, linked_at, linked_by, last_synced_at,"
+    " unlinked_at, unlinked_by"
+)
+
+
+@dataclass(frozen=True)
+class TicketLink:
+    id: int
+    anomaly_id: int
+    connection_id: int
+    issue_id: str
+    issue_key: str
+    url: str
+    summary: str | None
+    status_name: str | None
+    status_category: str | None
+    priority: str | None
+    created_by_us: bool
+    linked_at: datetime
+    linked_by: str
+    last_synced_at: datetime | None
+    unlinked_at: datetime | None
+    unlinked_by: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.unlinked_at is None
+
+
+class DuplicateLink(ValueError):
+    """The issue is already linked to this anomaly (the message says which)."""
+
+
+class LinkRepository:
+    def __init__(self, db: Database):
+        self._db = db
+
+    # -- reads ---------------------------------------------------------------
+    def get(self, link_id: int) -> TicketLink | None:
+        with self._db.read() as cur:
+            return self.get_in(cur, link_id)
+
+    @staticmethod
+    def get_in(cur: duckdb.DuckDBPyConnection, link_id: int) -> TicketLink | None:
+        row = cur.execute(f"SELECT {_COLUMNS} FROM ticket_links WHERE id = ?", [link_id]).fetchone()
+        return TicketLink(*row) if row else None
+
+    def for_anomaly(self, anomaly_id: int, *, include_unlinked: bool = False) -> list[TicketLink]:
+        with self._db.read() as cur:
+            return self.for_anomaly_in(cur, anomaly_id, include_unlinked=include_unlinked)
+
+    @staticmethod
+    def for_anomaly_in(cur: duckdb.DuckDBPyConnection, anomaly_id: int, *,
+                       include_unlinked: bool = False,
+                       connection_id: int | None = None) -> list[TicketLink]:
+        sql = f"SELECT {_COLUMNS} FROM ticket_links WHERE anomaly_id = ?"
+        params: list = [anomaly_id]
+        if not include_unlinked:
+            sql += " AND unlinked_at IS NULL"
+        if connection_id is not None:
+            sql += " AND connection_id = ?"
+            params.append(connection_id)
+        rows = cur.execute(sql + " ORDER BY linked_at, id", params).fetchall()
+        return [TicketLink(*r) for r in rows]
+
+    def due_for_refresh(self, connection_id: int, synced_before: datetime,
+                        limit: int) -> list[TicketLink]:
+        """Active links of a connection not synced since ``synced_before``, stalest first."""
+        with self._db.read() as cur:
+            rows = cur.execute(
+                f"SELECT {_COLUMNS} FROM ticket_links WHERE unlinked_at IS NULL"
+                " AND connection_id = ? AND coalesce(last_synced_at, linked_at) < ?"
+                " ORDER BY coalesce(last_synced_at, linked_at), id LIMIT ?",
+                [connection_id, synced_before, int(limit)],
+            ).fetchall()
+        return [TicketLink(*r) for r in rows]
+
+    # -- writes (inside the caller's transaction) ----------------------------
+    @staticmethod
+    def find_active_in(cur: duckdb.DuckDBPyConnection, anomaly_id: int, connection_id: int,
+                       key: str, issue_id: str | None = None) -> TicketLink | None:
+        row = cur.execute(
+            f"SELECT {_COLUMNS} FROM ticket_links WHERE anomaly_id = ? AND connection_id = ?"
+            " AND unlinked_at IS NULL AND (upper(issue_key) = upper(?) OR issue_id = ?)",
+            [anomaly_id, connection_id, key, issue_id or ""],
+        ).fetchone()
+        return TicketLink(*row) if row else None
+
+    def add_in(self, cur: duckdb.DuckDBPyConnection, *, anomaly_id: int, connection_id: int,
+               issue: Issue, created_by_us: bool, actor: str, now: datetime) -> TicketLink:
+        """Store an active link.
+
+        Raises:
+            DuplicateLink: the issue is already actively linked to the anomaly.
+        """
+        if self.find_active_in(cur, anomaly_id, connection_id, issue.key, issue.id):
+            raise DuplicateLink(
+                f"{issue.key} is already linked to anomaly {anomaly_id}: nothing was changed.")
+        row = cur.execute(
+            "INSERT INTO ticket_links (anomaly_id, connection_id, issue_id, issue_key, url,"
+            " summary, status_name, status_category, priority, created_by_us, linked_at,"
+            " linked_by, last_synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
+            [anomaly_id, connection_id, issue.id, issue.key, issue.browse_url, issue.summary,
+             issue.status_name, issue.status_category, issue.priority_name, created_by_us, now,
+             actor, now],
+        ).fetchone()
+        return self.get_in(cur, row[0])
+
+    @staticmethod
+    def update_from_issue_in(cur: duckdb.DuckDBPyConnection, link_id: int, issue: Issue,
+                             now: datetime) -> None:
+        # A moved issue comes back under its new key: follow it.
+        cur.execute(
+            "UPDATE ticket_links SET issue_key = ?, url = ?, summary = ?, status_name = ?,"
+            " status_category = ?, priority = ?, last_synced_at = ? WHERE id = ?",
+            [issue.key, issue.browse_url, issue.summary, issue.status_name,
+             issue.status_category, issue.priority_name, now, link_id],
+        )
+
+    @staticmethod
+    def mark_missing_in(cur: duckdb.DuckDBPyConnection, link_id: int, now: datetime) -> None:
+        """Jira answered 404: keep the link, say so (it may be a permission change)."""
+        cur.execute(
+            "UPDATE ticket_links SET status_name = ?, status_category = NULL,"
+            " last_synced_at = ? WHERE id = ?",
+            [NOT_FOUND_STATUS, now, link_id],
+        )
+
+    @staticmethod
+    def unlink_in(cur: duckdb.DuckDBPyConnection, link_id: int, actor: str, now: datetime) -> None:
+        cur.execute(
+            "UPDATE ticket_links SET unlinked_at = ?, unlinked_by = ? WHERE id = ?",
+            [now, actor, link_id],
+        )
