@@ -1,0 +1,175 @@
+"""The outbox's rules: what to enqueue, what to send next, when to try again.
+
+Everything here is a pure function or a write inside the caller's
+transaction; the HTTP side lives in ``lib.sync.engine``. Decisions, and why:
+
+- One pending row per active link, in the same transaction as the anomaly
+  change: a change is never stored without its queued Jira updates.
+- Changes to one issue go out strictly in order: a row waits while an earlier
+  row for the same issue is unfinished (pending, sending, deferred). A failed
+  row does not block the ones after it, or one refused comment would stop an
+  issue's sync for good.
+- A POST whose answer was lost (timeout, dropped connection, a 5xx that may
+  come after the write) may have been applied: it is reconciled before it is
+  ever sent again. 429 and 503 prove Jira did not apply it.
+- Refusals that the same request would meet again (400, 403, 404, 410, 413,
+  bad credentials, CAPTCHA) are permanent: no more retries until Retry.
+"""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Iterable, Sequence
+
+import duckdb
+
+from lib.jira import (
+    BadCredentials, BadRequest, CaptchaRequired, Forbidden, Gone, JiraClient, JiraConnectionError,
+    JiraDnsError, JiraError, JiraTimeout, JiraTLSError, NotFound, RateLimited, ServerError, TooLarge,
+)
+from lib.jira.richtext import Doc, doc_from_text
+from lib.sync.description import doc_to_json
+from lib.sync.links import LinkRepository, TicketLink
+from lib.sync.log import LogRow, SyncLog
+
+LOST, RETRY, PERMANENT = "lost", "retry", "permanent"
+NOT_APPLIED_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class ActiveJira:
+    """The Jira the engine talks to now: the connection's id, its client and defaults.
+
+    The worker should get a client built with ``RetryPolicy(max_attempts=1)``:
+    the outbox schedules retries itself, and a client sleeping on Retry-After
+    would keep the worker from stopping promptly.
+    """
+
+    connection_id: int
+    client: JiraClient
+    default_project: str | None = None
+    default_issue_type: str | None = None
+    default_priority: str | None = None
+
+
+ClientProvider = Callable[[], "ActiveJira | None"]
+
+
+# ---------------------------------------------------------------- error policy
+def disposition(error: JiraError, *, post: bool = True) -> str:
+    """``lost`` (may have been applied: reconcile), ``retry`` or ``permanent``."""
+    if isinstance(error, (JiraDnsError, JiraTLSError)):
+        return RETRY  # refused before any byte reached Jira
+    if isinstance(error, (JiraTimeout, JiraConnectionError)):
+        return LOST if post else RETRY
+    if isinstance(error, (BadRequest, Forbidden, NotFound, Gone, TooLarge, BadCredentials,
+                          CaptchaRequired)):
+        return PERMANENT
+    if isinstance(error, RateLimited) or error.status in NOT_APPLIED_STATUSES:
+        return RETRY
+    if isinstance(error, ServerError) or error.status is None:
+        return LOST if post else RETRY  # a 500/502/504 may come after the write
+    return RETRY
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with equal jitter and a cap (seconds)."""
+
+    base: float = 2.0
+    cap: float = 300.0
+    rand: Callable[[], float] = random.random
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        """Seconds before the next try after ``attempts`` tries (>= 1).
+
+        A server-given wait is honoured (never shortened); it is not capped, as
+        sending earlier would only earn another 429.
+        """
+        step = min(self.cap, self.base * 2 ** max(0, attempts - 1))
+        jittered = step / 2 + self.rand() * step / 2
+        return max(jittered, retry_after) if retry_after is not None else jittered
+
+
+# ---------------------------------------------------------------- update limit
+@dataclass(frozen=True)
+class UpdateLimit:
+    """At most ``max_updates`` automatic updates per ``per_seconds``; 0 switches it off."""
+
+    max_updates: int = 10
+    per_seconds: float = 60.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_updates > 0 and self.per_seconds > 0
+
+    def plan(self, sent: Iterable[datetime], now: datetime, count: int) -> list[datetime]:
+        """Planned send times for ``count`` waiting updates, in order.
+
+        ``sent`` are recent send times. Each planned slot keeps every window
+        of ``per_seconds`` at or under the limit, counting earlier slots.
+        """
+        if not self.enabled:
+            return [now] * count
+        window = timedelta(seconds=self.per_seconds)
+        times = sorted(t for t in sent if t > now - window)
+        out: list[datetime] = []
+        for _ in range(count):
+            slot = now if len(times) < self.max_updates else max(
+                now, times[-self.max_updates] + window)
+            times.append(slot)
+            out.append(slot)
+        return out
+
+
+# ---------------------------------------------------------------- what goes next
+def pick_due(rows: Sequence[LogRow], now: datetime, *, near_limit: bool = False,
+             limit: int = 50) -> list[LogRow]:
+    """Rows to send now: due, not blocked by an earlier unfinished row of their issue.
+
+    ``rows`` are the unfinished rows ordered by id. At most one row per issue
+    is returned, so a batch never reorders one issue's changes. Near Jira's
+    rate limit, creates go first: a new ticket matters more than a comment.
+    """
+    seen: set[tuple] = set()
+    due: list[LogRow] = []
+    for row in sorted(rows, key=lambda r: r.id):
+        ticket = row.ticket
+        if ticket in seen:
+            continue
+        seen.add(ticket)  # this row blocks every later row of its issue
+        if row.status == "sending":
+            continue  # in flight (or being recovered)
+        if row.next_attempt_at is None or row.next_attempt_at <= now:
+            due.append(row)
+    if near_limit:
+        due.sort(key=lambda r: (r.action != "create", r.id))
+    return due[:limit]
+
+
+def normalise(text: str) -> str:
+    """Text compared with Jira's copy: whitespace collapsed, outer space trimmed."""
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+# ---------------------------------------------------------------- enqueue
+def enqueue_comment_in(cur: duckdb.DuckDBPyConnection, link: TicketLink, *, text: str,
+                       doc: Doc | None, mode: str, actor: str, now: datetime) -> int:
+    """Queue one comment for one linked issue (inside the caller's transaction)."""
+    return SyncLog.insert_in(
+        cur, now=now, action="comment", mode=mode, status="pending",
+        anomaly_id=link.anomaly_id, connection_id=link.connection_id, link_id=link.id,
+        ticket_id=link.issue_id, ticket_key=link.issue_key, ticket_url=link.url, actor=actor,
+        body_text=text, body_doc=doc_to_json(doc or doc_from_text(text)), next_attempt_at=now,
+    )
+
+
+def enqueue_for_links_in(cur: duckdb.DuckDBPyConnection, anomaly_id: int, text: str, *,
+                         actor: str, now: datetime,
+                         connection_id: int | None = None) -> list[int]:
+    """One pending comment per active link of the anomaly (of one connection if given)."""
+    links = LinkRepository.for_anomaly_in(cur, anomaly_id, connection_id=connection_id)
+    return [enqueue_comment_in(cur, link, text=text, doc=None, mode="automatic", actor=actor,
+                               now=now) for link in links]
