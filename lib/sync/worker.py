@@ -1,0 +1,200 @@
+"""The background worker: sends due outbox rows and refreshes linked tickets.
+
+One thread, started and stopped by the dashboard's lifespan hook. It waits on
+an Event (never a bare sleep) so ``stop()`` and ``wake()`` take effect at
+once. Every state change is a short transaction inside the engine; no
+transaction is open during an HTTP call.
+
+Rate limits: a 429 pauses the whole worker for the server's Retry-After (the
+limit is per account, so other rows would only earn more 429s); near the
+limit (``X-RateLimit-NearLimit``) creates go first and periodic refreshes
+wait. The operator's update limit (``UpdateLimit``, stored in
+``app_settings``) defers automatic updates past N per interval, in order.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Callable
+
+from lib.jira import JiraError, RateLimited
+from lib.store.db import Database
+from lib.sync.engine import SyncEngine
+from lib.sync.log import LogRow
+from lib.sync.outbox import ActiveJira, UpdateLimit, pick_due
+from lib.sync.tickets import TicketRefused, TicketService
+
+log = logging.getLogger("anomaly_desk.sync.worker")
+
+MAX_UPDATES_KEY = "sync.update_limit.max_updates"
+PER_SECONDS_KEY = "sync.update_limit.per_seconds"
+DEFAULT_REFRESH_S = 15 * 60.0
+LIMITED_ACTIONS = ("comment", "update")
+
+
+def load_update_limit(db: Database) -> UpdateLimit:
+    """The operator's update limit from ``app_settings`` (default 10 per 60 s)."""
+    with db.read() as cur:
+        values = dict(cur.execute(
+            "SELECT key, value FROM app_settings WHERE key IN (?, ?)",
+            [MAX_UPDATES_KEY, PER_SECONDS_KEY]).fetchall())
+    default = UpdateLimit()
+    try:
+        return UpdateLimit(int(values.get(MAX_UPDATES_KEY, default.max_updates)),
+                           float(values.get(PER_SECONDS_KEY, default.per_seconds)))
+    except ValueError:
+        return default
+
+
+def save_update_limit(db: Database, limit: UpdateLimit) -> None:
+    """Store the update limit (0 updates switches it off).
+
+    Raises:
+        ValueError: negative numbers or a zero interval with a limit.
+    """
+    if limit.max_updates < 0 or limit.per_seconds <= 0:
+        raise ValueError("The update limit needs 0 or more updates per a positive number of seconds.")
+    with db.transaction() as cur:
+        for key, value in ((MAX_UPDATES_KEY, limit.max_updates), (PER_SECONDS_KEY, limit.per_seconds)):
+            cur.execute("INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)", [key, str(value)])
+
+
+class SyncWorker:
+    """A thread that drains the outbox; ``run_once()`` is one pass (tests call it directly)."""
+
+    def __init__(self, engine: SyncEngine, tickets: TicketService | None = None, *,
+                 poll_s: float = 1.0, batch: int = 50,
+                 refresh_interval_s: float = DEFAULT_REFRESH_S, refresh_batch: int = 20,
+                 update_limit: Callable[[], UpdateLimit] | None = None):
+        self.engine = engine
+        self.tickets = tickets
+        self.poll_s = poll_s
+        self.batch = batch
+        self.refresh_interval_s = refresh_interval_s
+        self.refresh_batch = refresh_batch
+        self._update_limit = update_limit or (lambda: load_update_limit(engine.db))
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._paused_until: datetime | None = None
+        self._next_refresh: datetime | None = None
+        self._next_due: datetime | None = None
+        self.rate_limited = 0  # 429s seen (the benchmark prints it)
+        engine.add_listener(self.wake)
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="anomaly-desk-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Ask the thread to stop; True when it has (an HTTP call in flight may delay it)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            self.engine.recover_stale_claims()
+        except Exception:  # noqa: BLE001 - the worker must come up; the next pass retries
+            log.exception("sync.worker.recover_failed")
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                worked = self.run_once()
+            except Exception:  # noqa: BLE001 - one bad pass must not end the thread
+                log.exception("sync.worker.pass_failed")
+                worked = 0
+            if not worked:
+                self._wake.wait(self._idle_wait())
+
+    def _idle_wait(self) -> float:
+        now = self.engine.clock()
+        wait = self.poll_s
+        for moment in (self._next_due, self._paused_until):
+            if moment is not None:
+                wait = min(wait, max(0.01, (moment - now).total_seconds()))
+        return wait
+
+    # -- one pass ------------------------------------------------------------
+    def run_once(self) -> int:
+        """Send what is due now; returns how many rows were attempted."""
+        now = self.engine.clock()
+        if self._paused_until is not None and now < self._paused_until:
+            return 0
+        active = self.engine.client_provider()
+        if active is None:
+            return 0
+        rows = self.engine.log.unfinished()
+        waiting = [r.next_attempt_at for r in rows if r.status != "sending" and r.next_attempt_at]
+        self._next_due = min(waiting) if waiting else None
+        due = self._apply_update_limit(
+            pick_due(rows, now, near_limit=active.client.near_limit, limit=self.batch), now)
+        done = 0
+        for row in due:
+            if self._stop.is_set():
+                break
+            delivery = self.engine.deliver(row.id, active)
+            done += 1
+            if delivery.retry_after is not None:
+                self._pause(delivery.retry_after)
+                break
+        if not self._stop.is_set():
+            self._refresh_links(active, now)
+        return done
+
+    def _pause(self, seconds: float) -> None:
+        self.rate_limited += 1
+        self._paused_until = self.engine.clock() + timedelta(seconds=seconds)
+        log.info("sync.worker.paused", extra={"sync_pause_s": seconds})
+
+    def _apply_update_limit(self, due: list[LogRow], now: datetime) -> list[LogRow]:
+        """Defer automatic updates past the operator's limit to their planned time."""
+        limit = self._update_limit()
+        limited = [r for r in due if r.mode == "automatic" and r.action in LIMITED_ACTIONS]
+        if not limit.enabled or not limited:
+            return due
+        sent = self.engine.log.automatic_updates_since(now - timedelta(seconds=limit.per_seconds))
+        slots = dict(zip((r.id for r in limited), limit.plan(sent, now, len(limited))))
+        later = {row_id: slot for row_id, slot in slots.items() if slot > now}
+        if later:
+            with self.engine.db.transaction() as cur:
+                for row_id, slot in later.items():
+                    cur.execute("UPDATE sync_log SET status = 'deferred', next_attempt_at = ?"
+                                " WHERE id = ? AND status IN ('pending', 'deferred')", [slot, row_id])
+        return [r for r in due if r.id not in later]
+
+    # -- periodic refresh ----------------------------------------------------
+    def _refresh_links(self, active: ActiveJira, now: datetime) -> None:
+        if self.tickets is None or self.refresh_interval_s <= 0:
+            return
+        if self._next_refresh is not None and now < self._next_refresh:
+            return
+        interval = timedelta(seconds=self.refresh_interval_s)
+        self._next_refresh = now + min(interval, timedelta(seconds=60))
+        stale = self.engine.links.due_for_refresh(active.connection_id, now - interval,
+                                                  self.refresh_batch)
+        for link in stale:
+            if self._stop.is_set() or active.client.near_limit:
+                return  # refreshes wait: outbox rows matter more near the limit
+            try:
+                self.tickets.refresh(link.id, mode="automatic")
+            except RateLimited as exc:
+                self._pause(exc.retry_after or 1.0)
+                return
+            except (JiraError, TicketRefused):
+                continue  # logged as a failed refresh row; the next cycle tries again

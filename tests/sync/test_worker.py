@@ -1,0 +1,89 @@
+"""The worker thread: prompt stop, wake-up, update limit, periodic refresh, connections."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from lib.sync.outbox import UpdateLimit
+from lib.sync.worker import load_update_limit, save_update_limit
+
+
+def wait_until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached")
+        time.sleep(0.02)
+
+
+def test_started_worker_delivers_on_wake_and_stops_promptly(cloud_harness):
+    h = cloud_harness
+    h.worker.poll_s = 30  # only the wake-up can make it send quickly
+    key = h.tickets.create_ticket(1, summary="s", actor="alice").key
+    h.worker.start()
+    time.sleep(0.1)
+    h.actions.acknowledge(1, "alice")
+    wait_until(lambda: len(h.comments(key)) == 1, timeout=3)
+    started = time.monotonic()
+    assert h.worker.stop(timeout=2)
+    assert time.monotonic() - started < 0.5
+
+
+def test_update_limit_defers_in_order_with_planned_times(cloud_harness):
+    h = cloud_harness
+    h.worker._update_limit = lambda: UpdateLimit(2, 1.0)
+    key = h.tickets.create_ticket(1, summary="s", actor="alice").key
+    for n in range(4):
+        h.actions.comment(1, "bob", f"c{n}")
+    h.worker.run_once()
+    h.worker.run_once()
+    h.worker.run_once()
+    rows = h.log_rows(action="comment")
+    assert [r.status for r in rows] == ["ok", "ok", "deferred", "pending"]
+    assert rows[2].next_attempt_at > rows[1].sent_at + timedelta(seconds=0.9)
+    h.drain(timeout=10)
+    assert h.comments(key) == [f"Comment from Anomaly Desk (bob): c{n}" for n in range(4)]
+    sent = [r.sent_at for r in h.log_rows(action="comment")]
+    assert sent[2] - sent[0] >= timedelta(seconds=1)
+
+
+def test_update_limit_setting_is_stored(db):
+    assert load_update_limit(db) == UpdateLimit(10, 60.0)
+    save_update_limit(db, UpdateLimit(3, 30))
+    assert load_update_limit(db) == UpdateLimit(3, 30.0)
+    with pytest.raises(ValueError):
+        save_update_limit(db, UpdateLimit(-1, 30))
+
+
+def test_periodic_refresh_updates_linked_tickets(cloud_harness):
+    h = cloud_harness
+    link = h.tickets.create_ticket(1, summary="s", actor="alice").link
+    h.state.get(link.issue_key).status_id = "10001"
+    h.worker.refresh_interval_s = 0.05
+    time.sleep(0.1)
+    h.worker.run_once()
+    fresh = h.tickets.links_for(1)[0]
+    assert fresh.status_name == "Done" and fresh.status_category == "done"
+    assert h.log_rows(action="refresh", mode="automatic")[0].status == "ok"
+
+
+def test_rows_of_another_connection_fail_with_a_reason(cloud_harness):
+    h = cloud_harness
+    h.tickets.create_ticket(1, summary="s", actor="alice")
+    h.actions.acknowledge(1, "alice")
+    h.holder["active"] = type(h.active)(2, h.client, "DQ", "Task")
+    h.worker.run_once()
+    row = h.log_rows(action="comment")[0]
+    assert row.status == "failed" and "connection 1 is not the active one" in row.error
+
+
+def test_a_failed_change_rolls_back_its_queued_comments(cloud_harness):
+    h = cloud_harness
+    h.tickets.create_ticket(1, summary="s", actor="alice")
+    with pytest.raises(ValueError):
+        h.actions.reopen(1, "alice")  # already Active
+    with pytest.raises(ValueError):
+        h.actions.comment(1, "bob", "   ")
+    assert h.engine.log.unfinished() == []
