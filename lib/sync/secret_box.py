@@ -104,14 +104,23 @@ def load_or_create_key(path: Path) -> bytes:
     Raises:
         SecretKeyInvalid: the file exists but holds no Fernet key.
     """
+    if path.exists():
+        return _read_key_file(path)
     key = Fernet.generate_key()
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        # O_EXCL: two processes starting at once must not both write a key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        # link() publishes the whole file at once and never replaces a key another
+        # process made first: a reader can never see an empty key file.
+        os.link(draft, path)
     except FileExistsError:
         return _read_key_file(path)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key + b"\n")
+    finally:
+        draft.unlink(missing_ok=True)
     return key
 
 

@@ -41,12 +41,25 @@ def test_key_file_is_created_on_first_use_only_with_mode_0600(tmp_path):
 def test_key_file_is_made_once_when_two_threads_race(tmp_path):
     path = tmp_path / "race.key"
     keys: list[bytes] = []
-    threads = [threading.Thread(target=lambda: keys.append(load_or_create_key(path))) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(set(keys)) == 1
+    failures: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            keys.append(load_or_create_key(path))
+        except BaseException as exc:  # a reader that saw a half-written file
+            failures.append(exc)
+
+    for _ in range(20):
+        path.unlink(missing_ok=True)
+        threads = [threading.Thread(target=load) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == [] and len(keys) == 8 and len(set(keys)) == 1
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        keys.clear()
+    assert [p.name for p in tmp_path.iterdir()] == ["race.key"]  # no drafts left behind
 
 
 def test_loose_key_file_permissions_are_tightened(tmp_path):
