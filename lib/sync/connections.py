@@ -44,8 +44,9 @@ __all__ = [
     "CheckResult", "Connection", "ConnectionCheckFailed", "ConnectionInput", "ConnectionNotFound",
     "ConnectionStore", "DEMO_ID", "InvalidConnectionInput", "KIND_LABELS", "SECRETS_ID",
     "TicketDefaults", "check", "connection_store_for", "deployed_input_from_secrets", "detect_kind",
-    "explain", "list_issue_types", "sandbox_credentials", "list_priorities", "list_projects", "make_client",
-    "test_connection", "validate_input", "validate_public_url",
+    "explain", "list_issue_types", "list_priorities", "list_projects", "make_client",
+    "normalise_host", "parse_credentials", "sandbox_credentials", "test_connection",
+    "validate_input", "validate_public_url",
 ]
 
 
@@ -168,7 +169,8 @@ def _split_url(raw: str, field_name: str, what: str) -> SplitResult:
     if any(c.isspace() for c in text):
         raise InvalidConnectionInput(field_name, f"The {what} contains spaces: remove them.")
     if "://" not in text:
-        raise InvalidConnectionInput(field_name, f"The {what} must start with https:// (e.g. https://{text}).")
+        raise InvalidConnectionInput(
+            field_name, f"The {what} must start with https:// (e.g. https://{text}).")
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidConnectionInput(
@@ -181,10 +183,12 @@ def _split_url(raw: str, field_name: str, what: str) -> SplitResult:
     try:
         parts.port  # raises for a port that is not a number in range
     except ValueError:
-        raise InvalidConnectionInput(field_name, f"The port in the {what} must be a number from 1 to 65535.") from None
+        raise InvalidConnectionInput(
+            field_name, f"The port in the {what} must be a number from 1 to 65535.") from None
     host = (parts.hostname or "").lower()
     if not host or not (_HOST_NAME.match(host) or _is_ip(host)):
-        raise InvalidConnectionInput(field_name, f"The {what} has no valid host name (e.g. https://jira.example.com).")
+        raise InvalidConnectionInput(
+            field_name, f"The {what} has no valid host name (e.g. https://jira.example.com).")
     return parts
 
 
@@ -292,7 +296,8 @@ def validate_input(data: ConnectionInput, *, keep_credentials: "Connection | Non
         secret = Secret(plain)
     prefix = data.api_prefix.strip().strip("/")
     if prefix and not all(_PATH_SEGMENT.match(s) for s in prefix.split("/")):
-        raise InvalidConnectionInput("api_prefix", "The API prefix is a path like rest/api/2, without spaces.")
+        raise InvalidConnectionInput("api_prefix",
+                                     "The API prefix is a path like rest/api/2, without spaces.")
     ca = data.ca_bundle.strip()
     if ca and not Path(ca).expanduser().is_file():
         raise InvalidConnectionInput("ca_bundle", f"No CA bundle file at {ca}: give the path of a PEM file.")

@@ -1,0 +1,183 @@
+"""The Connect page under AppTest, against a sandbox over real HTTP."""
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from streamlit.testing.v1 import AppTest
+
+from lib.jira.sandbox import SandboxConfig, create_sandbox_app, start_sandbox_in_thread
+from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
+from lib.jira.sandbox.server import serve_in_thread
+from lib.services import services_for
+from lib.sync.connections import connection_store_for
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    running = start_sandbox_in_thread(SandboxConfig(flavour="both"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def mounted_sandbox():
+    """Served under /sandbox like the dashboard does, so demo mode reaches it."""
+    app = Starlette(routes=[Mount("/sandbox", app=create_sandbox_app(SandboxConfig(flavour="both")))])
+    base, stop = serve_in_thread(app)
+    yield base
+    stop()
+
+
+@pytest.fixture
+def store(tmp_settings):
+    return connection_store_for(services_for(tmp_settings))
+
+
+@pytest.fixture
+def app(page_path, tmp_settings):
+    return AppTest.from_file(page_path("connect"), default_timeout=30)
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def successes(at) -> list[str]:
+    return [s.value for s in at.success]
+
+
+def add_sandbox(at, sandbox, credentials=None):
+    at.selectbox(key="connect_kind").select("Sandbox").run()
+    at.text_input(key="connect_host").input(sandbox.base_url)
+    if credentials is not None:
+        at.text_input(key="connect_credentials").input(credentials)
+    at.button(key="connect_create").click().run()
+
+
+def test_demo_mode_is_labelled_and_can_be_tested(monkeypatch, mounted_sandbox, page_path, tmp_settings):
+    monkeypatch.setenv("ANOMALY_DESK_DASHBOARD_URL", mounted_sandbox)
+    at = AppTest.from_file(page_path("connect"), default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert "Demo mode (Jira sandbox)" in at.info[0].value
+    assert f"{mounted_sandbox}/sandbox" in at.info[0].value
+    at.button(key="connect_test_active").click().run()
+    assert any("Connected as Sandbox Demo User" in s for s in successes(at))
+
+
+@pytest.mark.parametrize("kind, host, credentials, words", [
+    ("Jira Cloud", "http://acme.atlassian.net", "me@acme.com:tok", "plain http:// is only allowed"),
+    ("Jira Cloud", "acme.atlassian.net", "me@acme.com:tok", "must start with https://"),
+    ("Jira Cloud", "https://acme.atlassian.net/browse/DQ-1", "me@acme.com:tok", "has no path"),
+    ("Jira Cloud", "https://acme.atlassian.net", "me@acme.com", "with a colon"),
+    ("Jira Data Center", "ftp://jira.corp", "pat", "not ftp://"),
+])
+def test_bad_input_shows_the_message_and_saves_nothing(app, store, kind, host, credentials, words):
+    app.run()
+    app.selectbox(key="connect_kind").select(kind).run()
+    app.text_input(key="connect_host").input(host)
+    app.text_input(key="connect_credentials").input(credentials)
+    app.button(key="connect_create").click().run()
+    assert not app.exception
+    assert any(words in e for e in errors(app)), errors(app)
+    assert store.list(include_deleted=True) == []
+
+
+def test_sandbox_kind_prefills_address_and_demo_credentials(app, tmp_settings):
+    app.run()
+    app.selectbox(key="connect_kind").select("Sandbox").run()
+    assert app.text_input(key="connect_host").value == tmp_settings.sandbox_url
+    assert app.text_input(key="connect_credentials").value == f"{DEMO_CLOUD_EMAIL}:{DEMO_CLOUD_API_TOKEN}"
+    app.selectbox(key="connect_sandbox_flavour").select("Data Center (REST v2)").run()
+    assert app.text_input(key="connect_credentials").value == "sandbox-pat"
+
+
+def test_create_test_again_and_delete(app, store, sandbox):
+    app.run()
+    add_sandbox(app, sandbox)
+    assert not app.exception
+    assert any("Connected as Sandbox Demo User" in s for s in successes(app))
+    conn = store.active()
+    assert (conn.id, conn.host, conn.is_demo) == (1, sandbox.base_url, False)
+    assert not app.info or "Demo mode" not in app.info[0].value
+    shown = [e.value for kind in ("markdown", "caption", "success", "text_input") for e in app.get(kind)]
+    assert shown and DEMO_CLOUD_API_TOKEN not in str(shown)  # only masked, credentials field cleared
+    app.button(key="connect_test_active").click().run()
+    assert any("Connected as Sandbox Demo User" in s for s in successes(app))
+    app.button(key="connect_delete_1").click().run()
+    assert store.list() == [] and store.active().is_demo
+    assert store.get(1).deleted_at is not None
+    assert "Demo mode (Jira sandbox)" in app.info[0].value
+
+
+def test_refused_credentials_are_explained_and_not_saved(app, store, sandbox):
+    app.run()
+    add_sandbox(app, sandbox, f"{DEMO_CLOUD_EMAIL}:wrong-token")
+    text = " ".join(errors(app))
+    assert "Not saved" in text and "HTTP 401" in text and "email:api_token" in text
+    assert store.list(include_deleted=True) == []
+
+
+def test_edit_with_an_empty_token_keeps_it_and_activate_switches(app, store, sandbox):
+    app.run()
+    add_sandbox(app, sandbox)
+    add_sandbox(app, sandbox, f"{DEMO_CLOUD_EMAIL}:{DEMO_CLOUD_API_TOKEN}")  # the field was cleared
+    assert [c.active for c in store.list()] == [False, True]
+    app.button(key="connect_activate_1").click().run()
+    assert store.active().id == 1
+    app.button(key="connect_edit_1").click().run()
+    app.text_input(key="connect_edit_api_prefix_1").input("rest/api/3")
+    app.button(key="connect_edit_save_1").click().run()
+    assert not app.exception and any("Changes saved" in s for s in successes(app))
+    edited = store.get(1)
+    assert edited.api_prefix == "rest/api/3" and edited.secret.reveal() == DEMO_CLOUD_API_TOKEN
+    app.button(key="connect_use_demo").click().run()
+    assert store.active().is_demo
+
+
+def test_edit_with_a_bad_host_shows_it_under_the_field(app, store, sandbox):
+    app.run()
+    add_sandbox(app, sandbox)
+    app.button(key="connect_edit_1").click().run()
+    app.text_input(key="connect_edit_host_1").input("https://bad host")
+    app.button(key="connect_edit_save_1").click().run()
+    assert any("contains spaces" in e for e in errors(app))
+    assert store.get(1).host == sandbox.base_url
+
+
+def test_defaults_for_new_tickets_come_from_jira(app, store, sandbox):
+    app.run()
+    add_sandbox(app, sandbox)
+    app.toggle(key="connect_defaults_load_1").set_value(True).run()
+    app.selectbox(key="connect_project_1").select("OPS").run()
+    app.text_input(key="connect_public_url_1").input("https://desk.corp/")
+    app.button(key="connect_defaults_save_1").click().run()
+    assert not app.exception
+    saved = store.get(1)
+    assert (saved.project_key, saved.issue_type_name, saved.public_url) == ("OPS", "Task", "https://desk.corp")
+    app.text_input(key="connect_public_url_1").input("desk.corp")
+    app.button(key="connect_defaults_save_1").click().run()
+    assert any("must start with https://" in e for e in errors(app))
+
+
+def test_connection_from_secrets_toml_is_shown_read_only(app, store, sandbox):
+    app.secrets["jira"] = {"kind": "sandbox", "host": sandbox.base_url, "email": DEMO_CLOUD_EMAIL,
+                           "api_token": DEMO_CLOUD_API_TOKEN}
+    app.run()
+    assert not app.exception
+    assert any("From secrets.toml" in c.value for c in app.caption)
+    app.button(key="connect_test_active").click().run()
+    assert any("Connected as Sandbox Demo User" in s for s in successes(app))
+
+
+def test_detect_sets_the_flavour_and_explains_failures(app, sandbox):
+    app.run()
+    app.selectbox(key="connect_kind").select("Sandbox").run()
+    app.selectbox(key="connect_sandbox_flavour").select("Data Center (REST v2)").run()
+    app.text_input(key="connect_host").input(sandbox.base_url)
+    app.button(key="connect_detect").click().run()
+    assert app.selectbox(key="connect_sandbox_flavour").value == "Cloud (REST v3)"
+    assert any("Detected: Jira Cloud" in c.value for c in app.caption)
+    app.text_input(key="connect_host").input("http://127.0.0.1:1")
+    app.button(key="connect_detect").click().run()
+    assert not app.exception
+    assert any("Could not detect the flavour" in e for e in errors(app))
