@@ -1,0 +1,145 @@
+import csv
+import io
+import json
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from lib.store.db import Database
+from lib.sync import log_queries as lq
+from lib.sync.log_queries import LogFilter
+
+T0 = datetime(2026, 3, 1, 8, 0)
+
+
+def insert_log(db: Database, rows: list[dict]) -> None:
+    """Bulk insert through a DataFrame (the way tests and the benchmark load logs)."""
+    defaults = {"mode": "automatic", "status": "ok", "action": "create", "anomaly_id": None,
+                "ticket_id": None, "ticket_key": None, "ticket_url": None, "error": None,
+                "request_json": None, "response_json": None, "attempts": 1,
+                "next_attempt_at": None, "permanent": False}
+    frame = pd.DataFrame([{**defaults, **r} for r in rows])
+    with db.transaction() as cur:
+        cur.register("incoming_log", frame)
+        cur.execute("INSERT INTO sync_log BY NAME SELECT * FROM incoming_log")
+        cur.unregister("incoming_log")
+
+
+@pytest.fixture
+def logdb(tmp_path):
+    db = Database(tmp_path / "log.duckdb")
+    insert_log(db, [
+        {"id": 1, "created_at": T0, "action": "create", "status": "ok", "anomaly_id": 10,
+         "ticket_id": "100", "ticket_key": "DQ-1", "ticket_url": "https://j/browse/DQ-1"},
+        {"id": 2, "created_at": T0 + timedelta(hours=1), "action": "comment", "mode": "manual",
+         "status": "failed", "anomaly_id": 10, "ticket_key": "DQ-1",
+         "error": "Jira answered 503: Service unavailable", "permanent": True,
+         "request_json": json.dumps({"body": "x", "headers": {"Authorization": "Bearer abc.def"}}),
+         "response_json": json.dumps({"errorMessages": ["down"], "token": "s3cret"})},
+        {"id": 3, "created_at": T0 + timedelta(days=1), "action": "update", "status": "pending",
+         "anomaly_id": 11, "ticket_key": "DQ-2", "next_attempt_at": T0 + timedelta(days=1)},
+        {"id": 4, "created_at": T0 + timedelta(days=2), "action": "comment", "status": "sending",
+         "anomaly_id": 12, "ticket_key": "OPS-7"},
+        {"id": 5, "created_at": T0 + timedelta(days=3), "action": "update", "status": "deferred",
+         "anomaly_id": 12, "ticket_key": "OPS-7", "error": "100% of quota_used"},
+        {"id": 6, "created_at": T0 + timedelta(days=3, hours=2), "action": "create",
+         "mode": "manual", "status": "failed", "anomaly_id": 13,
+         "error": "Field 'priority' is required"},
+    ])
+    yield db
+    db.close()
+
+
+def ids(result) -> list[int]:
+    return [r.id for r in result.rows]
+
+
+def test_page_is_newest_first_with_labels(logdb):
+    result = lq.page(logdb, LogFilter())
+    assert ids(result) == [6, 5, 4, 3, 2, 1]
+    assert result.total == 6
+    by_id = {r.id: r for r in result.rows}
+    assert (by_id[4].status, by_id[3].status, by_id[5].status) == ("Pending", "Pending", "Deferred")
+    assert (by_id[2].type, by_id[1].type) == ("Manual", "Automatic")
+    assert by_id[1].ticket_url == "https://j/browse/DQ-1"
+
+
+@pytest.mark.parametrize("flt, expected", [
+    (LogFilter(types=("Manual",)), [6, 2]),
+    (LogFilter(types=("Manual", "Automatic")), [6, 5, 4, 3, 2, 1]),
+    (LogFilter(actions=("update",)), [5, 3]),
+    (LogFilter(statuses=("Pending",)), [4, 3]),
+    (LogFilter(statuses=("Failed", "Deferred")), [6, 5, 2]),
+    (LogFilter(start=T0 + timedelta(days=1), end=T0 + timedelta(days=3)), [4, 3]),
+    (LogFilter(text="ops-7"), [5, 4]),
+    (LogFilter(text="503"), [2]),
+    (LogFilter(text="12"), [5, 4]),  # an anomaly id
+    (LogFilter(text="100%"), [5]),  # % is literal, not a wildcard
+    (LogFilter(text="quota_"), [5]),
+    (LogFilter(text="a_b"), []),  # _ is literal too
+    (LogFilter(types=("Manual",), statuses=("Failed",), actions=("create",)), [6]),
+])
+def test_filters(logdb, flt, expected):
+    result = lq.page(logdb, flt)
+    assert ids(result) == expected
+    assert result.total == len(expected)
+
+
+def test_paging_counts_every_match(logdb):
+    first = lq.page(logdb, LogFilter(), page_no=1, size=4)
+    second = lq.page(logdb, LogFilter(), page_no=2, size=4)
+    beyond = lq.page(logdb, LogFilter(), page_no=3, size=4)
+    assert (ids(first), ids(second), ids(beyond)) == ([6, 5, 4, 3], [2, 1], [])
+    assert first.total == second.total == 6
+    assert beyond.total == 6  # a page past the end still reports the total
+
+
+def test_export_is_csv_of_the_filtered_rows_with_a_cap(logdb):
+    export = lq.export_csv(logdb, LogFilter(statuses=("Failed",)))
+    rows = list(csv.DictReader(io.StringIO(export.data.decode())))
+    assert [r["id"] for r in rows] == ["6", "2"]
+    assert rows[1]["time_utc"] == "2026-03-01 09:00:00"
+    assert rows[1]["error"] == "Jira answered 503: Service unavailable"
+    assert rows[1]["type"] == "Manual" and not export.capped
+    capped = lq.export_csv(logdb, LogFilter(), cap=2)
+    assert (capped.rows, capped.matching, capped.capped) == (2, 6, True)
+    assert len(list(csv.DictReader(io.StringIO(capped.data.decode())))) == 2
+
+
+def test_details_are_pretty_and_masked(logdb):
+    found = lq.details(logdb, 2)
+    assert found.retryable and found.permanent and found.attempts == 1
+    assert "abc.def" not in found.request and "s3cret" not in found.response
+    assert json.loads(found.request)["headers"]["Authorization"] == lq.MASK
+    assert json.loads(found.response) == {"errorMessages": ["down"], "token": lq.MASK}
+    assert "\n  " in found.request  # indented
+    pending = lq.details(logdb, 3)
+    assert not pending.retryable and pending.next_attempt_at == T0 + timedelta(days=1)
+    assert lq.details(logdb, 999) is None
+
+
+@pytest.mark.parametrize("raw, secret", [
+    ('{"nested": [{"api_token": "t0k"}]}', "t0k"),
+    ('{"note": "sent with Basic dXNlcjpwYXNz"}', "dXNlcjpwYXNz"),
+    ("not json: Authorization: Bearer xyz123", "xyz123"),
+    ("password=hunter2 then more", "hunter2"),
+])
+def test_masking_catches_secret_shapes(raw, secret):
+    shown = lq.pretty_masked(raw)
+    assert secret not in shown and lq.MASK in shown
+
+
+def test_retry_sets_a_failed_row_back_to_pending(logdb):
+    now = datetime(2026, 3, 5, 12, 0)
+    lq.retry_failed(logdb, 2, now)
+    with logdb.read() as cur:
+        row = cur.execute("SELECT status, permanent, next_attempt_at, finished_at FROM sync_log"
+                          " WHERE id = 2").fetchone()
+    assert row == ("pending", False, now, None)
+    with pytest.raises(lq.NotRetryable):
+        lq.retry_failed(logdb, 2, now)  # no longer failed
+    with pytest.raises(lq.NotRetryable):
+        lq.retry_failed(logdb, 3, now)  # pending
+    with pytest.raises(lq.NotRetryable):
+        lq.retry_failed(logdb, 404, now)

@@ -1,0 +1,135 @@
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from lib.store.db import Database
+from lib.sync import statistics as stats
+
+NOW = datetime(2026, 3, 10, 12, 0)  # naive UTC; 13:00 in Berlin (CET, +1)
+BERLIN = "Europe/Berlin"
+
+
+def insert_log(db: Database, rows: list[tuple]) -> None:
+    frame = pd.DataFrame(rows, columns=["id", "created_at", "action", "status", "anomaly_id"])
+    frame["mode"] = "automatic"
+    with db.transaction() as cur:
+        cur.register("incoming_log", frame)
+        cur.execute("INSERT INTO sync_log BY NAME SELECT * FROM incoming_log")
+        cur.unregister("incoming_log")
+
+
+def insert_anomalies(db: Database, detected: dict[int, datetime]) -> None:
+    with db.transaction() as cur:
+        for ident, at in detected.items():
+            cur.execute(
+                "INSERT INTO anomalies VALUES (?, 1, 'W', 'T', [], 'shape', 'Active', NULL, ?,"
+                " '', 1, [], '', ?)", [ident, at, at])
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(tmp_path / "stats.duckdb")
+    insert_log(database, [
+        (1, datetime(2026, 3, 9, 23, 30), "create", "ok", 10),  # Berlin: Mar 10 00:30 (today)
+        (2, datetime(2026, 3, 9, 22, 30), "create", "ok", 12),  # Berlin: Mar 9 23:30 (yesterday)
+        (3, datetime(2026, 3, 10, 10, 0), "update", "ok", 10),
+        (4, datetime(2026, 3, 8, 12, 0), "comment", "ok", 10),
+        (5, datetime(2026, 3, 10, 9, 0), "create", "failed", 11),
+        (6, datetime(2026, 3, 10, 9, 30), "link", "ok", 11),
+        (7, datetime(2026, 3, 10, 9, 45), "update", "pending", 11),
+        (8, datetime(2026, 3, 10, 22, 59), "comment", "ok", 10),  # Berlin: Mar 10 23:59
+        (9, datetime(2026, 3, 1, 8, 0), "create", "ok", 13),  # before every range below
+        (10, datetime(2026, 3, 10, 11, 0), "link", "ok", 13),  # 13's second ticket: not first
+    ])
+    insert_anomalies(database, {10: datetime(2026, 3, 9, 20, 0), 11: datetime(2026, 3, 10, 7, 30),
+                                12: datetime(2026, 3, 8, 0, 0), 13: datetime(2026, 2, 28, 0, 0)})
+    yield database
+    database.close()
+
+
+def values(found: dict) -> dict:
+    return {name: (c.total, c.today, c.yesterday) for name, c in found.items()}
+
+
+def test_counters_in_berlin_put_2330_utc_on_the_next_day(db):
+    assert values(stats.counters(db, BERLIN, NOW)) == {
+        "create": (3, 1, 1), "update": (3, 2, 0), "total": (6, 3, 1)}
+
+
+def test_counters_in_utc(db):
+    assert values(stats.counters(db, "UTC", NOW)) == {
+        "create": (3, 0, 2), "update": (3, 2, 0), "total": (6, 2, 2)}
+
+
+def test_reset_starts_a_counter_again_and_leaves_the_log(db):
+    assert stats.last_resets(db) == {"create": None, "update": None, "total": None}
+    stats.reset(db, "create", datetime(2026, 3, 10, 0, 0), "ana")
+    found = stats.counters(db, BERLIN, NOW)
+    assert values(found)["create"] == (0, 0, 0)  # row 1 (23:30 UTC) is before the reset
+    assert values(found)["total"] == (6, 3, 1)  # the other counters are untouched
+    assert found["create"].last_reset == datetime(2026, 3, 10, 0, 0)
+    stats.reset(db, "total", datetime(2026, 3, 10, 10, 0))
+    assert values(stats.counters(db, BERLIN, NOW))["total"] == (2, 2, 0)  # rows 3 and 8
+    assert stats.last_resets(db)["update"] is None
+    with db.read() as cur:
+        assert cur.execute("SELECT count(*) FROM sync_log").fetchone()[0] == 10
+    with pytest.raises(ValueError):
+        stats.reset(db, "everything", NOW)
+
+
+def test_daily_series_in_berlin(db):
+    days = stats.daily(db, date(2026, 3, 8), date(2026, 3, 11), BERLIN)
+    got = [(d.day.isoformat(), d.created, d.updated, d.failed, d.ok, d.running_total)
+           for d in days]
+    assert got == [
+        ("2026-03-08", 0, 1, 0, 1, 2),  # running total starts with row 9 (Mar 1)
+        ("2026-03-09", 1, 0, 0, 1, 3),
+        ("2026-03-10", 1, 2, 1, 5, 6),
+        ("2026-03-11", 0, 0, 0, 0, 6),
+    ]
+    assert days[2].success_rate == pytest.approx(5 / 6)
+    assert days[0].success_rate == 1.0 and days[3].success_rate is None
+
+
+def test_daily_series_in_utc_moves_the_late_rows(db):
+    days = {d.day: d for d in stats.daily(db, date(2026, 3, 9), date(2026, 3, 10), "UTC")}
+    assert (days[date(2026, 3, 9)].created, days[date(2026, 3, 10)].created) == (2, 0)
+
+
+def test_first_ticket_times_per_day(db):
+    found = stats.first_ticket_times(db, date(2026, 3, 8), date(2026, 3, 11), BERLIN)
+    assert [(f.day, f.anomalies, f.median_hours, f.max_hours) for f in found] == [
+        (date(2026, 3, 9), 1, 46.5, 46.5),  # anomaly 12
+        (date(2026, 3, 10), 2, 2.75, 3.5),  # anomalies 10 (3.5 h) and 11 (2 h, a link)
+    ]
+
+
+def test_empty_log_gives_zeros_not_errors(tmp_path):
+    empty = Database(tmp_path / "empty.duckdb")
+    assert values(stats.counters(empty, BERLIN, NOW))["total"] == (0, 0, 0)
+    days = stats.daily(empty, date(2026, 3, 1), date(2026, 3, 2), BERLIN)
+    assert [(d.created, d.running_total, d.success_rate) for d in days] == [(0, 0, None)] * 2
+    assert stats.first_ticket_times(empty, date(2026, 3, 1), date(2026, 3, 2), BERLIN) == []
+    empty.close()
+
+
+def test_day_boundaries_follow_dst_and_bad_input_is_refused():
+    berlin = stats.zone(BERLIN)
+    assert stats.local_midnight_utc(date(2026, 3, 29), berlin) == datetime(2026, 3, 28, 23, 0)
+    assert stats.local_midnight_utc(date(2026, 3, 30), berlin) == datetime(2026, 3, 29, 22, 0)
+    assert stats.zone_choices()[0] == "UTC" and "Asia/Kathmandu" in stats.zone_choices()
+    with pytest.raises(ValueError):
+        stats.zone("Mars/Olympus")
+    with pytest.raises(ValueError):
+        stats._range(date(2026, 3, 2), date(2026, 3, 1), berlin)
+
+
+def test_daily_series_in_a_quarter_hour_zone(tmp_path):
+    # Kathmandu is UTC+5:45: 18:14 UTC is 23:59 there, 18:15 UTC is midnight.
+    db = Database(tmp_path / "ktm.duckdb")
+    insert_log(db, [(1, datetime(2026, 3, 9, 18, 14), "create", "ok", 1),
+                    (2, datetime(2026, 3, 9, 18, 15), "create", "ok", 1)])
+    days = stats.daily(db, date(2026, 3, 9), date(2026, 3, 10), "Asia/Kathmandu")
+    assert [d.created for d in days] == [1, 1]
+    db.close()
