@@ -9,6 +9,9 @@ PAGES = {
     "Anomalies": [
         st.Page("pages/anomalies.py", title="Anomalies", icon=":material/report:", default=True),
     ],
+    "Jira": [
+        st.Page("pages/connect.py", title="Connect to Jira", icon=":material/link:"),
+    ],
 }
 
 navigation = st.navigation(PAGES)

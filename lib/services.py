@@ -16,6 +16,8 @@ from lib.settings import Settings
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.sync.actions import AnomalyActions
+from lib.sync.connections import ConnectionStore, deployed_input_from_secrets
+from lib.sync.secret_box import SecretBox
 
 _lock = threading.Lock()
 _open: dict[Path, "Services"] = {}
@@ -32,6 +34,7 @@ class Services:
     db: Database
     anomalies: AnomalyRepository
     actions: AnomalyActions
+    connections: ConnectionStore
 
 
 def services_for(settings: Settings) -> Services:
@@ -43,13 +46,24 @@ def services_for(settings: Settings) -> Services:
     with _lock:
         found = _open.get(settings.db_path)
         if found is not None and not found.db.closed:
-            return found
-        db = Database(settings.db_path)
-        if settings.seed_demo:
-            seed_demo_if_empty(db, utc_now())
-        services = Services(settings, db, AnomalyRepository(db), AnomalyActions(db, utc_now))
+            if found.settings == settings:
+                return found
+            db = found.db  # same file, new configuration (e.g. secrets.toml changed)
+        else:
+            db = Database(settings.db_path)
+            if settings.seed_demo:
+                seed_demo_if_empty(db, utc_now())
+        services = _build(settings, db)
         _open[settings.db_path] = services
         return services
+
+
+def _build(settings: Settings, db: Database) -> Services:
+    deployed = deployed_input_from_secrets({"jira": dict(settings.jira)})
+    connections = ConnectionStore(db, SecretBox.from_settings(settings), settings,
+                                  deployed=deployed)
+    return Services(settings, db, AnomalyRepository(db), AnomalyActions(db, utc_now),
+                    connections)
 
 
 def close_all() -> None:

@@ -20,6 +20,7 @@ class Settings:
     seed_demo: bool
     dashboard_url: str
     secret_key: str | None = None
+    jira: tuple = ()  # secrets.toml's [jira] items (a tuple keeps Settings hashable)
 
     @property
     def key_path(self) -> Path:
@@ -58,4 +59,5 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping | None = None) ->
         seed_demo=_flag(pick("ANOMALY_DESK_DEMO_DATA", "demo_data"), True),
         dashboard_url=dashboard.rstrip("/"),
         secret_key=pick("ANOMALY_DESK_SECRET_KEY", "secret_key"),
+        jira=tuple(dict((secrets or {}).get("jira") or {}).items()),
     )

@@ -8,6 +8,7 @@ import streamlit as st
 from lib.services import Services, services_for
 from lib.settings import Settings, load_settings
 from lib.store.db import DatabaseLocked
+from lib.sync.secret_box import SecretKeyInvalid
 
 
 def secrets_dict() -> dict:
@@ -26,7 +27,7 @@ def services() -> Services:
     """The shared services, or a clear message (and a stopped page) when the file is taken."""
     try:
         return services_for(settings())
-    except DatabaseLocked as exc:
+    except (DatabaseLocked, SecretKeyInvalid) as exc:
         st.error(str(exc))
         st.stop()
 

@@ -12,11 +12,11 @@ import streamlit as st
 from lib.jira import JiraError
 from lib.sync.connections import (
     KIND_LABELS, Connection, ConnectionCheckFailed, ConnectionInput, ConnectionNotFound,
-    InvalidConnectionInput, TicketDefaults, connection_store_for, detect_kind, explain,
+    InvalidConnectionInput, TicketDefaults, detect_kind, explain,
     list_issue_types, list_priorities, list_projects, sandbox_credentials, test_connection,
 )
-from lib.sync.secret_box import SecretKeyInvalid, SecretUnreadable
-from pages.common import secrets_dict, services
+from lib.sync.secret_box import SecretUnreadable
+from pages.common import services
 
 KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
 DC_AUTH = {"Personal access token": "pat", "Username and password": "basic"}
@@ -29,11 +29,7 @@ CREDENTIAL_HELP = {
 }
 
 svc = services()
-try:
-    store = connection_store_for(svc, secrets_dict())
-except SecretKeyInvalid as exc:
-    st.error(str(exc))
-    st.stop()
+store = svc.connections
 st.title("Connect to Jira")
 
 

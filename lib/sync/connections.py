@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import threading
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -43,7 +41,7 @@ _CHECK_RETRIES = RetryPolicy(max_attempts=1)
 __all__ = [
     "CheckResult", "Connection", "ConnectionCheckFailed", "ConnectionInput", "ConnectionNotFound",
     "ConnectionStore", "DEMO_ID", "InvalidConnectionInput", "KIND_LABELS", "SECRETS_ID",
-    "TicketDefaults", "check", "connection_store_for", "deployed_input_from_secrets", "detect_kind",
+    "TicketDefaults", "check", "deployed_input_from_secrets", "detect_kind",
     "explain", "list_issue_types", "list_priorities", "list_projects", "make_client",
     "normalise_host", "parse_credentials", "sandbox_credentials", "test_connection",
     "validate_input", "validate_public_url",
@@ -535,26 +533,6 @@ class ConnectionStore:
                         [defaults.project_key, defaults.issue_type_id, defaults.issue_type_name,
                          defaults.priority_name, url, self._clock(), connection_id])
             return self._row(cur, connection_id)
-
-
-_stores: "weakref.WeakKeyDictionary[Database, ConnectionStore]" = weakref.WeakKeyDictionary()
-_stores_lock = threading.Lock()
-
-
-def connection_store_for(services, secrets: Mapping | None = None) -> ConnectionStore:
-    """One store per open Database (rebuilt when secrets.toml's [jira] changes).
-
-    Raises:
-        SecretKeyInvalid: the configured secret key is not a Fernet key.
-    """
-    deployed = deployed_input_from_secrets(secrets or {})
-    with _stores_lock:
-        store = _stores.get(services.db)
-        if store is None or store.deployed_input != deployed:
-            store = ConnectionStore(services.db, SecretBox.from_settings(services.settings),
-                                    services.settings, deployed=deployed)
-            _stores[services.db] = store
-        return store
 
 
 # -- talking to Jira ----------------------------------------------------------

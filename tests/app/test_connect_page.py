@@ -8,7 +8,6 @@ from lib.jira.sandbox import SandboxConfig, create_sandbox_app, start_sandbox_in
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
 from lib.jira.sandbox.server import serve_in_thread
 from lib.services import services_for
-from lib.sync.connections import connection_store_for
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +28,7 @@ def mounted_sandbox():
 
 @pytest.fixture
 def store(tmp_settings):
-    return connection_store_for(services_for(tmp_settings))
+    return services_for(tmp_settings).connections
 
 
 @pytest.fixture
