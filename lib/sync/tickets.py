@@ -66,13 +66,19 @@ class SearchHit:
 
 
 class TicketService:
-    def __init__(self, db: Database, engine: SyncEngine, public_url: str):
+    def __init__(self, db: Database, engine: SyncEngine, public_url: str | Callable[[], str]):
+        """``public_url``: the dashboard's address for links back (or a callable, read per use,
+        so a connection's own public address can change without a restart)."""
         self._db = db
         self._engine = engine
-        self._public_url = public_url
+        self._public = public_url
         self._anomalies = AnomalyRepository(db)
         self._links = LinkRepository(db)
         self._log = SyncLog(db)
+
+    @property
+    def _public_url(self) -> str:
+        return self._public() if callable(self._public) else self._public
 
     @property
     def _clock(self) -> Callable:
