@@ -1,0 +1,206 @@
+"""How fast the Log and Statistics pages answer with 1,000,000 log rows.
+
+Builds a temporary database with N sync_log rows (default 1,000,000) spread
+over ~180 days (a realistic mix of actions, modes, statuses, anomalies, keys
+and errors) and 100,000 anomalies, then times (median of several runs) every
+query of the Statistics page, the first page of the Log with and without
+filters, and the same statistics computed in pandas after loading the rows
+(the baseline). Prints times, ratios and peak memory; asserts nothing.
+
+    .venv/bin/python bench/bench_log_stats.py [--rows 1000000] [--anomalies 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lib.store.db import Database  # noqa: E402
+from lib.sync import log_queries, statistics as stats  # noqa: E402
+from lib.sync.log_queries import LogFilter  # noqa: E402
+
+NOW = datetime(2026, 11, 24, 12, 0)
+DAYS = 180
+TZ = "Europe/Berlin"
+
+
+def fill(db: Database, rows: int, anomalies: int) -> None:
+    """Generate the data in DuckDB from range(): seconds, not minutes, for 1M rows."""
+    start = NOW - timedelta(days=DAYS)
+    with db.transaction() as cur:
+        cur.execute("SELECT setseed(0.42)")
+        cur.execute(
+            "INSERT INTO anomalies SELECT i, 1 + i % 8, 'Datastore ' || (1 + i % 8),"
+            " 'TABLE_' || (i % 400), ['FIELD_' || (i % 60)], CASE WHEN i % 2 = 0 THEN 'shape'"
+            " ELSE 'record' END, 'Active', NULL,"
+            " ?::TIMESTAMP + to_seconds((i * 155)::BIGINT) - INTERVAL 2 DAY, '', 1 + i % 10, [],"
+            " 'table_' || (i % 400), ?::TIMESTAMP FROM range(1, ? + 1) t(i)",
+            [start, NOW, anomalies])
+        cur.execute(f"""
+            INSERT INTO sync_log (id, created_at, action, mode, status, anomaly_id, connection_id,
+                ticket_id, ticket_key, ticket_url, actor, error, request_json, response_json,
+                attempts, next_attempt_at, finished_at, permanent)
+            SELECT i, ?::TIMESTAMP + to_microseconds((i * {DAYS * 86_400_000_000 // rows})::BIGINT),
+                action, CASE WHEN r2 < 0.7 THEN 'automatic' ELSE 'manual' END, status,
+                1 + (hash(i) % ?)::BIGINT, 1, (10000 + i % 90000)::VARCHAR,
+                'DQ-' || (1 + i % 90000), 'https://jira.example/browse/DQ-' || (1 + i % 90000),
+                'analyst',
+                CASE WHEN status = 'failed' THEN
+                    ['Jira answered 400: Field priority is required',
+                     'Jira answered 503: Service unavailable',
+                     'Timed out after 30 s', 'Jira answered 403: No permission'][1 + i % 4]
+                END,
+                '{{"fields":{{"summary":"Anomaly ' || i || '"}}}}', '{{"id":"' || i || '"}}',
+                1 + (i % 3), CASE WHEN status IN ('pending', 'deferred') THEN ?::TIMESTAMP END,
+                CASE WHEN status IN ('ok', 'failed') THEN ?::TIMESTAMP END, status = 'failed'
+            FROM (SELECT i, r2,
+                         CASE WHEN r1 < 0.22 THEN 'create' WHEN r1 < 0.45 THEN 'update'
+                              WHEN r1 < 0.80 THEN 'comment' WHEN r1 < 0.90 THEN 'link'
+                              WHEN r1 < 0.92 THEN 'unlink' ELSE 'refresh' END AS action,
+                         CASE WHEN r3 < 0.86 THEN 'ok' WHEN r3 < 0.94 THEN 'failed'
+                              WHEN r3 < 0.97 THEN 'pending' WHEN r3 < 0.975 THEN 'sending'
+                              ELSE 'deferred' END AS status
+                  FROM (SELECT i, random() AS r1, random() AS r2, random() AS r3
+                        FROM range(1, ? + 1) t(i)))
+        """, [start, anomalies, NOW, NOW, rows])
+
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def timed(fn, runs: int = 7) -> float:
+    fn()  # warm up: the first run reads the file into DuckDB's buffer pool
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def pandas_baseline(db: Database, start: date, end: date):
+    """The same statistics the slow way: load the columns, then group in pandas."""
+    def counters():
+        with db.read() as cur:
+            df = cur.execute("SELECT created_at, action, status FROM sync_log").df()
+        ok = df[df["status"] == "ok"]
+        local = ok["created_at"].dt.tz_localize("UTC").dt.tz_convert(TZ).dt.date
+        today = stats.local_day(NOW, stats.zone(TZ))
+        out = {}
+        for name, acts in (("create", ["create"]), ("update", ["update", "comment"]),
+                           ("total", ["create", "update", "comment"])):
+            mask = ok["action"].isin(acts)
+            out[name] = (int(mask.sum()), int((mask & (local == today)).sum()),
+                         int((mask & (local == today - timedelta(days=1))).sum()))
+        return out
+
+    def daily():
+        with db.read() as cur:
+            df = cur.execute("SELECT created_at, action, status FROM sync_log").df()
+        df = df[df["status"].isin(["ok", "failed"])]
+        df = df.assign(day=df["created_at"].dt.tz_localize("UTC").dt.tz_convert(TZ).dt.date,
+                       created=(df["status"] == "ok") & (df["action"] == "create"),
+                       updated=(df["status"] == "ok") & df["action"].isin(["update", "comment"]),
+                       failed=df["status"] == "failed", ok=df["status"] == "ok")
+        per_day = df.groupby("day")[["created", "updated", "failed", "ok"]].sum()
+        per_day["running"] = (per_day["created"] + per_day["updated"]).cumsum()
+        return per_day.loc[start:end]
+
+    def first_ticket():
+        with db.read() as cur:
+            log = cur.execute("SELECT anomaly_id, created_at, action, status FROM sync_log").df()
+            anomalies = cur.execute("SELECT id, detected_at FROM anomalies").df()
+        log = log[(log["status"] == "ok") & log["action"].isin(["create", "link"])]
+        first = log.groupby("anomaly_id")["created_at"].min().reset_index()
+        joined = first.merge(anomalies, left_on="anomaly_id", right_on="id")
+        joined["hours"] = (joined["created_at"] - joined["detected_at"]).dt.total_seconds() / 3600
+        joined["day"] = joined["created_at"].dt.tz_localize("UTC").dt.tz_convert(TZ).dt.date
+        return joined.groupby("day")["hours"].median()
+
+    return {"counters": counters, "daily": daily, "first_ticket": first_ticket}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--anomalies", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "bench.duckdb")
+        started = time.perf_counter()
+        fill(db, args.rows, args.anomalies)
+        print(f"filled {args.rows:,} log rows and {args.anomalies:,} anomalies "
+              f"in {time.perf_counter() - started:.1f} s")
+        run(db, args.runs)
+        db.close()
+    print(f"peak memory (ru_maxrss): {peak_mb():.0f} MB")
+
+
+def run(db: Database, runs: int) -> None:
+    end = stats.local_day(NOW, stats.zone(TZ))
+    start = end - timedelta(days=29)
+    year_start = end - timedelta(days=179)
+    duck = {
+        "counters": lambda: stats.counters(db, TZ, NOW),
+        "daily": lambda: stats.daily(db, start, end, TZ),
+        "first_ticket": lambda: stats.first_ticket_times(db, start, end, TZ),
+    }
+    extra = {
+        "daily (180 days)": lambda: stats.daily(db, year_start, end, TZ),
+        "first_ticket (180 days)": lambda: stats.first_ticket_times(db, year_start, end, TZ),
+        "last_resets": lambda: stats.last_resets(db),
+    }
+    # DuckDB first, so the peak memory before the baseline is DuckDB's alone.
+    ours = {name: timed(fn, runs) for name, fn in {**duck, **extra}.items()}
+    print(f"peak memory after the DuckDB queries: {peak_mb():.0f} MB")
+    baseline = pandas_baseline(db, start, end)
+    theirs = {name: timed(baseline[name], max(3, runs // 2)) for name in duck}
+    print(f"peak memory after the pandas baseline: {peak_mb():.0f} MB")
+    print(f"\n{'query':<34}{'DuckDB ms':>10}{'pandas ms':>11}{'ratio':>8}")
+    for name, ms in ours.items():
+        if name in theirs:
+            print(f"{name:<34}{ms:>10.1f}{theirs[name]:>11.1f}{theirs[name] / ms:>7.0f}x")
+        else:
+            print(f"{name:<34}{ms:>10.1f}")
+    print()
+    run_log_pages(db, runs)
+
+
+def run_log_pages(db: Database, runs: int) -> None:
+    week = (NOW - timedelta(days=7), NOW)
+    log_pages = {
+        "log page 1, no filter": LogFilter(),
+        "log page 1, status=Failed": LogFilter(statuses=("Failed",)),
+        "log page 1, text 'timed out'": LogFilter(text="timed out"),
+        "log page 1, text 'DQ-4711'": LogFilter(text="DQ-4711"),
+        "log page 1, last 7 days": LogFilter(start=week[0], end=week[1]),
+        "log page 1, all filters": LogFilter(types=("Automatic",), actions=("comment",),
+                                             statuses=("Failed",), start=week[0], end=week[1],
+                                             text="503"),
+    }
+    for name, flt in log_pages.items():
+        print(f"{name:<34}{timed(lambda f=flt: log_queries.page(db, f), runs):>10.1f}"
+              "   (50 rows + count of matches)")
+    last = log_queries.page(db, LogFilter(), page_no=10_000)
+    print(f"{'log page 10,000 (offset 499,950)':<34}"
+          f"{timed(lambda: log_queries.page(db, LogFilter(), page_no=10_000), runs):>10.1f}"
+          f"   ({len(last.rows)} rows)")
+    for name, flt in (("CSV export, status=Failed", LogFilter(statuses=("Failed",))),
+                      ("CSV export, everything (capped)", LogFilter())):
+        export = log_queries.export_csv(db, flt)
+        print(f"{name:<34}{timed(lambda f=flt: log_queries.export_csv(db, f), 3):>10.1f}"
+              f"   ({export.rows:,} of {export.matching:,} rows, {len(export.data) / 1e6:.1f} MB)")
+
+if __name__ == "__main__":
+    main()
