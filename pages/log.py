@@ -84,13 +84,9 @@ def export(flt: LogFilter, matching: int) -> None:
 
 
 def retry(log_id: int) -> None:
-    # The engine's retry also wakes the worker; without one the worker's next poll finds it.
-    engine = getattr(svc, "engine", None)
+    # The engine's retry re-queues the row and wakes the worker at once.
     try:
-        if engine is not None:
-            engine.retry(log_id)
-        else:
-            log_queries.retry_failed(svc.db, log_id, utc_now())
+        svc.engine.retry(log_id)
     except ValueError as exc:
         flash("error", str(exc))
     else:
