@@ -84,9 +84,13 @@ def export(flt: LogFilter, matching: int) -> None:
 
 
 def retry(log_id: int) -> None:
-    # The engine's retry re-queues the row and wakes the worker at once.
+    # Prefer the shared engine's retry: it also wakes the worker at once.
+    engine = getattr(svc, "sync", None) or getattr(svc, "engine", None)
     try:
-        svc.engine.retry(log_id)
+        if engine is not None:
+            engine.retry(log_id)
+        else:
+            log_queries.retry_failed(svc.db, log_id, utc_now())
     except ValueError as exc:
         flash("error", str(exc))
     else:
