@@ -46,12 +46,13 @@ def _token() -> str:
 async def lifespan(_app):
     services = _services()  # migrate and seed before the first page asks
     _token()
+    services.worker.start()  # the outbox: pending Jira updates resume after a restart
     log.info("anomaly_desk.started db=%s anomalies=%d", SETTINGS.db_path,
              services.anomalies.count())
     try:
         yield
     finally:
-        close_all()
+        close_all()  # stops the worker first
         log.info("anomaly_desk.stopped")
 
 

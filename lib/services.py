@@ -17,7 +17,11 @@ from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.sync.actions import AnomalyActions
 from lib.sync.connections import ConnectionStore, deployed_input_from_secrets
+from lib.sync.engine import SyncEngine
+from lib.sync.jira_provider import ActiveJiraProvider
 from lib.sync.secret_box import SecretBox
+from lib.sync.tickets import TicketService
+from lib.sync.worker import SyncWorker
 
 _lock = threading.Lock()
 _open: dict[Path, "Services"] = {}
@@ -35,6 +39,10 @@ class Services:
     anomalies: AnomalyRepository
     actions: AnomalyActions
     connections: ConnectionStore
+    jira: ActiveJiraProvider
+    sync: SyncEngine
+    tickets: TicketService
+    worker: SyncWorker  # started by app.py's lifespan, not here
 
 
 def services_for(settings: Settings) -> Services:
@@ -62,13 +70,20 @@ def _build(settings: Settings, db: Database) -> Services:
     deployed = deployed_input_from_secrets({"jira": dict(settings.jira)})
     connections = ConnectionStore(db, SecretBox.from_settings(settings), settings,
                                   deployed=deployed)
-    return Services(settings, db, AnomalyRepository(db), AnomalyActions(db, utc_now),
-                    connections)
+    jira = ActiveJiraProvider(connections)
+    engine = SyncEngine(db, jira, clock=utc_now)
+    tickets = TicketService(db, engine, lambda: connections.public_url(connections.active()))
+    actions = AnomalyActions(db, utc_now, on_enqueued=engine.notify,
+                             active_connection=lambda: connections.active().id)
+    worker = SyncWorker(engine, tickets, refresh_interval_s=settings.refresh_minutes * 60)
+    return Services(settings, db, AnomalyRepository(db), actions, connections, jira, engine,
+                    tickets, worker)
 
 
 def close_all() -> None:
-    """Close every open database (lifespan shutdown, tests)."""
+    """Stop the workers, then close every open database (lifespan shutdown, tests)."""
     with _lock:
         for services in _open.values():
+            services.worker.stop(timeout=5)
             services.db.close()
         _open.clear()

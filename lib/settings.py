@@ -20,6 +20,7 @@ class Settings:
     seed_demo: bool
     dashboard_url: str
     secret_key: str | None = None
+    refresh_minutes: int = 15  # the worker re-reads linked tickets' status; 0 = never
     jira: tuple = ()  # secrets.toml's [jira] items (a tuple keeps Settings hashable)
 
     @property
@@ -44,6 +45,15 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _minutes(value: str | None) -> int:
+    if value is None or not str(value).strip():
+        return 15
+    try:
+        return max(0, int(str(value).strip()))
+    except ValueError:
+        raise ValueError(f"refresh minutes must be a whole number, got {value!r}") from None
+
+
 def load_settings(environ: Mapping[str, str], secrets: Mapping | None = None) -> Settings:
     """Build settings from environment variables, then ``secrets.toml``'s [anomaly_desk]."""
     section = dict((secrets or {}).get("anomaly_desk", {}) or {})
@@ -59,5 +69,6 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping | None = None) ->
         seed_demo=_flag(pick("ANOMALY_DESK_DEMO_DATA", "demo_data"), True),
         dashboard_url=dashboard.rstrip("/"),
         secret_key=pick("ANOMALY_DESK_SECRET_KEY", "secret_key"),
+        refresh_minutes=_minutes(pick("ANOMALY_DESK_REFRESH_MINUTES", "refresh_minutes")),
         jira=tuple(dict((secrets or {}).get("jira") or {}).items()),
     )
