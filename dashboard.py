@@ -12,6 +12,10 @@ PAGES = {
     "Jira": [
         st.Page("pages/connect.py", title="Connect to Jira", icon=":material/link:"),
     ],
+    "Operations": [
+        st.Page("pages/log.py", title="Log", icon=":material/receipt_long:"),
+        st.Page("pages/statistics.py", title="Statistics", icon=":material/monitoring:"),
+    ],
 }
 
 navigation = st.navigation(PAGES)

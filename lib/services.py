@@ -17,6 +17,7 @@ from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.sync.actions import AnomalyActions
 from lib.sync.connections import ConnectionStore, deployed_input_from_secrets
+from lib.sync import retention
 from lib.sync.engine import SyncEngine
 from lib.sync.jira_provider import ActiveJiraProvider
 from lib.sync.secret_box import SecretBox
@@ -75,7 +76,8 @@ def _build(settings: Settings, db: Database) -> Services:
     tickets = TicketService(db, engine, lambda: connections.public_url(connections.active()))
     actions = AnomalyActions(db, utc_now, on_enqueued=engine.notify,
                              active_connection=lambda: connections.active().id)
-    worker = SyncWorker(engine, tickets, refresh_interval_s=settings.refresh_minutes * 60)
+    worker = SyncWorker(engine, tickets, refresh_interval_s=settings.refresh_minutes * 60,
+                        housekeeping=lambda now: retention.cleanup_if_due(db, now))
     return Services(settings, db, AnomalyRepository(db), actions, connections, jira, engine,
                     tickets, worker)
 

@@ -84,13 +84,8 @@ def export(flt: LogFilter, matching: int) -> None:
 
 
 def retry(log_id: int) -> None:
-    # Prefer the shared engine's retry: it also wakes the worker at once.
-    engine = getattr(svc, "sync", None) or getattr(svc, "engine", None)
     try:
-        if engine is not None:
-            engine.retry(log_id)
-        else:
-            log_queries.retry_failed(svc.db, log_id, utc_now())
+        svc.sync.retry(log_id)  # the engine's retry also wakes the worker at once
     except ValueError as exc:
         flash("error", str(exc))
     else:

@@ -113,10 +113,6 @@ class CsvExport:
         return self.matching > self.rows
 
 
-class NotRetryable(ValueError):
-    """The row is not a failed create or comment (the message says which)."""
-
-
 def where(flt: LogFilter) -> tuple[str, list]:
     """The WHERE clause and its parameters for ``flt``."""
     clauses: list[str] = []
@@ -208,27 +204,6 @@ def details(db: Database, log_id: int) -> LogDetails | None:
         return None
     return LogDetails(row[0], row[1], row[2], pretty_masked(row[3]), pretty_masked(row[4]),
                       row[5], row[6], row[7], mask_text(row[8]) if row[8] else row[8])
-
-
-def retry_failed(db: Database, log_id: int, now: datetime) -> None:
-    """Queue a failed create or comment again: the worker picks up pending rows that are due.
-
-    Mirrors ``SyncEngine.retry`` (same rule, same row state) for callers that
-    hold no engine; the worker then finds the row on its next poll.
-
-    Raises:
-        NotRetryable: the row is missing, not failed, or not a create/comment.
-    """
-    with db.transaction() as cur:
-        row = cur.execute("SELECT status, action FROM sync_log WHERE id = ?", [int(log_id)]).fetchone()
-        if row is None or row[0] != "failed" or row[1] not in RETRYABLE_ACTIONS:
-            raise NotRetryable(f"Log row {log_id} is not a failed create or comment: "
-                               "only those can be sent again.")
-        cur.execute(
-            "UPDATE sync_log SET status = 'pending', permanent = FALSE, next_attempt_at = ?,"
-            " finished_at = NULL WHERE id = ?",
-            [now, int(log_id)],
-        )
 
 
 # -- masking -------------------------------------------------------------------

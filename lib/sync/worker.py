@@ -60,14 +60,19 @@ def save_update_limit(db: Database, limit: UpdateLimit) -> None:
             cur.execute("INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)", [key, str(value)])
 
 
+HOUSEKEEPING_EVERY = timedelta(minutes=10)
+
+
 class SyncWorker:
     """A thread that drains the outbox; ``run_once()`` is one pass (tests call it directly)."""
 
     def __init__(self, engine: SyncEngine, tickets: TicketService | None = None, *,
                  poll_s: float = 1.0, batch: int = 50,
                  refresh_interval_s: float = DEFAULT_REFRESH_S, refresh_batch: int = 20,
-                 update_limit: Callable[[], UpdateLimit] | None = None):
+                 update_limit: Callable[[], UpdateLimit] | None = None,
+                 housekeeping: Callable[[datetime], object] | None = None):
         self.engine = engine
+        self._housekeeping = housekeeping  # e.g. the daily log cleanup; asked every few minutes
         self.tickets = tickets
         self.poll_s = poll_s
         self.batch = batch
@@ -80,6 +85,7 @@ class SyncWorker:
         self._paused_until: datetime | None = None
         self._next_refresh: datetime | None = None
         self._next_due: datetime | None = None
+        self._next_housekeeping: datetime | None = None
         self.rate_limited = 0  # 429s seen (the benchmark prints it)
         engine.add_listener(self.wake)
 
@@ -119,8 +125,19 @@ class SyncWorker:
             except Exception:  # noqa: BLE001 - one bad pass must not end the thread
                 log.exception("sync.worker.pass_failed")
                 worked = 0
+            self._keep_house()
             if not worked:
                 self._wake.wait(self._idle_wait())
+
+    def _keep_house(self) -> None:
+        now = self.engine.clock()
+        if self._housekeeping is None or (self._next_housekeeping and now < self._next_housekeeping):
+            return
+        self._next_housekeeping = now + HOUSEKEEPING_EVERY
+        try:
+            self._housekeeping(now)
+        except Exception:  # noqa: BLE001 - cleanup must never stop the sync
+            log.exception("sync.worker.housekeeping_failed")
 
     def _idle_wait(self) -> float:
         now = self.engine.clock()

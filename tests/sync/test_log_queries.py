@@ -130,16 +130,3 @@ def test_masking_catches_secret_shapes(raw, secret):
     assert secret not in shown and lq.MASK in shown
 
 
-def test_retry_sets_a_failed_row_back_to_pending(logdb):
-    now = datetime(2026, 3, 5, 12, 0)
-    lq.retry_failed(logdb, 2, now)
-    with logdb.read() as cur:
-        row = cur.execute("SELECT status, permanent, next_attempt_at, finished_at FROM sync_log"
-                          " WHERE id = 2").fetchone()
-    assert row == ("pending", False, now, None)
-    with pytest.raises(lq.NotRetryable):
-        lq.retry_failed(logdb, 2, now)  # no longer failed
-    with pytest.raises(lq.NotRetryable):
-        lq.retry_failed(logdb, 3, now)  # pending
-    with pytest.raises(lq.NotRetryable):
-        lq.retry_failed(logdb, 404, now)

@@ -87,3 +87,22 @@ def test_a_failed_change_rolls_back_its_queued_comments(cloud_harness):
     with pytest.raises(ValueError):
         h.actions.comment(1, "bob", "   ")
     assert h.engine.log.unfinished() == []
+
+
+def test_housekeeping_runs_in_the_worker_and_a_failure_does_not_stop_it(cloud_harness):
+    from lib.sync.worker import SyncWorker
+
+    calls = []
+
+    def housekeeping(now):
+        calls.append(now)
+        raise RuntimeError("disk full")
+
+    worker = SyncWorker(cloud_harness.engine, cloud_harness.tickets, poll_s=0.05,
+                        housekeeping=housekeeping)
+    worker.start()
+    wait_until(lambda: len(calls) >= 1)
+    time.sleep(0.2)
+    assert worker.running  # the exception was logged, the thread goes on
+    assert len(calls) == 1  # asked again only after HOUSEKEEPING_EVERY, not on every pass
+    assert worker.stop(timeout=2)
