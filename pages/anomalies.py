@@ -10,6 +10,7 @@ from lib.importing import ImportRefused, import_file
 from lib.services import utc_now
 from lib.store.anomalies import AnomalyNotFound, InvalidTransition
 from lib.store.models import AnomalyFilter, ArchiveReason, Status
+from pages import linked_tickets
 from pages.common import actor, services
 
 PAGE_SIZE = 50
@@ -27,7 +28,7 @@ def flash(kind: str, text: str) -> None:
 def show_flash() -> None:
     kind, text = st.session_state.pop("anomalies_flash", (None, None))
     if kind:
-        getattr(st, kind)(text)
+        getattr(st, kind)(text)  # success, info or error
 
 
 def import_section() -> None:
@@ -184,8 +185,7 @@ def details(anomaly_id: int) -> None:
                          hide_index=True, key="anomalies_history", width="stretch")
         else:
             st.caption("No status changes yet.")
-    st.markdown("**Linked tickets**")
-    st.caption("No linked tickets.")
+    linked_tickets.section(svc, anomaly, actor())
 
 
 show_flash()

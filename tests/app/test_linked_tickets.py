@@ -1,0 +1,109 @@
+"""The Linked tickets section and its dialogs, against a sandbox over real HTTP."""
+import json
+from datetime import datetime
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.importing import import_file
+from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
+from lib.services import services_for
+from lib.sync.connections import ConnectionInput, sandbox_credentials
+
+NOW = datetime(2026, 11, 20, 12, 0)
+ROW = {"id": 7, "datastore_id": 1, "datastore_name": "Warehouse", "container": "CUSTOMERS",
+       "fields": ["CUSTOMER_NAME"], "type": "shape", "status": "Active",
+       "detected_at": "2026-11-20T08:00:00Z",
+       "failed_checks": [{"check_id": 1, "rule_type": "entityResolution",
+                          "message": "8 values in CUSTOMER_NAME were resolved to 7 distinct entities"}]}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    running = start_sandbox_in_thread(SandboxConfig(flavour="both"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def svc(tmp_settings, sandbox):
+    services = services_for(tmp_settings)
+    import_file(services.db, "a.json", json.dumps([ROW, {**ROW, "id": 8}]).encode(), NOW)
+    services.connections.create(ConnectionInput(
+        kind="sandbox", host=sandbox.base_url, credentials=sandbox_credentials("cloud"),
+        flavour="cloud"))
+    return services
+
+
+@pytest.fixture
+def app(page_path, svc):
+    at = AppTest.from_file(page_path("anomalies"), default_timeout=30)
+    at.query_params["anomaly"] = "7"
+    at.run()
+    assert not at.exception
+    return at
+
+
+def comments_on(sandbox, key):
+    return [c.body for c in sandbox.runtime.state.get(key).comments]
+
+
+def test_new_ticket_dialog_creates_links_and_status_changes_reach_jira(app, svc, sandbox):
+    app.button(key="tickets_new").click().run()
+    assert app.text_input(key="tickets_summary").value.startswith("[Anomaly 7]")
+    assert "View in Anomaly Desk" in app.text_area(key="tickets_description").value
+    assert app.selectbox(key="tickets_priority").options  # from the project's allowedValues
+    app.button(key="tickets_create").click().run()
+    assert not app.exception
+    links = svc.tickets.links_for(7)
+    assert len(links) == 1 and links[0].issue_key.startswith("DQ-")
+    assert any(links[0].issue_key in s.value for s in app.success)
+    issue = sandbox.runtime.state.get(links[0].issue_key)
+    assert "anomaly-desk-7" in issue.labels
+    app.button(key="anomalies_ack").click().run()
+    assert svc.worker.run_once() == 1
+    texts = [json.dumps(b) for b in comments_on(sandbox, links[0].issue_key)]
+    assert len(texts) == 1 and "Anomaly Status: Acknowledged" in texts[0]
+
+
+def test_empty_summary_is_shown_next_to_the_field_and_nothing_is_linked(app, svc):
+    app.button(key="tickets_new").click().run()
+    app.text_input(key="tickets_summary").input("   ").run()
+    app.button(key="tickets_create").click().run()
+    assert any("Summary is required" in e.value for e in app.error)
+    assert svc.tickets.links_for(7) == []
+
+
+def test_link_existing_by_key_then_duplicate_is_refused_and_unlink_keeps_the_issue(app, svc, sandbox):
+    created = svc.tickets.create_ticket(8, summary="Orders are late", project="DQ",
+                                        issue_type="Task", actor="ana")
+    key = created.key
+    app.button(key="tickets_link").click().run()
+    app.text_input(key="tickets_query").input(key).run()
+    app.button(key=f"tickets_pick_{key}").click().run()
+    assert [link.issue_key for link in svc.tickets.links_for(7)] == [key]
+    assert any("Anomaly Linked" in json.dumps(b) for b in comments_on(sandbox, key))
+    app.button(key="tickets_link").click().run()
+    app.text_input(key="tickets_query").input(key).run()
+    app.button(key=f"tickets_pick_{key}").click().run()
+    assert any("already linked" in e.value for e in app.error)
+    link_id = svc.tickets.links_for(7)[0].id
+    app.button(key=f"tickets_unlink_{link_id}").click().run()
+    assert svc.tickets.links_for(7) == []
+    assert sandbox.runtime.state.get(key) is not None
+
+
+def test_search_with_quotes_and_backslashes_is_safe(app):
+    app.button(key="tickets_link").click().run()
+    app.text_input(key="tickets_query").input('foo "bar" \\ baz').run()
+    assert not app.exception and [e.value for e in app.error] == []
+    assert any("No issue matches" in i.value for i in app.info)
+
+
+def test_unknown_key_says_so(app):
+    app.button(key="tickets_link").click().run()
+    app.text_input(key="tickets_query").input("DQ-99999").run()
+    assert not app.exception
+    shown = [e.value for e in app.error] + [i.value for i in app.info]
+    assert shown and all("Traceback" not in t for t in shown), shown
+    assert any("DQ-99999" in t or "No issue matches" in t for t in shown), shown
