@@ -34,6 +34,9 @@ browser:
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_anomalies_page.py
+	$(BIN)/python bench/bench_log_stats.py
+	$(BIN)/python bench/bench_sync.py
+	$(BIN)/python bench/bench_client.py
 
 sandbox: $(VENV)/.runtime
 	$(BIN)/python -m lib.jira.sandbox --port 8080
