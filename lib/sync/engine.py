@@ -33,6 +33,7 @@ log = logging.getLogger("anomaly_desk.sync")
 PROCESS_TOKEN = uuid.uuid4().hex  # claims of this process; others' are stale after a crash
 ISSUE_PROPERTY = "anomaly-desk"
 RESPONSE_LIMIT = 4000
+RETRYABLE = ("create", "comment", "update")
 
 
 def utc_now() -> datetime:
@@ -60,7 +61,7 @@ def rendered_text(client: Any, doc) -> str:
 
 
 class SyncEngine:
-    """Sends outbox rows (comments, creates) for the active Jira connection."""
+    """Sends outbox rows (comments, creates, updates) for the active Jira connection."""
 
     def __init__(self, db: Database, client_provider: ClientProvider, *,
                  clock: Callable[[], datetime] = utc_now, backoff: Backoff = Backoff(),
@@ -131,6 +132,8 @@ class SyncEngine:
                 return self._send_comment(row, active)
             if row.action == "create":
                 return self._send_create(row, active)
+            if row.action == "update":
+                return self._send_update(row, active)
             return self._fail(row, f"{row.action} rows are not sent by the outbox")
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the row claimed forever
             log.exception("sync.deliver.crashed", extra={"sync_log_id": row.id})
@@ -138,16 +141,22 @@ class SyncEngine:
                                  needs_reconcile=True, delay=self.backoff.delay(row.attempts))
 
     def retry(self, log_id: int) -> LogRow:
-        """Queue a failed create or comment again (the Retry action).
+        """Queue a failed create, comment or update again (the Retry action).
 
         Raises:
-            ValueError: the row is not a failed create or comment.
+            ValueError: the row is not a failed create, comment or update, or it is
+                an automation create (no anomaly: its command is run again instead).
         """
         with self.db.transaction() as cur:
             row = SyncLog.get_in(cur, log_id)
-            if row is None or row.status != "failed" or row.action not in ("create", "comment"):
-                raise ValueError(f"Log row {log_id} is not a failed create or comment: "
+            if row is None or row.status != "failed" or row.action not in RETRYABLE:
+                raise ValueError(f"Log row {log_id} is not a failed create, comment or update: "
                                  "only those can be sent again.")
+            if row.action == "create" and row.anomaly_id is None:
+                # The outbox reconciles creates by the anomaly's label; a create
+                # without an anomaly is reconciled by its command's GUID instead.
+                raise ValueError(f"Log row {log_id} is a create without an anomaly (automation or "
+                                 "the Tickets page): run the same command again to retry it.")
             SyncLog.update_in(cur, log_id, status="pending", permanent=False,
                               next_attempt_at=self.clock(), finished_at=None)
             row = SyncLog.get_in(cur, log_id)
@@ -183,8 +192,9 @@ class SyncEngine:
                         next_attempt_at=self.clock() + timedelta(seconds=delay), **extra)
         return Delivery(row.id, "pending", outcome, message, retry_after=retry_after)
 
-    def _on_error(self, row: LogRow, exc: JiraError, latency: float, *, lost_delay: float | None = None) -> Delivery:
-        kind = disposition(exc, post=True)
+    def _on_error(self, row: LogRow, exc: JiraError, latency: float, *, post: bool = True,
+                  lost_delay: float | None = None) -> Delivery:
+        kind = disposition(exc, post=post)
         if kind == PERMANENT:
             response = {"status": exc.status, "code": exc.code, "errors": exc.field_errors}
             return self._fail(row, str(exc), response, latency=latency)
@@ -237,6 +247,22 @@ class SyncEngine:
         earlier = self.log.delivered_count(row.connection_id, row.ticket_key, row.body_text or "",
                                            row.id)
         return on_jira > earlier
+
+    # -- updates -------------------------------------------------------------
+    def _send_update(self, row: LogRow, active: ActiveJira) -> Delivery:
+        """PUT the row's fields. Idempotent: a lost answer is simply sent again."""
+        fields = dict(row.request.get("fields") or {})
+        if row.body_doc:  # rendered now, for this connection's flavour
+            fields["description"] = doc_from_json(row.body_doc)
+        started = time.monotonic()
+        try:
+            active.client.edit_issue(row.ticket_key, fields)
+        except JiraError as exc:
+            # post=False: a timeout or 5xx is retried, never reconciled; 400 with
+            # field errors, 403 and 404 would fail again, so they stop the row.
+            return self._on_error(row, exc, _ms(started), post=False)
+        self._finish_ok(row, latency=_ms(started), response={"status": 204})
+        return Delivery(row.id, "ok", "ok", f"updated {row.ticket_key}", ticket_key=row.ticket_key)
 
     # -- creates -------------------------------------------------------------
     def _send_create(self, row: LogRow, active: ActiveJira) -> Delivery:
