@@ -1,38 +1,58 @@
-"""Command line: ``python -m lib.cli import FILE`` (later issues add more commands).
+"""Command line: ``python -m lib.cli import FILE`` and ``python -m lib.cli advanced COMMAND``.
 
 When the dashboard is running it holds the database, so the command sends its
 work to the dashboard's HTTP route instead (with the token the dashboard wrote
 beside the database). Exit codes: 0 done, 1 refused, 2 could not run.
+
+``advanced "GUID|CREATE|summary;Disk full|priority;High"`` creates a ticket (a
+known GUID answers its ticket again); ``"GUID|UPDATE|priority;Low"`` queues an
+update of that ticket. Run directly, the command owns the database, so it does
+one pass of the sync worker itself (within the update limit), as the dashboard
+would; through the dashboard, the dashboard's worker sends it.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import requests
 
 from lib.api_token import read_token
 from lib.importing import ImportRefused, import_file
-from lib.services import utc_now
+from lib.services import services_for, utc_now
 from lib.settings import Settings, load_settings
 from lib.store.db import Database, DatabaseLocked
+from lib.sync.automation import AutomationRefused
+from lib.sync.automation_service import QUEUED, AutomationResult, AutomationService
+from lib.sync.secret_box import SecretKeyInvalid
+from lib.sync.worker import SyncWorker
+
+CLI_ACTOR = "cli"
 
 
-def _import_via_dashboard(settings: Settings, path: Path, locked: DatabaseLocked) -> int:
+def _post_to_dashboard(settings: Settings, path: str, locked: DatabaseLocked, *,
+                       timeout: float, **kwargs) -> requests.Response | None:
+    """POST to the running dashboard with its token; None (message printed) when it cannot."""
     token = read_token(settings.api_token_path)
     if token is None:
         print(f"error: {locked}", file=sys.stderr)
-        return 2
+        return None
     try:
-        answer = requests.post(
-            f"{settings.dashboard_url}/api/v1/import", params={"filename": path.name},
-            data=path.read_bytes(), headers={"Authorization": f"Bearer {token}"}, timeout=120,
-        )
+        return requests.post(f"{settings.dashboard_url}{path}", timeout=timeout,
+                             headers={"Authorization": f"Bearer {token}"}, **kwargs)
     except requests.RequestException:
         print(f"error: {locked} (the dashboard did not answer at {settings.dashboard_url}; "
               "set ANOMALY_DESK_DASHBOARD_URL if it runs elsewhere)", file=sys.stderr)
+        return None
+
+
+def _import_via_dashboard(settings: Settings, path: Path, locked: DatabaseLocked) -> int:
+    answer = _post_to_dashboard(settings, "/api/v1/import", locked, timeout=120,
+                                params={"filename": path.name}, data=path.read_bytes())
+    if answer is None:
         return 2
     body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
     if answer.status_code == 200:
@@ -63,11 +83,68 @@ def cmd_import(settings: Settings, file: str) -> int:
     return 0
 
 
+def _print_result(result: AutomationResult) -> int:
+    if not result.ok:
+        print(f"error: {result.message}", file=sys.stderr)
+        return 2
+    print(result.message)
+    if result.ticket_key and result.ticket_url:
+        print(f"{result.ticket_key} {result.ticket_url}")
+    return 0
+
+
+def _advanced_via_dashboard(settings: Settings, text: str, locked: DatabaseLocked) -> int:
+    answer = _post_to_dashboard(settings, "/api/v1/advanced", locked, timeout=120,
+                                json={"command": text})
+    if answer is None:
+        return 2
+    body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+    if answer.status_code == 400:
+        print(body.get("error") or "error: the dashboard refused the command", file=sys.stderr)
+        return 1
+    if answer.status_code not in (200, 503) or "status" not in body:
+        print(body.get("error") or f"error: the dashboard answered {answer.status_code}",
+              file=sys.stderr)
+        return 2
+    return _print_result(AutomationResult(
+        body["status"], body.get("message", ""), body.get("guid"), body.get("ticket_key"),
+        body.get("ticket_url"), body.get("log_id"), body.get("row_status")))
+
+
+def cmd_advanced(settings: Settings, text: str) -> int:
+    try:
+        # No demo data: a command must not fill an empty database with examples.
+        services = services_for(replace(settings, seed_demo=False))
+    except DatabaseLocked as locked:
+        return _advanced_via_dashboard(settings, text, locked)
+    except SecretKeyInvalid as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        automation = AutomationService(services.db, services.sync, services.jira)
+        result = automation.run(text, actor=CLI_ACTOR)
+        if result.status == QUEUED:
+            # This process owns the database: one worker pass sends what is due,
+            # within the update limit, as the dashboard's worker would.
+            SyncWorker(services.sync, None, refresh_interval_s=0).run_once()
+            result = automation.update_state(result.log_id, result.guid)
+    except AutomationRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        services.db.close()
+    return _print_result(result)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lib.cli", description="Anomaly Desk commands")
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="import anomalies from a CSV, JSON or Parquet file")
     imp.add_argument("file")
+    adv = sub.add_parser("advanced", help="create or update a Jira ticket from one command string",
+                         description='For example: "job-1|CREATE|summary;Disk full|priority;High'
+                         '|labels;dq,orders" or "job-1|UPDATE|priority;Low".')
+    adv.add_argument("text", metavar="COMMAND")
     return parser
 
 
@@ -76,6 +153,8 @@ def main(argv: list[str] | None = None, environ=None) -> int:
     settings = load_settings(os.environ if environ is None else environ)
     if args.command == "import":
         return cmd_import(settings, args.file)
+    if args.command == "advanced":
+        return cmd_advanced(settings, args.text)
     return 2
 
 

@@ -5,8 +5,10 @@ database: one process owns the DuckDB file, everyone else asks it.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -14,8 +16,12 @@ from starlette.routing import Route
 from lib.api_token import token_matches
 from lib.importing import ImportRefused, import_file
 from lib.services import Services, utc_now
+from lib.sync.automation import AutomationRefused
+from lib.sync.automation_service import AutomationService
 
 API_PREFIX = "/api/v1"
+API_ACTOR = "api"
+COMMAND_LIMIT = 64_000  # bytes: a command is one line; anything larger is not one
 
 
 def build_routes(get_services: Callable[[], Services], get_token: Callable[[], str]) -> list[Route]:
@@ -36,7 +42,46 @@ def build_routes(get_services: Callable[[], Services], get_token: Callable[[], s
             return JSONResponse({"error": str(exc), "problems": exc.problems}, status_code=400)
         return JSONResponse({"inserted": result.inserted, "updated": result.updated})
 
+    async def advanced(request: Request) -> JSONResponse:
+        """One automation command: ``{"command": "GUID|CREATE|..."}`` (or the bare text)."""
+        if not token_matches(get_token(), request.headers.get("authorization")):
+            return JSONResponse({"error": "Missing or wrong API token."}, status_code=401)
+        text = _command_text(await request.body(), request.headers.get("content-type", ""))
+        if text is None:
+            return JSONResponse({"error": 'Send {"command": "GUID|ACTION|field;value|..."} as '
+                                 "JSON, or the command as plain text."}, status_code=400)
+        services = get_services()
+        automation = AutomationService(services.db, services.sync, services.jira)
+        try:
+            # In a thread: the Jira call may take seconds, and the demo sandbox
+            # is served by this same event loop (blocking it would deadlock).
+            result = await run_in_threadpool(automation.run, text, API_ACTOR)
+        except AutomationRefused as exc:
+            return JSONResponse({"error": str(exc),
+                                 "field_errors": getattr(exc, "field_errors", {})},
+                                status_code=400)
+        return JSONResponse(result.as_json(), status_code=200 if result.ok else 503)
+
     return [
         Route(f"{API_PREFIX}/health", health, methods=["GET"]),
         Route(f"{API_PREFIX}/import", import_anomalies, methods=["POST"]),
+        Route(f"{API_PREFIX}/advanced", advanced, methods=["POST"]),
     ]
+
+
+def _command_text(body: bytes, content_type: str) -> str | None:
+    """The command from a JSON ``{"command": ...}`` body or a plain-text one; None if neither."""
+    if not body or len(body) > COMMAND_LIMIT:
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if content_type.startswith("application/json"):
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+        command = payload.get("command") if isinstance(payload, dict) else None
+        return command if isinstance(command, str) else None
+    return text
