@@ -94,6 +94,16 @@ class LinkRepository:
             ).fetchall()
         return [TicketLink(*r) for r in rows]
 
+    def recent_active(self, connection_id: int, limit: int = 50) -> list[TicketLink]:
+        """Active links of a connection, most recently linked first (the Jira page's list)."""
+        with self._db.read() as cur:
+            rows = cur.execute(
+                f"SELECT {_COLUMNS} FROM ticket_links WHERE unlinked_at IS NULL"
+                " AND connection_id = ? ORDER BY linked_at DESC, id DESC LIMIT ?",
+                [connection_id, int(limit)],
+            ).fetchall()
+        return [TicketLink(*r) for r in rows]
+
     # -- writes (inside the caller's transaction) ----------------------------
     @staticmethod
     def find_active_in(cur: duckdb.DuckDBPyConnection, anomaly_id: int, connection_id: int,
