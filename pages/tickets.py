@@ -42,10 +42,12 @@ def automation(svc: Services) -> AutomationService:
 
 
 def starting_rows(svc: Services) -> list[FieldRow]:
+    """Project and issue type from the connection's defaults, then the fields every ticket has."""
     connection = svc.jira.connection()
-    kind = connection.issue_type_name or connection.issue_type_id or "Task"
-    return [FieldRow("project", f'{{"key": "{connection.project_key or "DQ"}"}}'),
-            FieldRow("issuetype", f'{{"name": "{kind}"}}'),
+    kind = {"name": connection.issue_type_name} if connection.issue_type_name else \
+        {"id": connection.issue_type_id} if connection.issue_type_id else {"name": "Task"}
+    return [FieldRow("project", json.dumps({"key": connection.project_key or ""})),
+            FieldRow("issuetype", json.dumps(kind)),
             FieldRow("summary", ""), FieldRow("description", "")]
 
 
