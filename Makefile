@@ -19,8 +19,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# Demo mode's sandbox lives at <dashboard>/sandbox: tell the app its own port.
 run: $(VENV)/.runtime
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	ANOMALY_DESK_DASHBOARD_URL=$${ANOMALY_DESK_DASHBOARD_URL:-http://127.0.0.1:$(PORT)} \
+	  $(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
