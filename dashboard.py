@@ -11,10 +11,13 @@ PAGES = {
     ],
     "Jira": [
         st.Page("pages/connect.py", title="Connect to Jira", icon=":material/link:"),
+        st.Page("pages/tickets.py", title="Tickets", icon=":material/confirmation_number:"),
+        st.Page("pages/jira.py", title="Jira", icon=":material/open_in_browser:"),
     ],
     "Operations": [
         st.Page("pages/log.py", title="Log", icon=":material/receipt_long:"),
         st.Page("pages/statistics.py", title="Statistics", icon=":material/monitoring:"),
+        st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
     ],
 }
 

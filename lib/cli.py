@@ -26,7 +26,7 @@ from lib.services import services_for, utc_now
 from lib.settings import Settings, load_settings
 from lib.store.db import Database, DatabaseLocked
 from lib.sync.automation import AutomationRefused
-from lib.sync.automation_service import QUEUED, AutomationResult, AutomationService
+from lib.sync.automation_service import QUEUED, AutomationResult
 from lib.sync.secret_box import SecretKeyInvalid
 from lib.sync.worker import SyncWorker
 
@@ -121,7 +121,7 @@ def cmd_advanced(settings: Settings, text: str) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        automation = AutomationService(services.db, services.sync, services.jira)
+        automation = services.automation
         result = automation.run(text, actor=CLI_ACTOR)
         if result.status == QUEUED:
             # This process owns the database: one worker pass sends what is due,

@@ -17,7 +17,6 @@ from lib.api_token import token_matches
 from lib.importing import ImportRefused, import_file
 from lib.services import Services, utc_now
 from lib.sync.automation import AutomationRefused
-from lib.sync.automation_service import AutomationService
 
 API_PREFIX = "/api/v1"
 API_ACTOR = "api"
@@ -37,7 +36,8 @@ def build_routes(get_services: Callable[[], Services], get_token: Callable[[], s
         filename = request.query_params.get("filename", "")
         data = await request.body()
         try:
-            result = import_file(get_services().db, filename, data, utc_now())
+            result = await run_in_threadpool(import_file, get_services().db, filename, data,
+                                             utc_now())
         except ImportRefused as exc:
             return JSONResponse({"error": str(exc), "problems": exc.problems}, status_code=400)
         return JSONResponse({"inserted": result.inserted, "updated": result.updated})
@@ -50,8 +50,7 @@ def build_routes(get_services: Callable[[], Services], get_token: Callable[[], s
         if text is None:
             return JSONResponse({"error": 'Send {"command": "GUID|ACTION|field;value|..."} as '
                                  "JSON, or the command as plain text."}, status_code=400)
-        services = get_services()
-        automation = AutomationService(services.db, services.sync, services.jira)
+        automation = get_services().automation
         try:
             # In a thread: the Jira call may take seconds, and the demo sandbox
             # is served by this same event loop (blocking it would deadlock).

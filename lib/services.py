@@ -18,6 +18,7 @@ from lib.store.db import Database
 from lib.sync.actions import AnomalyActions
 from lib.sync.connections import ConnectionStore, deployed_input_from_secrets
 from lib.sync import retention
+from lib.sync.automation_service import AutomationService
 from lib.sync.engine import SyncEngine
 from lib.sync.jira_provider import ActiveJiraProvider
 from lib.sync.secret_box import SecretBox
@@ -44,6 +45,7 @@ class Services:
     sync: SyncEngine
     tickets: TicketService
     worker: SyncWorker  # started by app.py's lifespan, not here
+    automation: AutomationService
 
 
 def services_for(settings: Settings) -> Services:
@@ -79,7 +81,7 @@ def _build(settings: Settings, db: Database) -> Services:
     worker = SyncWorker(engine, tickets, refresh_interval_s=settings.refresh_minutes * 60,
                         housekeeping=lambda now: retention.cleanup_if_due(db, now))
     return Services(settings, db, AnomalyRepository(db), actions, connections, jira, engine,
-                    tickets, worker)
+                    tickets, worker, AutomationService(db, engine, jira))
 
 
 def close_all() -> None:

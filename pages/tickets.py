@@ -17,7 +17,7 @@ from lib.jira import JiraError
 from lib.services import Services
 from lib.store.anomalies import AnomalyNotFound
 from lib.sync.automation import AutomationRefused
-from lib.sync.automation_service import AutomationService, JiraRefused
+from lib.sync.automation_service import JiraRefused
 from lib.sync.connections import explain
 from lib.sync.create_form import input_kind, jira_value, load_create_form
 from lib.sync.field_table import (
@@ -34,11 +34,6 @@ svc = services()
 st.title("Tickets")
 st.caption("For power users: every field Jira takes, as a table and as the JSON that is sent. "
            "Edit either one; rows in exclude mode stay in the table but leave the JSON.")
-
-
-def automation(svc: Services) -> AutomationService:
-    found = getattr(svc, "automation", None)  # once Services carries one
-    return found or AutomationService(svc.db, svc.sync, svc.jira)
 
 
 def starting_rows(svc: Services) -> list[FieldRow]:
@@ -213,7 +208,7 @@ def show_refusal(message: str, field_errors: dict | None) -> None:
 
 def create(svc: Services, fields: dict, anomaly_text: str) -> None:
     if not anomaly_text.strip():
-        result = automation(svc).create_ticket(fields, actor(), mode="manual")
+        result = svc.automation.create_ticket(fields, actor(), mode="manual")
         if result.ok:
             st.success(f"Created [{result.ticket_key}]({result.ticket_url}).")
         else:
@@ -231,7 +226,7 @@ def create(svc: Services, fields: dict, anomaly_text: str) -> None:
 
 
 def update(svc: Services, fields: dict, key: str) -> None:
-    delivery = automation(svc).update_ticket(key, fields, actor(), mode="manual")
+    delivery = svc.automation.update_ticket(key, fields, actor(), mode="manual")
     row = svc.sync.log.get(delivery.log_id)
     if delivery.outcome == "ok":
         st.success(f"Updated [{delivery.ticket_key}]({row.ticket_url}).")
