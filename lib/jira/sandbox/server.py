@@ -39,7 +39,10 @@ class RunningSandbox:
 
 def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
     """Serve any ASGI ``app``; returns (``http://host:port``, stop). Raises: RuntimeError."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on sockets whose
+    # proto says TCP, and without it every keep-alive answer stalls ~40 ms
+    # (Nagle against the client's delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     # Hanging requests (timeout faults) must not hold a test run at shutdown.
