@@ -160,3 +160,31 @@ def dashboard(tmp_path_factory):
     log.close()
 
 
+
+
+# -- a Jira sandbox and services connected to it -------------------------------
+
+@pytest.fixture(scope="session")
+def jira_sandbox():
+    """One sandbox speaking both flavours over real HTTP for the whole run."""
+    from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
+
+    running = start_sandbox_in_thread(SandboxConfig(flavour="both"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sandbox_services(tmp_settings, jira_sandbox):
+    """Services on a fresh database whose active connection is the (reset) sandbox."""
+    from lib.services import services_for
+    from lib.sync.connections import ConnectionInput, TicketDefaults, sandbox_credentials
+
+    jira_sandbox.runtime.reset()
+    services = services_for(tmp_settings)
+    connection, _ = services.connections.create(ConnectionInput(
+        kind="sandbox", host=jira_sandbox.base_url, credentials=sandbox_credentials("cloud"),
+        flavour="cloud"))
+    services.connections.save_defaults(connection.id, TicketDefaults(project_key="DQ",
+                                                                      issue_type_name="Task"))
+    return services

@@ -6,33 +6,22 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
-from lib.services import services_for, utc_now
+from lib.services import utc_now
 from lib.store.anomalies import AnomalyRepository
-from lib.sync.connections import ConnectionInput, TicketDefaults, sandbox_credentials
 from lib.sync.field_table import FieldRow
 from tests.sync.conftest import make_anomaly
 
 EDITOR, JSON, ROWS = "tickets_table_editor", "tickets_json", "tickets_table_rows"
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    running = start_sandbox_in_thread(SandboxConfig(flavour="both"))
-    yield running
-    running.stop()
+@pytest.fixture
+def sandbox(jira_sandbox):
+    return jira_sandbox
 
 
 @pytest.fixture
-def svc(tmp_settings, sandbox):
-    sandbox.runtime.reset()
-    services = services_for(tmp_settings)
-    connection, _ = services.connections.create(ConnectionInput(
-        kind="sandbox", host=sandbox.base_url, credentials=sandbox_credentials("cloud"),
-        flavour="cloud"))
-    services.connections.save_defaults(connection.id, TicketDefaults(project_key="DQ",
-                                                                      issue_type_name="Task"))
-    return services
+def svc(sandbox_services):
+    return sandbox_services
 
 
 @pytest.fixture

@@ -1,9 +1,7 @@
 import json
 
-import pytest
 
 from lib.cli import main
-from lib.services import services_for
 
 ROW = {"id": 1, "datastore_id": 1, "datastore_name": "Warehouse", "container": "ORDERS",
        "fields": ["ORDER_ID"], "type": "record", "status": "Active",
@@ -45,7 +43,6 @@ def test_import_while_the_dashboard_holds_the_database_goes_through_it(dashboard
 def test_locked_database_without_a_dashboard_gives_a_clear_message(tmp_path, capsys):
     import subprocess
     import sys
-    import time
 
     db = tmp_path / "held.duckdb"
     holder = subprocess.Popen([sys.executable, "-c",

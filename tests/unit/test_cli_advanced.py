@@ -9,33 +9,23 @@ import pytest
 import requests
 
 from lib.cli import main
-from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
-from lib.services import close_all, services_for
-from lib.sync.connections import ConnectionInput, TicketDefaults, sandbox_credentials
+from lib.services import close_all
 from lib.sync.outbox import UpdateLimit
 from lib.sync.worker import save_update_limit
 
 COMMAND = "job-42|CREATE|summary;Disk full on orders|priority;High|labels;dq,orders"
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    running = start_sandbox_in_thread(SandboxConfig(flavour="both"))
-    yield running
-    running.stop()
+@pytest.fixture
+def sandbox(jira_sandbox):
+    return jira_sandbox
 
 
 @pytest.fixture
-def env(tmp_settings, sandbox):
+def env(sandbox_services, tmp_settings):
     """A database whose active connection is the sandbox, closed again for the command."""
-    sandbox.runtime.reset()
-    services = services_for(tmp_settings)
-    connection, _ = services.connections.create(ConnectionInput(
-        kind="sandbox", host=sandbox.base_url, credentials=sandbox_credentials("cloud"),
-        flavour="cloud"))
-    services.connections.save_defaults(connection.id, TicketDefaults(project_key="DQ",
-                                                                      issue_type_name="Task"))
+    services = sandbox_services
     save_update_limit(services.db, UpdateLimit(1, 60))
     close_all()
     return {"ANOMALY_DESK_DB": str(tmp_settings.db_path), "ANOMALY_DESK_DEMO_DATA": "0"}
