@@ -23,7 +23,7 @@ from lib.jira.richtext import adf_to_text
 from lib.store.db import Database
 from lib.sync.description import anomaly_label, doc_from_json
 from lib.sync.links import DuplicateLink, LinkRepository, TicketLink
-from lib.sync.log import LogRow, SyncLog, to_json
+from lib.sync.log import RETRYABLE_ACTIONS, LogRow, SyncLog, to_json
 from lib.sync.outbox import (
     LOST, PERMANENT, RETRY, ActiveJira, Backoff, ClientProvider, disposition, normalise,
 )
@@ -33,7 +33,6 @@ log = logging.getLogger("anomaly_desk.sync")
 PROCESS_TOKEN = uuid.uuid4().hex  # claims of this process; others' are stale after a crash
 ISSUE_PROPERTY = "anomaly-desk"
 RESPONSE_LIMIT = 4000
-RETRYABLE = ("create", "comment", "update")
 
 
 def utc_now() -> datetime:
@@ -149,7 +148,7 @@ class SyncEngine:
         """
         with self.db.transaction() as cur:
             row = SyncLog.get_in(cur, log_id)
-            if row is None or row.status != "failed" or row.action not in RETRYABLE:
+            if row is None or row.status != "failed" or row.action not in RETRYABLE_ACTIONS:
                 raise ValueError(f"Log row {log_id} is not a failed create, comment or update: "
                                  "only those can be sent again.")
             if row.action == "create" and row.anomaly_id is None:

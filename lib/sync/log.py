@@ -30,6 +30,10 @@ _COLUMNS = (
 )
 
 
+# What Retry can send again: the rows the outbox sends (SyncEngine.retry, the Log page).
+RETRYABLE_ACTIONS = ("create", "comment", "update")
+
+
 @dataclass(frozen=True)
 class LogRow:
     id: int

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from lib.store.db import Database
+from lib.sync.log import RETRYABLE_ACTIONS
 
 PAGE_SIZE = 50
 EXPORT_CAP = 200_000
@@ -26,7 +27,6 @@ TYPES = {"Manual": "manual", "Automatic": "automatic"}
 ACTIONS = ("create", "update", "comment", "link", "unlink", "refresh")
 STATUSES = {"Pending": ("pending", "sending"), "Ok": ("ok",), "Failed": ("failed",),
             "Deferred": ("deferred",)}
-RETRYABLE_ACTIONS = ("create", "comment")  # what the outbox sends; see SyncEngine.retry
 
 # Labels are computed in SQL so the page and the CSV show the same words.
 _LABELS = (
