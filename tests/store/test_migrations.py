@@ -1,7 +1,7 @@
 import duckdb
 import pytest
 
-from lib.store.db import Database, DatabaseLocked
+from lib.store.db import Database
 from lib.store.migrations import Migration, apply_migrations, discover
 
 EXPECTED = {
@@ -70,4 +70,3 @@ def test_second_process_gets_a_clear_lock_error(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     db.close()
     assert "is in use by process" in out.stdout and "dashboard" in out.stdout, out.stderr
-    assert isinstance(DatabaseLocked(path, 1), RuntimeError)
