@@ -14,13 +14,13 @@ from pathlib import Path
 import streamlit as st
 from starlette.routing import Mount
 
-from lib.api_token import ensure_token
-from lib.http_api import build_routes
+from lib.http.api_token import ensure_token
+from lib.http.routes import build_routes
 from lib.jira.sandbox.app import create_sandbox_app
 from lib.jira.sandbox.config import SandboxConfig
 from lib.services import close_all, services_for
 from lib.settings import load_settings
-from lib.tcp_nodelay import set_nodelay_on_listeners
+from lib.http.tcp_nodelay import set_nodelay_on_listeners
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("anomaly_desk")
@@ -48,7 +48,7 @@ async def lifespan(_app):
     services = _services()  # migrate and seed before the first page asks
     _token()
     services.worker.start()  # the outbox: pending Jira updates resume after a restart
-    set_nodelay_on_listeners()  # ~40 ms less per HTTP answer (see lib/tcp_nodelay.py)
+    set_nodelay_on_listeners()  # ~40 ms less per HTTP answer (see lib/http/tcp_nodelay.py)
     log.info("anomaly_desk.started db=%s anomalies=%d", SETTINGS.db_path,
              services.anomalies.count())
     try:

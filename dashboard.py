@@ -1,7 +1,7 @@
 """The navigation script: shared chrome and the pages, in sections."""
 import streamlit as st
 
-from pages.common import sidebar_identity
+from components.common import sidebar_identity
 
 st.set_page_config(page_title="Anomaly Desk", page_icon=":material/troubleshoot:", layout="wide")
 

@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.store.db import Database  # noqa: E402
-from lib.sync import log_queries, statistics as stats  # noqa: E402
-from lib.sync.log_queries import LogFilter  # noqa: E402
+from lib.reporting import log_queries  # noqa: E402
+from lib.reporting import statistics as stats
+from lib.reporting.log_queries import LogFilter  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 12, 0)
 DAYS = 180

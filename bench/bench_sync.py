@@ -27,13 +27,13 @@ from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL  # no
 from lib.store.anomalies import AnomalyRepository  # noqa: E402
 from lib.store.db import Database  # noqa: E402
 from lib.store.models import Anomaly, FailedCheck  # noqa: E402
-from lib.sync.actions import AnomalyActions  # noqa: E402
-from lib.sync.description import comment_text  # noqa: E402
-from lib.sync.engine import SyncEngine, utc_now  # noqa: E402
-from lib.sync.links import LinkRepository  # noqa: E402
-from lib.sync.outbox import ActiveJira, Backoff, UpdateLimit  # noqa: E402
-from lib.sync.tickets import TicketService  # noqa: E402
-from lib.sync.worker import SyncWorker  # noqa: E402
+from lib.anomalies.actions import AnomalyActions  # noqa: E402
+from lib.tickets.description import comment_text  # noqa: E402
+from lib.outbox.engine import SyncEngine, utc_now  # noqa: E402
+from lib.store.links import LinkRepository  # noqa: E402
+from lib.outbox.policy import ActiveJira, Backoff, UpdateLimit  # noqa: E402
+from lib.tickets.service import TicketService  # noqa: E402
+from lib.outbox.worker import SyncWorker  # noqa: E402
 
 
 def anomalies(count: int) -> list[Anomaly]:

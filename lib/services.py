@@ -11,19 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lib.demo import seed_demo_if_empty
+from lib.anomalies.demo import seed_demo_if_empty
 from lib.settings import Settings
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
-from lib.sync.actions import AnomalyActions
-from lib.sync.connections import ConnectionStore, deployed_input_from_secrets
-from lib.sync import retention
-from lib.sync.automation_service import AutomationService
-from lib.sync.engine import SyncEngine
-from lib.sync.jira_provider import ActiveJiraProvider
-from lib.sync.secret_box import SecretBox
-from lib.sync.tickets import TicketService
-from lib.sync.worker import SyncWorker
+from lib.anomalies.actions import AnomalyActions
+from lib.connections.jira_connections import ConnectionStore, deployed_input_from_secrets
+from lib.reporting import retention
+from lib.tickets.automation import AutomationService
+from lib.outbox.engine import SyncEngine
+from lib.connections.jira_provider import ActiveJiraProvider
+from lib.connections.secret_box import SecretBox
+from lib.tickets.service import TicketService
+from lib.outbox.worker import SyncWorker
 
 _lock = threading.Lock()
 _open: dict[Path, "Services"] = {}

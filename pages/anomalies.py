@@ -6,12 +6,12 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from lib.importing import ImportRefused, import_file
+from lib.anomalies.importing import ImportRefused, import_file
 from lib.services import utc_now
 from lib.store.anomalies import AnomalyNotFound, InvalidTransition
 from lib.store.models import AnomalyFilter, ArchiveReason, Status
-from pages import linked_tickets
-from pages.common import actor, services
+from components import linked_tickets
+from components.common import actor, services
 
 PAGE_SIZE = 50
 SORTS = {"Detected": "detected", "Id": "id", "Datastore": "datastore", "Table": "container",

@@ -10,13 +10,13 @@ from datetime import datetime
 import streamlit as st
 
 from lib.jira import JiraError
-from lib.sync.connections import (
+from lib.connections.jira_connections import (
     KIND_LABELS, Connection, ConnectionCheckFailed, ConnectionInput, ConnectionNotFound,
     InvalidConnectionInput, TicketDefaults, detect_kind, explain,
     list_issue_types, list_priorities, list_projects, sandbox_credentials, test_connection,
 )
-from lib.sync.secret_box import SecretUnreadable
-from pages.common import services
+from lib.connections.secret_box import SecretUnreadable
+from components.common import services
 
 KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
 DC_AUTH = {"Personal access token": "pat", "Username and password": "basic"}

@@ -12,9 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from lib.jira import JiraError, looks_like_issue_key
-from lib.sync.connections import explain
-from lib.sync.tickets import TicketRefused
-from pages.common import services
+from lib.connections.jira_connections import explain
+from lib.tickets.service import TicketRefused
+from components.common import services
 
 REFRESH_LIMIT = 50  # links refreshed per click: each is one Jira call
 

@@ -7,9 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from lib.services import utc_now
-from lib.sync import log_queries, retention
-from lib.sync.log_queries import LogFilter
-from pages.common import services
+from lib.reporting import log_queries
+from lib.reporting import retention
+from lib.reporting.log_queries import LogFilter
+from components.common import services
 
 svc = services()
 st.title("Log")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.api_token import read_token
-from lib.sync.outbox import UpdateLimit
-from lib.sync.worker import load_update_limit, save_update_limit
-from pages.common import services
+from lib.http.api_token import read_token
+from lib.outbox.policy import UpdateLimit
+from lib.outbox.worker import load_update_limit, save_update_limit
+from components.common import services
 
 REFRESH_ENV = "ANOMALY_DESK_REFRESH_MINUTES"
 ADVANCED_PATH = "/api/v1/advanced"

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lib.services import utc_now
-from lib.sync import statistics as stats
-from pages.common import actor, services
+from lib.reporting import statistics as stats
+from components.common import actor, services
 
 svc = services()
 st.title("Statistics")

@@ -16,15 +16,15 @@ import streamlit as st
 from lib.jira import JiraError
 from lib.services import Services
 from lib.store.anomalies import AnomalyNotFound
-from lib.sync.automation import AutomationRefused
-from lib.sync.automation_service import JiraRefused
-from lib.sync.connections import explain
-from lib.sync.create_form import input_kind, jira_value, load_create_form
-from lib.sync.field_table import (
+from lib.tickets.automation_command import AutomationRefused
+from lib.tickets.automation import JiraRefused
+from lib.connections.jira_connections import explain
+from lib.tickets.create_form import input_kind, jira_value, load_create_form
+from lib.tickets.field_table import (
     EXCLUDE, INCLUDE, FieldRow, FieldTableError, json_to_rows, rows_to_payload, value_to_cell,
 )
-from lib.sync.tickets import TicketRefused
-from pages.common import actor, services
+from lib.tickets.service import TicketRefused
+from components.common import actor, services
 
 EDITOR, JSON = "tickets_table_editor", "tickets_json"
 ROWS, BASE, SHOWN = "tickets_table_rows", "tickets_table_base", "tickets_table_last_json"

@@ -178,7 +178,7 @@ def jira_sandbox():
 def sandbox_services(tmp_settings, jira_sandbox):
     """Services on a fresh database whose active connection is the (reset) sandbox."""
     from lib.services import services_for
-    from lib.sync.connections import ConnectionInput, TicketDefaults, sandbox_credentials
+    from lib.connections.jira_connections import ConnectionInput, TicketDefaults, sandbox_credentials
 
     jira_sandbox.runtime.reset()
     services = services_for(tmp_settings)

@@ -20,7 +20,7 @@ def rec(ident, **over):
 
 @pytest.fixture
 def seeded(tmp_settings):
-    from lib.importing import import_file
+    from lib.anomalies.importing import import_file
 
     svc = services_for(tmp_settings)
     rows = [rec(1), rec(2, container="PAYMENTS", datastore_id=2, datastore_name="Billing",

@@ -8,7 +8,7 @@ from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.jira.sandbox.config import DEMO_DC_PAT
 from lib.services import services_for, utc_now
 from lib.store.anomalies import AnomalyRepository
-from lib.sync.connections import ConnectionInput, sandbox_credentials
+from lib.connections.jira_connections import ConnectionInput, sandbox_credentials
 from tests.sync.conftest import make_anomaly
 
 

@@ -5,10 +5,10 @@ from datetime import datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.importing import import_file
+from lib.anomalies.importing import import_file
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.services import services_for
-from lib.sync.connections import ConnectionInput, sandbox_credentials
+from lib.connections.jira_connections import ConnectionInput, sandbox_credentials
 
 NOW = datetime(2026, 11, 20, 12, 0)
 ROW = {"id": 7, "datastore_id": 1, "datastore_name": "Warehouse", "container": "CUSTOMERS",

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.api_token import ensure_token
+from lib.http.api_token import ensure_token
 from lib.services import services_for
-from lib.sync.outbox import UpdateLimit
-from lib.sync.worker import load_update_limit
+from lib.outbox.policy import UpdateLimit
+from lib.outbox.worker import load_update_limit
 
 
 @pytest.fixture

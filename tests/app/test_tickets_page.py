@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.services import utc_now
 from lib.store.anomalies import AnomalyRepository
-from lib.sync.field_table import FieldRow
+from lib.tickets.field_table import FieldRow
 from tests.sync.conftest import make_anomaly
 
 EDITOR, JSON, ROWS = "tickets_table_editor", "tickets_json", "tickets_table_rows"

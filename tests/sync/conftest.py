@@ -19,11 +19,11 @@ from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL, DEMO
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import Anomaly, FailedCheck
-from lib.sync.actions import AnomalyActions
-from lib.sync.engine import SyncEngine, utc_now
-from lib.sync.outbox import ActiveJira, Backoff, UpdateLimit
-from lib.sync.tickets import TicketService
-from lib.sync.worker import SyncWorker
+from lib.anomalies.actions import AnomalyActions
+from lib.outbox.engine import SyncEngine, utc_now
+from lib.outbox.policy import ActiveJira, Backoff, UpdateLimit
+from lib.tickets.service import TicketService
+from lib.outbox.worker import SyncWorker
 
 DETECTED = datetime(2025, 12, 21, 1, 48, 42)
 PUBLIC_URL = "http://desk.test"

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from lib.sync.automation import AutomationRefused
-from lib.sync.automation_service import AutomationService, JiraRefused, guid_label
-from lib.sync.outbox import UpdateLimit
+from lib.tickets.automation_command import AutomationRefused
+from lib.tickets.automation import AutomationService, JiraRefused, guid_label
+from lib.outbox.policy import UpdateLimit
 from tests.sync.conftest import plain
 
 COMMAND = "job-42|CREATE|summary;Disk full on orders|priority;High|labels;dq,orders"

@@ -17,14 +17,14 @@ from lib.jira.sandbox.faults import Fault
 from lib.jira.sandbox.server import serve_in_thread
 from lib.settings import load_settings
 from lib.store.db import Database
-from lib.sync import connections as conn_mod
-from lib.sync.connections import (
+from lib.connections import jira_connections as conn_mod
+from lib.connections.jira_connections import (
     DEMO_ID, SECRETS_ID, ConnectionCheckFailed, ConnectionInput, ConnectionNotFound,
     ConnectionStore, InvalidConnectionInput, TicketDefaults, check, deployed_input_from_secrets,
     detect_kind, explain, list_issue_types, list_priorities, list_projects, make_client,
     normalise_host, parse_credentials, test_connection, validate_input, validate_public_url,
 )
-from lib.sync.secret_box import SecretBox
+from lib.connections.secret_box import SecretBox
 
 CLOUD_CREDS = f"{DEMO_CLOUD_EMAIL}:{DEMO_CLOUD_API_TOKEN}"
 

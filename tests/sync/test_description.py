@@ -5,7 +5,7 @@ from datetime import datetime
 
 from lib.jira import adf_to_text, to_adf, to_wiki
 from lib.jira.richtext import Heading, Link
-from lib.sync.description import (
+from lib.tickets.description import (
     anomaly_doc, anomaly_label, comment_text, default_summary, doc_from_json, doc_text, doc_to_json,
     status_text,
 )

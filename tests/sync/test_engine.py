@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from lib.sync.description import status_text
+from lib.tickets.description import status_text
 from tests.sync.conftest import CHANGE_TIME, PUBLIC_URL
 
 

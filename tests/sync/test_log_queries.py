@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from lib.store.db import Database
-from lib.sync import log_queries as lq
-from lib.sync.log_queries import LogFilter
+from lib.reporting import log_queries as lq
+from lib.reporting.log_queries import LogFilter
 
 T0 = datetime(2026, 3, 1, 8, 0)
 

@@ -10,8 +10,8 @@ from lib.jira import (
     BadCredentials, BadRequest, Conflict, Forbidden, Gone, JiraConnectionError, JiraDnsError,
     JiraTimeout, NotFound, RateLimited, ServerError, TooLarge,
 )
-from lib.sync.log import LogRow, scrub_json, to_json
-from lib.sync.outbox import Backoff, UpdateLimit, disposition, normalise, pick_due
+from lib.store.sync_log import LogRow, scrub_json, to_json
+from lib.outbox.policy import Backoff, UpdateLimit, disposition, normalise, pick_due
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from lib.store.db import Database
-from lib.sync import retention
-from lib.sync.retention import LogRetention
+from lib.reporting import retention
+from lib.reporting.retention import LogRetention
 
 NOW = datetime(2026, 6, 30, 12, 0)
 

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from lib.settings import load_settings
-from lib.sync.secret_box import (
+from lib.connections.secret_box import (
     MASK, Secret, SecretBox, SecretKeyInvalid, SecretUnreadable, load_or_create_key, mask,
 )
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from lib.store.db import Database
-from lib.sync import statistics as stats
+from lib.reporting import statistics as stats
 
 NOW = datetime(2026, 3, 10, 12, 0)  # naive UTC; 13:00 in Berlin (CET, +1)
 BERLIN = "Europe/Berlin"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from lib.jira.richtext import Doc, Paragraph, Text
-from lib.sync.links import NOT_FOUND_STATUS
-from lib.sync.tickets import TicketRefused
+from lib.store.links import NOT_FOUND_STATUS
+from lib.tickets.service import TicketRefused
 
 
 @pytest.mark.parametrize("summary, message", [("", "required"), ("   ", "required"),

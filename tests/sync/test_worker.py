@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from lib.sync.outbox import UpdateLimit
-from lib.sync.worker import load_update_limit, save_update_limit
+from lib.outbox.policy import UpdateLimit
+from lib.outbox.worker import load_update_limit, save_update_limit
 
 
 def wait_until(predicate, timeout=5.0):
@@ -90,7 +90,7 @@ def test_a_failed_change_rolls_back_its_queued_comments(cloud_harness):
 
 
 def test_housekeeping_runs_in_the_worker_and_a_failure_does_not_stop_it(cloud_harness):
-    from lib.sync.worker import SyncWorker
+    from lib.outbox.worker import SyncWorker
 
     calls = []
 

@@ -1,7 +1,7 @@
 import pytest
 
 from lib.jira.richtext import Doc
-from lib.sync.automation import Action, AutomationRefused, parse_command
+from lib.tickets.automation_command import Action, AutomationRefused, parse_command
 
 
 def test_create_maps_fields_to_jira_shapes():

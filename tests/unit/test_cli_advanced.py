@@ -11,8 +11,8 @@ import requests
 from lib.cli import main
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
 from lib.services import close_all
-from lib.sync.outbox import UpdateLimit
-from lib.sync.worker import save_update_limit
+from lib.outbox.policy import UpdateLimit
+from lib.outbox.worker import save_update_limit
 
 COMMAND = "job-42|CREATE|summary;Disk full on orders|priority;High|labels;dq,orders"
 

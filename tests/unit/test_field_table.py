@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from lib.sync.field_table import (EXCLUDE, INCLUDE, FieldRow, FieldTableError, json_to_rows,
+from lib.tickets.field_table import (EXCLUDE, INCLUDE, FieldRow, FieldTableError, json_to_rows,
                                   rows_to_json, rows_to_payload)
 
 

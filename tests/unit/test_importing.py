@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lib.demo import seed_demo_if_empty
-from lib.importing import ImportRefused, import_file
+from lib.anomalies.demo import seed_demo_if_empty
+from lib.anomalies.importing import ImportRefused, import_file
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import AnomalyFilter

@@ -1,6 +1,6 @@
 import socket
 
-from lib.tcp_nodelay import set_nodelay_on_listeners
+from lib.http.tcp_nodelay import set_nodelay_on_listeners
 
 
 def nodelay(sock: socket.socket) -> int:

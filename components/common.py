@@ -8,7 +8,7 @@ import streamlit as st
 from lib.services import Services, services_for
 from lib.settings import Settings, load_settings
 from lib.store.db import DatabaseLocked
-from lib.sync.secret_box import SecretKeyInvalid
+from lib.connections.secret_box import SecretKeyInvalid
 
 
 def secrets_dict() -> dict:

@@ -30,11 +30,11 @@ from typing import Any, Callable
 from lib.jira import JiraError, NotFound, looks_like_issue_key
 from lib.jira.richtext import Doc
 from lib.store.db import Database
-from lib.sync.automation import Action, AutomationCommand, AutomationRefused, parse_command
-from lib.sync.description import as_doc, doc_to_json
-from lib.sync.engine import ISSUE_PROPERTY, Delivery, SyncEngine, utc_now
-from lib.sync.log import LogRow, SyncLog, to_json
-from lib.sync.outbox import LOST, PERMANENT, ActiveJira, ClientProvider, disposition
+from lib.tickets.automation_command import Action, AutomationCommand, AutomationRefused, parse_command
+from lib.tickets.description import as_doc, doc_to_json
+from lib.outbox.engine import ISSUE_PROPERTY, Delivery, SyncEngine, utc_now
+from lib.store.sync_log import LogRow, SyncLog, to_json
+from lib.outbox.policy import LOST, PERMANENT, ActiveJira, ClientProvider, disposition
 
 AUTO_LABEL_PREFIX = "anomaly-desk-auto-"
 AUTOMATION_ACTOR = "automation"

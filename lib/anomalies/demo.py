@@ -6,11 +6,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from lib.importing import ImportResult, import_parsed, parse_records
+from lib.anomalies.importing import ImportResult, import_parsed, parse_records
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 
-DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "demo_anomalies.json"
+DEMO_FILE = Path(__file__).resolve().parents[2] / "data" / "demo_anomalies.json"
 
 
 def seed_demo_if_empty(db: Database, now: datetime, path: Path = DEMO_FILE) -> ImportResult | None:

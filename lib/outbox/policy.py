@@ -1,7 +1,7 @@
 """The outbox's rules: what to enqueue, what to send next, when to try again.
 
 Everything here is a pure function or a write inside the caller's
-transaction; the HTTP side lives in ``lib.sync.engine``. Decisions, and why:
+transaction; the HTTP side lives in ``lib.outbox.engine``. Decisions, and why:
 
 - One pending row per active link, in the same transaction as the anomaly
   change: a change is never stored without its queued Jira updates.
@@ -30,9 +30,9 @@ from lib.jira import (
     JiraDnsError, JiraError, JiraTimeout, JiraTLSError, NotFound, RateLimited, ServerError, TooLarge,
 )
 from lib.jira.richtext import Doc, doc_from_text
-from lib.sync.description import doc_to_json
-from lib.sync.links import LinkRepository, TicketLink
-from lib.sync.log import LogRow, SyncLog
+from lib.tickets.description import doc_to_json
+from lib.store.links import LinkRepository, TicketLink
+from lib.store.sync_log import LogRow, SyncLog
 
 LOST, RETRY, PERMANENT = "lost", "retry", "permanent"
 NOT_APPLIED_STATUSES = frozenset({429, 503})

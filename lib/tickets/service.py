@@ -18,13 +18,13 @@ from typing import Callable, Sequence
 from lib.jira import BadRequest, Doc, JiraError, NotFound, jql_quote, looks_like_issue_key
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
 from lib.store.db import Database
-from lib.sync.description import (
+from lib.tickets.description import (
     SUMMARY_LIMIT, anomaly_doc, anomaly_label, as_doc, check_description, doc_text, doc_to_json,
 )
-from lib.sync.engine import ISSUE_PROPERTY, Delivery, SyncEngine
-from lib.sync.links import DuplicateLink, LinkRepository, TicketLink
-from lib.sync.log import SyncLog, to_json
-from lib.sync.outbox import ActiveJira, enqueue_comment_in
+from lib.outbox.engine import ISSUE_PROPERTY, Delivery, SyncEngine
+from lib.store.links import DuplicateLink, LinkRepository, TicketLink
+from lib.store.sync_log import SyncLog, to_json
+from lib.outbox.policy import ActiveJira, enqueue_comment_in
 
 SEARCH_LIMIT = 20
 

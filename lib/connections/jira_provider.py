@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 
 from lib.jira import RetryPolicy
-from lib.sync.connections import Connection, ConnectionStore, make_client
-from lib.sync.outbox import ActiveJira
-from lib.sync.secret_box import SecretUnreadable
+from lib.connections.jira_connections import Connection, ConnectionStore, make_client
+from lib.outbox.policy import ActiveJira
+from lib.connections.secret_box import SecretUnreadable
 
 
 class ActiveJiraProvider:

@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from lib.api_token import token_matches
-from lib.importing import ImportRefused, import_file
+from lib.http.api_token import token_matches
+from lib.anomalies.importing import ImportRefused, import_file
 from lib.services import Services, utc_now
-from lib.sync.automation import AutomationRefused
+from lib.tickets.automation_command import AutomationRefused
 
 API_PREFIX = "/api/v1"
 API_ACTOR = "api"

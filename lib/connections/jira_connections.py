@@ -31,7 +31,7 @@ from lib.jira.sandbox.config import (
 )
 from lib.settings import Settings
 from lib.store.db import Database
-from lib.sync.secret_box import Secret, SecretBox, SecretUnreadable
+from lib.connections.secret_box import Secret, SecretBox, SecretUnreadable
 
 DEMO_ID = 0
 SECRETS_ID = -1

@@ -20,10 +20,10 @@ from typing import Callable
 
 from lib.jira import JiraError, RateLimited
 from lib.store.db import Database
-from lib.sync.engine import SyncEngine
-from lib.sync.log import LogRow
-from lib.sync.outbox import ActiveJira, UpdateLimit, pick_due
-from lib.sync.tickets import TicketRefused, TicketService
+from lib.outbox.engine import SyncEngine
+from lib.store.sync_log import LogRow
+from lib.outbox.policy import ActiveJira, UpdateLimit, pick_due
+from lib.tickets.service import TicketRefused, TicketService
 
 log = logging.getLogger("anomaly_desk.sync.worker")
 

@@ -10,11 +10,11 @@ import streamlit as st
 from lib.jira import JiraError
 from lib.services import Services, utc_now
 from lib.store.models import Anomaly
-from lib.sync.connections import explain
-from lib.sync.create_form import input_kind, jira_value, load_create_form
-from lib.sync.description import anomaly_doc, default_summary, doc_text
-from lib.sync.links import DuplicateLink
-from lib.sync.tickets import TicketRefused
+from lib.connections.jira_connections import explain
+from lib.tickets.create_form import input_kind, jira_value, load_create_form
+from lib.tickets.description import anomaly_doc, default_summary, doc_text
+from lib.store.links import DuplicateLink
+from lib.tickets.service import TicketRefused
 
 DIALOG = "tickets_dialog"
 

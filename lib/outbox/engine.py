@@ -21,10 +21,10 @@ from typing import Any, Callable
 from lib.jira import Issue, JiraError, NotFound
 from lib.jira.richtext import adf_to_text
 from lib.store.db import Database
-from lib.sync.description import anomaly_label, doc_from_json
-from lib.sync.links import DuplicateLink, LinkRepository, TicketLink
-from lib.sync.log import RETRYABLE_ACTIONS, LogRow, SyncLog, to_json
-from lib.sync.outbox import (
+from lib.tickets.description import anomaly_label, doc_from_json
+from lib.store.links import DuplicateLink, LinkRepository, TicketLink
+from lib.store.sync_log import RETRYABLE_ACTIONS, LogRow, SyncLog, to_json
+from lib.outbox.policy import (
     LOST, PERMANENT, RETRY, ActiveJira, Backoff, ClientProvider, disposition, normalise,
 )
 

@@ -13,8 +13,8 @@ from typing import Callable
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import ArchiveReason, Comment, Status, StatusChange
-from lib.sync.description import comment_text, status_text
-from lib.sync.outbox import enqueue_for_links_in
+from lib.tickets.description import comment_text, status_text
+from lib.outbox.policy import enqueue_for_links_in
 
 
 class AnomalyActions:

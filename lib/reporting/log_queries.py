@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from lib.store.db import Database
-from lib.sync.log import RETRYABLE_ACTIONS
+from lib.store.sync_log import RETRYABLE_ACTIONS
 
 PAGE_SIZE = 50
 EXPORT_CAP = 200_000

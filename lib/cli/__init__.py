@@ -20,15 +20,15 @@ from pathlib import Path
 
 import requests
 
-from lib.api_token import read_token
-from lib.importing import ImportRefused, import_file
+from lib.http.api_token import read_token
+from lib.anomalies.importing import ImportRefused, import_file
 from lib.services import services_for, utc_now
 from lib.settings import Settings, load_settings
 from lib.store.db import Database, DatabaseLocked
-from lib.sync.automation import AutomationRefused
-from lib.sync.automation_service import QUEUED, AutomationResult
-from lib.sync.secret_box import SecretKeyInvalid
-from lib.sync.worker import SyncWorker
+from lib.tickets.automation_command import AutomationRefused
+from lib.tickets.automation import QUEUED, AutomationResult
+from lib.connections.secret_box import SecretKeyInvalid
+from lib.outbox.worker import SyncWorker
 
 CLI_ACTOR = "cli"
 
