@@ -3,6 +3,7 @@
 Run with ``streamlit run app.py`` (``make run``). One process owns the DuckDB
 file; command-line tools talk to it through the routes below while it runs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,11 +17,11 @@ from starlette.routing import Mount
 
 from lib.http.api_token import ensure_token
 from lib.http.routes import build_routes
+from lib.http.tcp_nodelay import set_nodelay_on_listeners
 from lib.jira.sandbox.app import create_sandbox_app
 from lib.jira.sandbox.config import SandboxConfig
 from lib.services import close_all, services_for
 from lib.settings import load_settings
-from lib.http.tcp_nodelay import set_nodelay_on_listeners
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("anomaly_desk")
@@ -49,8 +50,9 @@ async def lifespan(_app):
     _token()
     services.worker.start()  # the outbox: pending Jira updates resume after a restart
     set_nodelay_on_listeners()  # ~40 ms less per HTTP answer (see lib/http/tcp_nodelay.py)
-    log.info("anomaly_desk.started db=%s anomalies=%d", SETTINGS.db_path,
-             services.anomalies.count())
+    log.info(
+        "anomaly_desk.started db=%s anomalies=%d", SETTINGS.db_path, services.anomalies.count()
+    )
     try:
         yield
     finally:
@@ -60,10 +62,13 @@ async def lifespan(_app):
 
 # The Jira sandbox answers at /sandbox for demo mode: both flavours, its state
 # kept beside the database so a demo survives a restart. No fault-control API here.
-SANDBOX = create_sandbox_app(SandboxConfig(
-    flavour="both", control_api=False,
-    state_file=str(SETTINGS.db_path.with_name(SETTINGS.db_path.name + ".sandbox.json")),
-))
+SANDBOX = create_sandbox_app(
+    SandboxConfig(
+        flavour="both",
+        control_api=False,
+        state_file=str(SETTINGS.db_path.with_name(SETTINGS.db_path.name + ".sandbox.json")),
+    )
+)
 
 app = st.App(
     HERE / "dashboard.py",

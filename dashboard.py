@@ -1,4 +1,5 @@
 """The navigation script: shared chrome and the pages, in sections."""
+
 import streamlit as st
 
 from components.common import sidebar_identity

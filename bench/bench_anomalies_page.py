@@ -6,17 +6,18 @@ render of the page under Streamlit's AppTest. Prints numbers; asserts nothing.
 
     .venv/bin/python bench/bench_anomalies_page.py [--count 100000]
 """
+
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
 import time
-import logging
-import resource
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -33,20 +34,41 @@ NOW = datetime(2026, 11, 24, 12, 0)
 def make_anomalies(count: int) -> list[Anomaly]:
     rng = random.Random(1)
     stores = [(i, f"Datastore {i}") for i in range(1, 9)]
-    statuses = [("Active", None), ("Acknowledged", None), ("Archived", "Resolved"),
-                ("Archived", "Invalid")]
+    statuses = [
+        ("Active", None),
+        ("Acknowledged", None),
+        ("Archived", "Resolved"),
+        ("Archived", "Invalid"),
+    ]
     out = []
     for ident in range(1, count + 1):
         ds = rng.choice(stores)
         status, reason = rng.choice(statuses)
         table = f"TABLE_{rng.randint(1, 400)}"
         field = f"FIELD_{rng.randint(1, 60)}"
-        checks = tuple(FailedCheck(rng.randint(1, 9999), "notNull",
-                                   f"{rng.randint(1, 999)} values in {field} are null")
-                       for _ in range(rng.randint(1, 3)))
-        out.append(Anomaly(ident, ds[0], ds[1], table, (field,), rng.choice(["shape", "record"]),
-                           status, reason, NOW - timedelta(minutes=rng.randint(0, 86400)),
-                           "", rng.randint(1, 10), (), checks))
+        checks = tuple(
+            FailedCheck(
+                rng.randint(1, 9999), "notNull", f"{rng.randint(1, 999)} values in {field} are null"
+            )
+            for _ in range(rng.randint(1, 3))
+        )
+        out.append(
+            Anomaly(
+                ident,
+                ds[0],
+                ds[1],
+                table,
+                (field,),
+                rng.choice(["shape", "record"]),
+                status,
+                reason,
+                NOW - timedelta(minutes=rng.randint(0, 86400)),
+                "",
+                rng.randint(1, 10),
+                (),
+                checks,
+            )
+        )
     return out
 
 
@@ -70,20 +92,24 @@ def main() -> None:
     anomalies = make_anomalies(args.count)
     start = time.perf_counter()
     for i in range(0, len(anomalies), 20_000):
-        repo.upsert_many(anomalies[i:i + 20_000], NOW)
+        repo.upsert_many(anomalies[i : i + 20_000], NOW)
     print(f"loaded {repo.count():,} anomalies in {time.perf_counter() - start:.2f} s")
 
     cases = {
         "first page, no filter": AnomalyFilter(),
         "status = Active": AnomalyFilter(statuses=("Active",)),
         "datastore + type": AnomalyFilter(datastore_ids=(3,), anomaly_type="shape"),
-        "date range (7 days)": AnomalyFilter(detected_from=NOW - timedelta(days=7), detected_to=NOW),
+        "date range (7 days)": AnomalyFilter(
+            detected_from=NOW - timedelta(days=7), detected_to=NOW
+        ),
         "free text 'field_42'": AnomalyFilter(text="field_42"),
     }
     for name, flt in cases.items():
-        print(f"page query, {name:<24} {timed(lambda: repo.page(flt)):7.1f} ms")
-    print(f"page query, sort by weight, page 500  "
-          f"{timed(lambda: repo.page(AnomalyFilter(), sort='weight', offset=25_000)):7.1f} ms")
+        print(f"page query, {name:<24} {timed(lambda flt=flt: repo.page(flt)):7.1f} ms")
+    print(
+        f"page query, sort by weight, page 500  "
+        f"{timed(lambda: repo.page(AnomalyFilter(), sort='weight', offset=25_000)):7.1f} ms"
+    )
     print(f"open one anomaly (details)            {timed(lambda: repo.get(4242)):7.1f} ms")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak process memory (RSS, incl. loading): {peak_mb:.0f} MB")
@@ -104,8 +130,10 @@ def main() -> None:
 
     render({})  # warm: opens the database once, as a running dashboard has
     print(f"full page render (AppTest), list      {timed(lambda: render({}), runs=5):7.1f} ms")
-    print(f"full page render (AppTest), details   "
-          f"{timed(lambda: render({'anomaly': '4242'}), runs=5):7.1f} ms")
+    print(
+        f"full page render (AppTest), details   "
+        f"{timed(lambda: render({'anomaly': '4242'}), runs=5):7.1f} ms"
+    )
 
 
 if __name__ == "__main__":

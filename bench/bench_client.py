@@ -5,6 +5,7 @@ and sends N requests (default 1,000) both ways. Run:
 
     .venv/bin/python bench/bench_client.py [N]
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,9 @@ def run(n: int) -> tuple[float, float]:
         for _ in range(n):
             # A new session per call: a new TCP connection each time.
             with requests.Session() as session:
-                JiraClient(base, auth, flavour=Flavour.DATA_CENTER, session=session,
-                           trust_env=False).myself()
+                JiraClient(
+                    base, auth, flavour=Flavour.DATA_CENTER, session=session, trust_env=False
+                ).myself()
         fresh_rate = n / (time.perf_counter() - started)
     finally:
         server.shutdown()

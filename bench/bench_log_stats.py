@@ -9,6 +9,7 @@ filters, and the same statistics computed in pandas after loading the rows
 
     .venv/bin/python bench/bench_log_stats.py [--rows 1000000] [--anomalies 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.store.db import Database  # noqa: E402
 from lib.reporting import log_queries  # noqa: E402
 from lib.reporting import statistics as stats
 from lib.reporting.log_queries import LogFilter  # noqa: E402
+from lib.store.db import Database  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 12, 0)
 DAYS = 180
@@ -44,8 +45,10 @@ def fill(db: Database, rows: int, anomalies: int) -> None:
             " ELSE 'record' END, 'Active', NULL,"
             " ?::TIMESTAMP + to_seconds((i * 155)::BIGINT) - INTERVAL 2 DAY, '', 1 + i % 10, [],"
             " 'table_' || (i % 400), ?::TIMESTAMP FROM range(1, ? + 1) t(i)",
-            [start, NOW, anomalies])
-        cur.execute(f"""
+            [start, NOW, anomalies],
+        )
+        cur.execute(
+            f"""
             INSERT INTO sync_log (id, created_at, action, mode, status, anomaly_id, connection_id,
                 ticket_id, ticket_key, ticket_url, actor, error, request_json, response_json,
                 attempts, next_attempt_at, finished_at, permanent)
@@ -71,8 +74,9 @@ def fill(db: Database, rows: int, anomalies: int) -> None:
                               ELSE 'deferred' END AS status
                   FROM (SELECT i, random() AS r1, random() AS r2, random() AS r3
                         FROM range(1, ? + 1) t(i)))
-        """, [start, anomalies, NOW, NOW, rows])
-
+        """,
+            [start, anomalies, NOW, NOW, rows],
+        )
 
 
 def peak_mb() -> float:
@@ -91,6 +95,7 @@ def timed(fn, runs: int = 7) -> float:
 
 def pandas_baseline(db: Database, start: date, end: date):
     """The same statistics the slow way: load the columns, then group in pandas."""
+
     def counters():
         with db.read() as cur:
             df = cur.execute("SELECT created_at, action, status FROM sync_log").df()
@@ -98,21 +103,30 @@ def pandas_baseline(db: Database, start: date, end: date):
         local = ok["created_at"].dt.tz_localize("UTC").dt.tz_convert(TZ).dt.date
         today = stats.local_day(NOW, stats.zone(TZ))
         out = {}
-        for name, acts in (("create", ["create"]), ("update", ["update", "comment"]),
-                           ("total", ["create", "update", "comment"])):
+        for name, acts in (
+            ("create", ["create"]),
+            ("update", ["update", "comment"]),
+            ("total", ["create", "update", "comment"]),
+        ):
             mask = ok["action"].isin(acts)
-            out[name] = (int(mask.sum()), int((mask & (local == today)).sum()),
-                         int((mask & (local == today - timedelta(days=1))).sum()))
+            out[name] = (
+                int(mask.sum()),
+                int((mask & (local == today)).sum()),
+                int((mask & (local == today - timedelta(days=1))).sum()),
+            )
         return out
 
     def daily():
         with db.read() as cur:
             df = cur.execute("SELECT created_at, action, status FROM sync_log").df()
         df = df[df["status"].isin(["ok", "failed"])]
-        df = df.assign(day=df["created_at"].dt.tz_localize("UTC").dt.tz_convert(TZ).dt.date,
-                       created=(df["status"] == "ok") & (df["action"] == "create"),
-                       updated=(df["status"] == "ok") & df["action"].isin(["update", "comment"]),
-                       failed=df["status"] == "failed", ok=df["status"] == "ok")
+        df = df.assign(
+            day=df["created_at"].dt.tz_localize("UTC").dt.tz_convert(TZ).dt.date,
+            created=(df["status"] == "ok") & (df["action"] == "create"),
+            updated=(df["status"] == "ok") & df["action"].isin(["update", "comment"]),
+            failed=df["status"] == "failed",
+            ok=df["status"] == "ok",
+        )
         per_day = df.groupby("day")[["created", "updated", "failed", "ok"]].sum()
         per_day["running"] = (per_day["created"] + per_day["updated"]).cumsum()
         return per_day.loc[start:end]
@@ -141,8 +155,10 @@ def main() -> None:
         db = Database(Path(tmp) / "bench.duckdb")
         started = time.perf_counter()
         fill(db, args.rows, args.anomalies)
-        print(f"filled {args.rows:,} log rows and {args.anomalies:,} anomalies "
-              f"in {time.perf_counter() - started:.1f} s")
+        print(
+            f"filled {args.rows:,} log rows and {args.anomalies:,} anomalies "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         run(db, args.runs)
         db.close()
     print(f"peak memory (ru_maxrss): {peak_mb():.0f} MB")
@@ -186,22 +202,36 @@ def run_log_pages(db: Database, runs: int) -> None:
         "log page 1, text 'timed out'": LogFilter(text="timed out"),
         "log page 1, text 'DQ-4711'": LogFilter(text="DQ-4711"),
         "log page 1, last 7 days": LogFilter(start=week[0], end=week[1]),
-        "log page 1, all filters": LogFilter(types=("Automatic",), actions=("comment",),
-                                             statuses=("Failed",), start=week[0], end=week[1],
-                                             text="503"),
+        "log page 1, all filters": LogFilter(
+            types=("Automatic",),
+            actions=("comment",),
+            statuses=("Failed",),
+            start=week[0],
+            end=week[1],
+            text="503",
+        ),
     }
     for name, flt in log_pages.items():
-        print(f"{name:<34}{timed(lambda f=flt: log_queries.page(db, f), runs):>10.1f}"
-              "   (50 rows + count of matches)")
+        print(
+            f"{name:<34}{timed(lambda f=flt: log_queries.page(db, f), runs):>10.1f}"
+            "   (50 rows + count of matches)"
+        )
     last = log_queries.page(db, LogFilter(), page_no=10_000)
-    print(f"{'log page 10,000 (offset 499,950)':<34}"
-          f"{timed(lambda: log_queries.page(db, LogFilter(), page_no=10_000), runs):>10.1f}"
-          f"   ({len(last.rows)} rows)")
-    for name, flt in (("CSV export, status=Failed", LogFilter(statuses=("Failed",))),
-                      ("CSV export, everything (capped)", LogFilter())):
+    print(
+        f"{'log page 10,000 (offset 499,950)':<34}"
+        f"{timed(lambda: log_queries.page(db, LogFilter(), page_no=10_000), runs):>10.1f}"
+        f"   ({len(last.rows)} rows)"
+    )
+    for name, flt in (
+        ("CSV export, status=Failed", LogFilter(statuses=("Failed",))),
+        ("CSV export, everything (capped)", LogFilter()),
+    ):
         export = log_queries.export_csv(db, flt)
-        print(f"{name:<34}{timed(lambda f=flt: log_queries.export_csv(db, f), 3):>10.1f}"
-              f"   ({export.rows:,} of {export.matching:,} rows, {len(export.data) / 1e6:.1f} MB)")
+        print(
+            f"{name:<34}{timed(lambda f=flt: log_queries.export_csv(db, f), 3):>10.1f}"
+            f"   ({export.rows:,} of {export.matching:,} rows, {len(export.data) / 1e6:.1f} MB)"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@
    (comments on Jira minus distinct expected) and lost changes (expected minus
    delivered). Both must print 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,39 +16,59 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from lib.anomalies.actions import AnomalyActions  # noqa: E402
 from lib.jira import BasicAuth, Flavour, JiraClient, RetryPolicy, adf_to_text  # noqa: E402
 from lib.jira.records import Issue  # noqa: E402
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread  # noqa: E402
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL  # noqa: E402
+from lib.outbox.engine import SyncEngine, utc_now  # noqa: E402
+from lib.outbox.policy import ActiveJira, Backoff, UpdateLimit  # noqa: E402
+from lib.outbox.worker import SyncWorker  # noqa: E402
 from lib.store.anomalies import AnomalyRepository  # noqa: E402
 from lib.store.db import Database  # noqa: E402
-from lib.store.models import Anomaly, FailedCheck  # noqa: E402
-from lib.anomalies.actions import AnomalyActions  # noqa: E402
-from lib.tickets.description import comment_text  # noqa: E402
-from lib.outbox.engine import SyncEngine, utc_now  # noqa: E402
 from lib.store.links import LinkRepository  # noqa: E402
-from lib.outbox.policy import ActiveJira, Backoff, UpdateLimit  # noqa: E402
+from lib.store.models import Anomaly, FailedCheck  # noqa: E402
+from lib.tickets.description import comment_text  # noqa: E402
 from lib.tickets.service import TicketService  # noqa: E402
-from lib.outbox.worker import SyncWorker  # noqa: E402
 
 
 def anomalies(count: int) -> list[Anomaly]:
-    detected = datetime(2026, 1, 1, tzinfo=timezone.utc).replace(tzinfo=None)
-    return [Anomaly(i, 1, "Warehouse", f"TABLE_{i}", ("COL",), "record", "Active", None, detected,
-                    "bench", 1, (), (FailedCheck(i, "notNull", f"{i} values in COL are null"),))
-            for i in range(1, count + 1)]
+    detected = datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+    return [
+        Anomaly(
+            i,
+            1,
+            "Warehouse",
+            f"TABLE_{i}",
+            ("COL",),
+            "record",
+            "Active",
+            None,
+            detected,
+            "bench",
+            1,
+            (),
+            (FailedCheck(i, "notNull", f"{i} values in COL are null"),),
+        )
+        for i in range(1, count + 1)
+    ]
 
 
 def setup(tmp: Path, name: str, sandbox, count: int):
     db = Database(tmp / f"{name}.duckdb")
     AnomalyRepository(db).upsert_many(anomalies(count), utc_now())
-    client = JiraClient(sandbox.base_url, BasicAuth(DEMO_CLOUD_EMAIL, DEMO_CLOUD_API_TOKEN),
-                        flavour=Flavour.CLOUD, timeout=10, retry_policy=RetryPolicy(max_attempts=1))
+    client = JiraClient(
+        sandbox.base_url,
+        BasicAuth(DEMO_CLOUD_EMAIL, DEMO_CLOUD_API_TOKEN),
+        flavour=Flavour.CLOUD,
+        timeout=10,
+        retry_policy=RetryPolicy(max_attempts=1),
+    )
     active = ActiveJira(1, client, default_project="DQ", default_issue_type="Task")
     engine = SyncEngine(db, lambda: active, backoff=Backoff(base=0.1, cap=5), reconcile_confirm_s=1)
     return db, engine, TicketService(db, engine, "http://desk.bench")
@@ -62,8 +83,10 @@ def bench_creates(tmp: Path, count: int) -> None:
             tickets.create_ticket(i, summary=f"Bench ticket {i}", actor="bench")
         elapsed = time.perf_counter() - started
         issues = len(sandbox.runtime.state.all_issues())
-        print(f"[1] {count} creates one by one, 50 ms latency: {elapsed:.2f} s total, "
-              f"{elapsed / count * 1000:.0f} ms per ticket (create + GET); issues on Jira: {issues}")
+        print(
+            f"[1] {count} creates one by one, 50 ms latency: {elapsed:.2f} s total, "
+            f"{elapsed / count * 1000:.0f} ms per ticket (create + GET); issues on Jira: {issues}"
+        )
         db.close()
     finally:
         sandbox.stop()
@@ -77,10 +100,26 @@ def bench_outbox(tmp: Path, comments: int, tickets_n: int, rate: int, window: fl
         with db.transaction() as cur:
             for i in range(1, tickets_n + 1):
                 made = state.create_issue("DQ", issuetype_id="10001", summary=f"ticket {i}")
-                issue = Issue(made.id, made.key, made.summary, "To Do", "new", "Medium", None, (),
-                              f"{sandbox.base_url}/browse/{made.key}")
-                links.add_in(cur, anomaly_id=i, connection_id=1, issue=issue, created_by_us=False,
-                             actor="bench", now=utc_now())
+                issue = Issue(
+                    made.id,
+                    made.key,
+                    made.summary,
+                    "To Do",
+                    "new",
+                    "Medium",
+                    None,
+                    (),
+                    f"{sandbox.base_url}/browse/{made.key}",
+                )
+                links.add_in(
+                    cur,
+                    anomaly_id=i,
+                    connection_id=1,
+                    issue=issue,
+                    created_by_us=False,
+                    actor="bench",
+                    now=utc_now(),
+                )
         actions = AnomalyActions(db, utc_now)
         expected: Counter = Counter()
         for n in range(comments):
@@ -88,23 +127,31 @@ def bench_outbox(tmp: Path, comments: int, tickets_n: int, rate: int, window: fl
             actions.comment(anomaly, "bench", f"change {n}")
             expected[(f"DQ-{anomaly}", comment_text("bench", f"change {n}"))] += 1
         sandbox.runtime.faults.update_settings({"rate_limit": rate, "rate_limit_seconds": window})
-        worker = SyncWorker(engine, tickets, poll_s=0.05, refresh_interval_s=0,
-                            update_limit=lambda: UpdateLimit(0, 60))
+        worker = SyncWorker(
+            engine,
+            tickets,
+            poll_s=0.05,
+            refresh_interval_s=0,
+            update_limit=lambda: UpdateLimit(0, 60),
+        )
         started = time.perf_counter()
         worker.start()
         while engine.log.unfinished() and time.perf_counter() - started < 300:
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
         worker.stop()
-        seen: Counter = Counter((issue.key, adf_to_text(c.body)) for issue in state.all_issues()
-                                for c in issue.comments)
+        seen: Counter = Counter(
+            (issue.key, adf_to_text(c.body)) for issue in state.all_issues() for c in issue.comments
+        )
         duplicates = sum(max(0, seen[k] - expected[k]) for k in seen)
         lost = sum(max(0, expected[k] - seen[k]) for k in expected)
         stats = sandbox.runtime.faults.stats_json()
-        print(f"[2] outbox: {comments} comments across {tickets_n} tickets under a {rate}/{window:g} s "
-              f"rate limit: {elapsed:.2f} s, 429s answered by the sandbox: "
-              f"{stats['injected'].get('rate_limit', 0)}, worker pauses: {worker.rate_limited}, "
-              f"duplicates: {duplicates}, lost: {lost}, unfinished rows: {len(engine.log.unfinished())}")
+        print(
+            f"[2] outbox: {comments} comments across {tickets_n} tickets under a {rate}/{window:g} s "
+            f"rate limit: {elapsed:.2f} s, 429s answered by the sandbox: "
+            f"{stats['injected'].get('rate_limit', 0)}, worker pauses: {worker.rate_limited}, "
+            f"duplicates: {duplicates}, lost: {lost}, unfinished rows: {len(engine.log.unfinished())}"
+        )
         db.close()
     finally:
         sandbox.stop()

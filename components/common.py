@@ -1,14 +1,15 @@
 """What every page shares: settings read at the edge, the services, the user's name."""
+
 from __future__ import annotations
 
 import os
 
 import streamlit as st
 
+from lib.connections.secret_box import SecretKeyInvalid
 from lib.services import Services, services_for
 from lib.settings import Settings, load_settings
 from lib.store.db import DatabaseLocked
-from lib.connections.secret_box import SecretKeyInvalid
 
 
 def secrets_dict() -> dict:
@@ -40,6 +41,8 @@ def actor() -> str:
 
 def sidebar_identity() -> None:
     st.sidebar.text_input(
-        "Your name", key="user_name", placeholder="analyst",
+        "Your name",
+        key="user_name",
+        placeholder="analyst",
         help="Recorded with your status changes and comments.",
     )

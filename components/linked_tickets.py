@@ -3,17 +3,18 @@
 New ticket and Link existing open as dialogs; which one is open is kept in
 session state, so the dialog survives reruns and closes when dismissed.
 """
+
 from __future__ import annotations
 
 import streamlit as st
 
+from lib.connections.jira_connections import explain
 from lib.jira import JiraError
 from lib.services import Services, utc_now
+from lib.store.links import DuplicateLink
 from lib.store.models import Anomaly
-from lib.connections.jira_connections import explain
 from lib.tickets.create_form import input_kind, jira_value, load_create_form
 from lib.tickets.description import anomaly_doc, default_summary, doc_text
-from lib.store.links import DuplicateLink
 from lib.tickets.service import TicketRefused
 
 DIALOG = "tickets_dialog"
@@ -31,8 +32,10 @@ def section(svc: Services, anomaly: Anomaly, actor: str) -> None:
     st.markdown("**Linked tickets**")
     connection = svc.jira.connection()
     if connection.is_demo:
-        st.caption("Demo mode: tickets go to the built-in Jira sandbox. Connect a real Jira on "
-                   "the Connect to Jira page.")
+        st.caption(
+            "Demo mode: tickets go to the built-in Jira sandbox. Connect a real Jira on "
+            "the Connect to Jira page."
+        )
     links = svc.tickets.links_for(anomaly.id)
     if not links:
         st.caption("No linked tickets.")
@@ -71,7 +74,9 @@ def _link_row(svc: Services, link, actor: str) -> None:
     if cols[7].button("Unlink", key=f"tickets_unlink_{link.id}"):
         svc.tickets.unlink(link.id, actor)
         st.session_state["anomalies_flash"] = (
-            "success", f"Unlinked {link.issue_key} (the Jira issue itself is unchanged).")
+            "success",
+            f"Unlinked {link.issue_key} (the Jira issue itself is unchanged).",
+        )
         st.rerun()
 
 
@@ -114,17 +119,25 @@ def new_ticket_dialog(svc: Services, anomaly: Anomaly, actor: str) -> None:
     try:
         meta = _form_meta(cache_key, None, None, svc)
         keys = [p.key for p in meta.projects]
-        project = st.selectbox("Project", keys, key="tickets_project",
-                               index=keys.index(connection.project_key)
-                               if connection.project_key in keys else 0)
+        project = st.selectbox(
+            "Project",
+            keys,
+            key="tickets_project",
+            index=keys.index(connection.project_key) if connection.project_key in keys else 0,
+        )
         meta = _form_meta(cache_key, project, None, svc)
         types = {t.id: t.name for t in meta.issue_types}
         wanted = connection.issue_type_id or next(
-            (i for i, n in types.items() if n == connection.issue_type_name), None)
+            (i for i, n in types.items() if n == connection.issue_type_name), None
+        )
         type_ids = list(types)
-        issue_type = st.selectbox("Issue type", type_ids, format_func=types.get,
-                                  key="tickets_issue_type",
-                                  index=type_ids.index(wanted) if wanted in type_ids else 0)
+        issue_type = st.selectbox(
+            "Issue type",
+            type_ids,
+            format_func=types.get,
+            key="tickets_issue_type",
+            index=type_ids.index(wanted) if wanted in type_ids else 0,
+        )
         meta = _form_meta(cache_key, project, issue_type, svc)
     except (JiraError, ValueError) as exc:
         st.error(f"Jira's create metadata could not be read: {_jira_error(svc, exc)}")
@@ -136,18 +149,25 @@ def _ticket_form(svc, anomaly, actor, project, issue_type, meta, default_priorit
     errors = st.session_state.get("tickets_field_errors", {})
     doc = anomaly_doc(anomaly, svc.connections.public_url(svc.jira.connection()), utc_now())
     prefilled = doc_text(doc)
-    summary = st.text_input("Summary", value=default_summary(anomaly), max_chars=255,
-                            key="tickets_summary")
+    summary = st.text_input(
+        "Summary", value=default_summary(anomaly), max_chars=255, key="tickets_summary"
+    )
     _field_error(errors, "summary")
-    description = st.text_area("Description", value=prefilled, height=260,
-                               key="tickets_description")
+    description = st.text_area(
+        "Description", value=prefilled, height=260, key="tickets_description"
+    )
     _field_error(errors, "description")
     priority = None
     if meta.priorities:
         names = list(meta.priorities)
-        priority = st.selectbox("Priority", names, key="tickets_priority",
-                                index=names.index(default_priority) if default_priority in names
-                                else min(2, len(names) - 1))
+        priority = st.selectbox(
+            "Priority",
+            names,
+            key="tickets_priority",
+            index=names.index(default_priority)
+            if default_priority in names
+            else min(2, len(names) - 1),
+        )
         _field_error(errors, "priority")
     extra = {}
     for field in meta.extra_required:
@@ -160,8 +180,17 @@ def _ticket_form(svc, anomaly, actor, project, issue_type, meta, default_priorit
         if missing:
             st.error(f"Required by Jira: {', '.join(missing)}.")
             return
-        _create(svc, anomaly, actor, project, issue_type, priority, extra,
-                summary, doc if description == prefilled else description)
+        _create(
+            svc,
+            anomaly,
+            actor,
+            project,
+            issue_type,
+            priority,
+            extra,
+            summary,
+            doc if description == prefilled else description,
+        )
 
 
 def _extra_input(field):
@@ -188,8 +217,15 @@ def _field_error(errors: dict, name: str) -> None:
 def _create(svc, anomaly, actor, project, issue_type, priority, extra, summary, description):
     try:
         result = svc.tickets.create_ticket(
-            anomaly.id, summary=summary, description=description, priority=priority,
-            issue_type=issue_type, project=project, extra_fields=extra, actor=actor)
+            anomaly.id,
+            summary=summary,
+            description=description,
+            priority=priority,
+            issue_type=issue_type,
+            project=project,
+            extra_fields=extra,
+            actor=actor,
+        )
     except TicketRefused as exc:
         st.session_state["tickets_field_errors"] = dict(exc.field_errors)
         st.error(exc.args[0] if exc.args else "Jira refused the ticket.")
@@ -204,7 +240,9 @@ def _create(svc, anomaly, actor, project, issue_type, priority, extra, summary, 
     if result.status == "created":
         st.toast(f"Created {result.key}", icon=":material/check_circle:")
         st.session_state["anomalies_flash"] = (
-            "success", f"Created [{result.key}]({result.link.url}) and linked it.")
+            "success",
+            f"Created [{result.key}]({result.link.url}) and linked it.",
+        )
     else:
         st.session_state["anomalies_flash"] = ("info", result.message)
     st.rerun()
@@ -212,8 +250,11 @@ def _create(svc, anomaly, actor, project, issue_type, priority, extra, summary, 
 
 @st.dialog("Link an existing Jira ticket", width="large", on_dismiss=_close)
 def link_dialog(svc: Services, anomaly: Anomaly, actor: str) -> None:
-    query = st.text_input("Issue key or words of the summary", key="tickets_query",
-                          placeholder="DQ-12 or 'orders null'")
+    query = st.text_input(
+        "Issue key or words of the summary",
+        key="tickets_query",
+        placeholder="DQ-12 or 'orders null'",
+    )
     if not query.strip():
         st.caption("A key opens that issue; words search summaries (issue picker and JQL).")
         return
@@ -242,6 +283,7 @@ def _link(svc: Services, anomaly: Anomaly, actor: str, key: str) -> None:
     _close()
     note = "" if result.comment.status == "ok" else " The details comment is queued."
     st.session_state["anomalies_flash"] = (
-        "success", f"Linked {result.link.issue_key}; the anomaly's details were added as a "
-                   f"comment.{note}")
+        "success",
+        f"Linked {result.link.issue_key}; the anomaly's details were added as a comment.{note}",
+    )
     st.rerun()

@@ -4,34 +4,35 @@ The dashboard's pages (script threads) and its background worker (a thread
 started by the lifespan hook) share one ``Services`` per database path, so one
 process owns the DuckDB file and every caller goes through the same lock.
 """
+
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from lib.anomalies.actions import AnomalyActions
 from lib.anomalies.demo import seed_demo_if_empty
+from lib.connections.jira_connections import ConnectionStore, deployed_input_from_secrets
+from lib.connections.jira_provider import ActiveJiraProvider
+from lib.connections.secret_box import SecretBox
+from lib.outbox.engine import SyncEngine
+from lib.outbox.worker import SyncWorker
+from lib.reporting import retention
 from lib.settings import Settings
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
-from lib.anomalies.actions import AnomalyActions
-from lib.connections.jira_connections import ConnectionStore, deployed_input_from_secrets
-from lib.reporting import retention
 from lib.tickets.automation import AutomationService
-from lib.outbox.engine import SyncEngine
-from lib.connections.jira_provider import ActiveJiraProvider
-from lib.connections.secret_box import SecretBox
 from lib.tickets.service import TicketService
-from lib.outbox.worker import SyncWorker
 
 _lock = threading.Lock()
-_open: dict[Path, "Services"] = {}
+_open: dict[Path, Services] = {}
 
 
 def utc_now() -> datetime:
     """Naive UTC, as the store keeps times."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -71,17 +72,33 @@ def services_for(settings: Settings) -> Services:
 
 def _build(settings: Settings, db: Database) -> Services:
     deployed = deployed_input_from_secrets({"jira": dict(settings.jira)})
-    connections = ConnectionStore(db, SecretBox.from_settings(settings), settings,
-                                  deployed=deployed)
+    connections = ConnectionStore(
+        db, SecretBox.from_settings(settings), settings, deployed=deployed
+    )
     jira = ActiveJiraProvider(connections)
     engine = SyncEngine(db, jira, clock=utc_now)
     tickets = TicketService(db, engine, lambda: connections.public_url(connections.active()))
-    actions = AnomalyActions(db, utc_now, on_enqueued=engine.notify,
-                             active_connection=lambda: connections.active().id)
-    worker = SyncWorker(engine, tickets, refresh_interval_s=settings.refresh_minutes * 60,
-                        housekeeping=lambda now: retention.cleanup_if_due(db, now))
-    return Services(settings, db, AnomalyRepository(db), actions, connections, jira, engine,
-                    tickets, worker, AutomationService(db, engine, jira))
+    actions = AnomalyActions(
+        db, utc_now, on_enqueued=engine.notify, active_connection=lambda: connections.active().id
+    )
+    worker = SyncWorker(
+        engine,
+        tickets,
+        refresh_interval_s=settings.refresh_minutes * 60,
+        housekeeping=lambda now: retention.cleanup_if_due(db, now),
+    )
+    return Services(
+        settings,
+        db,
+        AnomalyRepository(db),
+        actions,
+        connections,
+        jira,
+        engine,
+        tickets,
+        worker,
+        AutomationService(db, engine, jira),
+    )
 
 
 def close_all() -> None:

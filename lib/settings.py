@@ -3,6 +3,7 @@
 Nothing under lib/ reads the environment itself: the edge hands ``os.environ``
 (and Streamlit's secrets, when there are some) to ``load_settings``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -62,7 +63,7 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping | None = None) ->
         return environ.get(env_name) or (str(section[key]) if key in section else None)
 
     db = pick("ANOMALY_DESK_DB", "db_path")
-    dashboard = (pick("ANOMALY_DESK_DASHBOARD_URL", "dashboard_url") or "http://127.0.0.1:8501")
+    dashboard = pick("ANOMALY_DESK_DASHBOARD_URL", "dashboard_url") or "http://127.0.0.1:8501"
     return Settings(
         db_path=Path(db).expanduser().resolve() if db else DEFAULT_DB,
         public_url=(pick("ANOMALY_DESK_PUBLIC_URL", "public_url") or dashboard).rstrip("/"),

@@ -1,4 +1,5 @@
 """Anomalies: filter, page and open anomalies; act on one; import a file."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -6,16 +7,23 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
+from components import linked_tickets
+from components.common import actor, services
 from lib.anomalies.importing import ImportRefused, import_file
 from lib.services import utc_now
 from lib.store.anomalies import AnomalyNotFound, InvalidTransition
 from lib.store.models import AnomalyFilter, ArchiveReason, Status
-from components import linked_tickets
-from components.common import actor, services
 
 PAGE_SIZE = 50
-SORTS = {"Detected": "detected", "Id": "id", "Datastore": "datastore", "Table": "container",
-         "Status": "status", "Type": "type", "Weight": "weight"}
+SORTS = {
+    "Detected": "detected",
+    "Id": "id",
+    "Datastore": "datastore",
+    "Table": "container",
+    "Status": "status",
+    "Type": "type",
+    "Weight": "weight",
+}
 
 svc = services()
 st.title("Anomalies")
@@ -40,8 +48,10 @@ def import_section() -> None:
             except ImportRefused as exc:
                 st.error(str(exc))
             else:
-                flash("success", f"Imported {upload.name}: {result.inserted} new, "
-                                 f"{result.updated} updated.")
+                flash(
+                    "success",
+                    f"Imported {upload.name}: {result.inserted} new, {result.updated} updated.",
+                )
                 st.rerun()
 
 
@@ -59,9 +69,13 @@ def read_filter() -> AnomalyFilter:
         end = datetime.combine(days[1], time.min) + timedelta(days=1)
     elif isinstance(days, date) or (isinstance(days, (tuple, list)) and len(days) == 1):
         day = days if isinstance(days, date) else days[0]
-        start, end = datetime.combine(day, time.min), datetime.combine(day, time.min) + timedelta(days=1)
-    return AnomalyFilter(tuple(chosen), tuple(statuses), None if kind == "Any" else kind,
-                         start, end, text)
+        start, end = (
+            datetime.combine(day, time.min),
+            datetime.combine(day, time.min) + timedelta(days=1),
+        )
+    return AnomalyFilter(
+        tuple(chosen), tuple(statuses), None if kind == "Any" else kind, start, end, text
+    )
 
 
 def table(flt: AnomalyFilter) -> None:
@@ -69,31 +83,50 @@ def table(flt: AnomalyFilter) -> None:
     sort = s1.selectbox("Sort by", list(SORTS), key="anomalies_sort")
     descending = s2.toggle("Descending", value=True, key="anomalies_desc")
     page_no = s3.number_input("Page", min_value=1, value=1, step=1, key="anomalies_page")
-    result = svc.anomalies.page(flt, sort=SORTS[sort], descending=descending,
-                                limit=PAGE_SIZE, offset=(int(page_no) - 1) * PAGE_SIZE)
+    result = svc.anomalies.page(
+        flt,
+        sort=SORTS[sort],
+        descending=descending,
+        limit=PAGE_SIZE,
+        offset=(int(page_no) - 1) * PAGE_SIZE,
+    )
     cols = st.columns(len(result.status_counts) + 1)
     cols[0].metric("Matching", f"{result.total:,}")
     for col, (status, count) in zip(cols[1:], result.status_counts.items()):
         col.metric(status, f"{count:,}")
     if not result.rows:
-        st.info("No anomaly matches these filters." if result.total == 0 else
-                "This page is past the last one: go back a page.")
+        st.info(
+            "No anomaly matches these filters."
+            if result.total == 0
+            else "This page is past the last one: go back a page."
+        )
         return
     frame = pd.DataFrame(result.rows)
-    frame["status"] = [f"{s} ({r})" if isinstance(r, str) else s
-                       for s, r in zip(frame["status"], frame["archive_reason"])]
+    frame["status"] = [
+        f"{s} ({r})" if isinstance(r, str) else s
+        for s, r in zip(frame["status"], frame["archive_reason"])
+    ]
     frame = frame.drop(columns=["archive_reason"])
     pages = max(1, -(-result.total // PAGE_SIZE))
     st.caption(f"Page {int(page_no)} of {pages}: select a row to open it.")
     event = st.dataframe(
-        frame, hide_index=True, width="stretch", key="anomalies_table",
-        on_select="rerun", selection_mode="single-row",
+        frame,
+        hide_index=True,
+        width="stretch",
+        key="anomalies_table",
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
             "id": st.column_config.NumberColumn("Id", format="%d"),
-            "detected_at": st.column_config.DatetimeColumn("Detected (UTC)",
-                                                           format="YYYY-MM-DD HH:mm"),
-            "datastore_name": "Datastore", "container": "Table / file", "fields": "Fields",
-            "anomaly_type": "Type", "status": "Status", "weight": "Weight",
+            "detected_at": st.column_config.DatetimeColumn(
+                "Detected (UTC)", format="YYYY-MM-DD HH:mm"
+            ),
+            "datastore_name": "Datastore",
+            "container": "Table / file",
+            "fields": "Fields",
+            "anomaly_type": "Type",
+            "status": "Status",
+            "weight": "Weight",
             "checks": "Failed checks",
         },
     )
@@ -112,8 +145,14 @@ def _open_typed() -> None:
 
 
 def selected_id() -> int | None:
-    st.number_input("Open anomaly by id", min_value=1, value=None, step=1,
-                    key="anomalies_open", on_change=_open_typed)
+    st.number_input(
+        "Open anomaly by id",
+        min_value=1,
+        value=None,
+        step=1,
+        key="anomalies_open",
+        on_change=_open_typed,
+    )
     raw = st.query_params.get("anomaly")
     if raw is None:
         return None
@@ -138,8 +177,12 @@ def actions(anomaly_id: int, status: str) -> None:
     if status == Status.ACTIVE.value and c1.button("Acknowledge", key="anomalies_ack"):
         act("Acknowledged.", lambda: svc.actions.acknowledge(anomaly_id, actor()))
     if status != Status.ARCHIVED.value:
-        reason = c2.selectbox("Archive reason", [r.value for r in ArchiveReason],
-                              key="anomalies_reason", label_visibility="collapsed")
+        reason = c2.selectbox(
+            "Archive reason",
+            [r.value for r in ArchiveReason],
+            key="anomalies_reason",
+            label_visibility="collapsed",
+        )
         if c3.button("Archive", key="anomalies_archive"):
             act(f"Archived ({reason}).", lambda: svc.actions.archive(anomaly_id, reason, actor()))
     if status != Status.ACTIVE.value and c4.button("Reopen", key="anomalies_reopen"):
@@ -149,8 +192,10 @@ def actions(anomaly_id: int, status: str) -> None:
 def details(anomaly_id: int) -> None:
     anomaly = svc.anomalies.get(anomaly_id)
     if anomaly is None:
-        st.warning(f"Anomaly {anomaly_id} does not exist (it may have been removed, or the "
-                   "link is wrong). Pick one from the table.")
+        st.warning(
+            f"Anomaly {anomaly_id} does not exist (it may have been removed, or the "
+            "link is wrong). Pick one from the table."
+        )
         return
     st.subheader(f"Anomaly {anomaly.id} · {anomaly.status_label}")
     st.markdown(
@@ -161,8 +206,12 @@ def details(anomaly_id: int) -> None:
     )
     actions(anomaly.id, anomaly.status)
     st.markdown("**Failed checks**")
-    st.dataframe(pd.DataFrame([c.__dict__ for c in anomaly.failed_checks]), hide_index=True,
-                 key="anomalies_checks", width="stretch")
+    st.dataframe(
+        pd.DataFrame([c.__dict__ for c in anomaly.failed_checks]),
+        hide_index=True,
+        key="anomalies_checks",
+        width="stretch",
+    )
     if anomaly.description:
         st.markdown("**Description**")
         st.text(anomaly.description)
@@ -179,10 +228,22 @@ def details(anomaly_id: int) -> None:
         st.markdown("**Status history**")
         history = svc.anomalies.history(anomaly.id)
         if history:
-            st.dataframe(pd.DataFrame([{"when (UTC)": h.changed_at, "who": h.changed_by,
-                                        "from": h.from_label, "to": h.to_label}
-                                       for h in history]),
-                         hide_index=True, key="anomalies_history", width="stretch")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "when (UTC)": h.changed_at,
+                            "who": h.changed_by,
+                            "from": h.from_label,
+                            "to": h.to_label,
+                        }
+                        for h in history
+                    ]
+                ),
+                hide_index=True,
+                key="anomalies_history",
+                width="stretch",
+            )
         else:
             st.caption("No status changes yet.")
     linked_tickets.section(svc, anomaly, actor())

@@ -3,27 +3,39 @@
 Actions run in button callbacks, before the widgets are drawn, so an input
 error can be shown right under the field it belongs to.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 
 import streamlit as st
 
-from lib.jira import JiraError
+from components.common import services
 from lib.connections.jira_connections import (
-    KIND_LABELS, Connection, ConnectionCheckFailed, ConnectionInput, ConnectionNotFound,
-    InvalidConnectionInput, TicketDefaults, detect_kind, explain,
-    list_issue_types, list_priorities, list_projects, sandbox_credentials, test_connection,
+    KIND_LABELS,
+    Connection,
+    ConnectionCheckFailed,
+    ConnectionInput,
+    ConnectionNotFound,
+    InvalidConnectionInput,
+    TicketDefaults,
+    detect_kind,
+    explain,
+    list_issue_types,
+    list_priorities,
+    list_projects,
+    sandbox_credentials,
+    test_connection,
 )
 from lib.connections.secret_box import SecretUnreadable
-from components.common import services
+from lib.jira import JiraError
 
 KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
 DC_AUTH = {"Personal access token": "pat", "Username and password": "basic"}
 FLAVOURS = {"Cloud (REST v3)": "cloud", "Data Center (REST v2)": "dc"}
 CREDENTIAL_HELP = {
     "cloud": "Paste email:api_token (your Atlassian email, a colon, then an API token from "
-             "id.atlassian.com > Security > API tokens).",
+    "id.atlassian.com > Security > API tokens).",
     "pat": "Paste a personal access token (Jira > Profile > Personal Access Tokens).",
     "basic": "Enter username:password (split at the first colon; the password may contain colons).",
 }
@@ -65,6 +77,7 @@ def status_line(conn: Connection) -> None:
 
 # -- callbacks ------------------------------------------------------------------
 
+
 def on_test(connection_id: int) -> None:
     try:
         result = test_connection(store, connection_id)
@@ -93,12 +106,15 @@ def on_delete(connection_id: int) -> None:
 def add_input() -> ConnectionInput:
     get = st.session_state.get
     return ConnectionInput(
-        kind=KIND_BY_LABEL[get("connect_kind", "Jira Cloud")], host=get("connect_host", ""),
-        credentials=get("connect_credentials", ""), dc_auth=DC_AUTH[get("connect_dc_auth",
-                                                                         "Personal access token")],
+        kind=KIND_BY_LABEL[get("connect_kind", "Jira Cloud")],
+        host=get("connect_host", ""),
+        credentials=get("connect_credentials", ""),
+        dc_auth=DC_AUTH[get("connect_dc_auth", "Personal access token")],
         flavour=FLAVOURS[get("connect_sandbox_flavour", "Cloud (REST v3)")],
-        api_prefix=get("connect_api_prefix", ""), trust_env=get("connect_trust_env", True),
-        ca_bundle=get("connect_ca_bundle", ""))
+        api_prefix=get("connect_api_prefix", ""),
+        trust_env=get("connect_trust_env", True),
+        ca_bundle=get("connect_ca_bundle", ""),
+    )
 
 
 def on_create() -> None:
@@ -126,7 +142,9 @@ def on_detect() -> None:
         return
     st.session_state.pop("connect_add_error", None)
     if data.kind == "sandbox":
-        st.session_state["connect_sandbox_flavour"] = next(k for k, v in FLAVOURS.items() if v == kind)
+        st.session_state["connect_sandbox_flavour"] = next(
+            k for k, v in FLAVOURS.items() if v == kind
+        )
     else:
         st.session_state["connect_kind"] = KIND_LABELS[kind]
     st.session_state["connect_detected"] = f"Detected: {KIND_LABELS[kind]}."
@@ -146,12 +164,15 @@ def on_save_edit(conn: Connection) -> None:
     get = st.session_state.get
     st.session_state.pop(scope, None)
     data = ConnectionInput(
-        kind=conn.kind, host=get(f"connect_edit_host_{conn.id}", conn.host),
-        credentials=get(f"connect_edit_credentials_{conn.id}", ""), flavour=conn.flavour,
+        kind=conn.kind,
+        host=get(f"connect_edit_host_{conn.id}", conn.host),
+        credentials=get(f"connect_edit_credentials_{conn.id}", ""),
+        flavour=conn.flavour,
         dc_auth=DC_AUTH[get(f"connect_edit_dc_auth_{conn.id}", "Personal access token")],
         api_prefix=get(f"connect_edit_api_prefix_{conn.id}", ""),
         trust_env=get(f"connect_edit_trust_env_{conn.id}", True),
-        ca_bundle=get(f"connect_edit_ca_bundle_{conn.id}", ""))
+        ca_bundle=get(f"connect_edit_ca_bundle_{conn.id}", ""),
+    )
     try:
         _, result = store.update(conn.id, data)
     except InvalidConnectionInput as exc:
@@ -167,14 +188,17 @@ def on_save_edit(conn: Connection) -> None:
 
 # -- sections -------------------------------------------------------------------
 
+
 def active_section() -> Connection:
     conn = store.active()
     st.subheader("Active connection")
     if store.deployed_error:
         st.error(store.deployed_error)
     if conn.is_demo:
-        st.info(f"Demo mode (Jira sandbox): no connection is active, so tickets go to the sandbox "
-                f"built into this dashboard at {conn.host}. Add a connection below to use your Jira.")
+        st.info(
+            f"Demo mode (Jira sandbox): no connection is active, so tickets go to the sandbox "
+            f"built into this dashboard at {conn.host}. Add a connection below to use your Jira."
+        )
     elif conn.source == "secrets":
         st.caption("From secrets.toml (read-only: change it in .streamlit/secrets.toml).")
     st.markdown(f"**{conn.label}**")
@@ -198,17 +222,31 @@ def jira_lists(conn: Connection, name: str, load, *args):
 
 def defaults_section(conn: Connection) -> None:
     with st.expander("Defaults for new tickets", expanded=True):
-        st.caption(f"Now: project {conn.project_key or '-'}, issue type {conn.issue_type_name or '-'}, "
-                   f"priority {conn.priority_name or '-'}.")
-        defaults = TicketDefaults(conn.project_key, conn.issue_type_id, conn.issue_type_name,
-                                  conn.priority_name)
+        st.caption(
+            f"Now: project {conn.project_key or '-'}, issue type {conn.issue_type_name or '-'}, "
+            f"priority {conn.priority_name or '-'}."
+        )
+        defaults = TicketDefaults(
+            conn.project_key, conn.issue_type_id, conn.issue_type_name, conn.priority_name
+        )
         if st.toggle("Choose from Jira", key=f"connect_defaults_load_{conn.id}"):
             defaults = choose_defaults(conn)
-        url = st.text_input("Public address of the dashboard (for links from Jira)",
-                            value=store.public_url(conn), key=f"connect_public_url_{conn.id}")
+        url = st.text_input(
+            "Public address of the dashboard (for links from Jira)",
+            value=store.public_url(conn),
+            key=f"connect_public_url_{conn.id}",
+        )
         if st.button("Save defaults", key=f"connect_defaults_save_{conn.id}"):
-            save_defaults(conn, TicketDefaults(defaults.project_key, defaults.issue_type_id,
-                                               defaults.issue_type_name, defaults.priority_name, url))
+            save_defaults(
+                conn,
+                TicketDefaults(
+                    defaults.project_key,
+                    defaults.issue_type_id,
+                    defaults.issue_type_name,
+                    defaults.priority_name,
+                    url,
+                ),
+            )
 
 
 def save_defaults(conn: Connection, defaults: TicketDefaults) -> None:
@@ -224,23 +262,38 @@ def save_defaults(conn: Connection, defaults: TicketDefaults) -> None:
 def choose_defaults(conn: Connection) -> TicketDefaults:
     projects = jira_lists(conn, "projects", list_projects)
     if not projects:
-        return TicketDefaults(conn.project_key, conn.issue_type_id, conn.issue_type_name,
-                              conn.priority_name)
+        return TicketDefaults(
+            conn.project_key, conn.issue_type_id, conn.issue_type_name, conn.priority_name
+        )
     keys = [p.key for p in projects]
     names = {p.key: f"{p.key} · {p.name}" for p in projects}
-    project = st.selectbox("Project", keys, format_func=names.get, key=f"connect_project_{conn.id}",
-                           index=keys.index(conn.project_key) if conn.project_key in keys else 0)
+    project = st.selectbox(
+        "Project",
+        keys,
+        format_func=names.get,
+        key=f"connect_project_{conn.id}",
+        index=keys.index(conn.project_key) if conn.project_key in keys else 0,
+    )
     types = jira_lists(conn, "types", list_issue_types, project) or []
     type_ids = [t.id for t in types]
     type_names = {t.id: t.name for t in types}
-    type_id = st.selectbox("Issue type", type_ids, format_func=type_names.get,
-                           key=f"connect_issue_type_{conn.id}_{project}",
-                           index=type_ids.index(conn.issue_type_id) if conn.issue_type_id in type_ids else 0)
-    priorities = (jira_lists(conn, "priorities", list_priorities, project, type_id) or []) if type_id else []
-    priority = st.selectbox("Priority", [None, *priorities], format_func=lambda p: p or "(Jira's default)",
-                            key=f"connect_priority_{conn.id}_{project}_{type_id}",
-                            index=priorities.index(conn.priority_name) + 1
-                            if conn.priority_name in priorities else 0)
+    type_id = st.selectbox(
+        "Issue type",
+        type_ids,
+        format_func=type_names.get,
+        key=f"connect_issue_type_{conn.id}_{project}",
+        index=type_ids.index(conn.issue_type_id) if conn.issue_type_id in type_ids else 0,
+    )
+    priorities = (
+        (jira_lists(conn, "priorities", list_priorities, project, type_id) or []) if type_id else []
+    )
+    priority = st.selectbox(
+        "Priority",
+        [None, *priorities],
+        format_func=lambda p: p or "(Jira's default)",
+        key=f"connect_priority_{conn.id}_{project}_{type_id}",
+        index=priorities.index(conn.priority_name) + 1 if conn.priority_name in priorities else 0,
+    )
     return TicketDefaults(project, type_id, type_names.get(type_id), priority)
 
 
@@ -250,10 +303,19 @@ def add_section() -> None:
     kind = KIND_BY_LABEL[kind]
     flavour = kind
     if kind == "sandbox":
-        flavour = FLAVOURS[st.selectbox("Sandbox speaks", list(FLAVOURS), key="connect_sandbox_flavour",
-                                        on_change=on_kind_change)]
-    placeholder = {"cloud": "https://your-site.atlassian.net", "dc": "https://jira.example.com",
-                   "sandbox": svc.settings.sandbox_url}[kind]
+        flavour = FLAVOURS[
+            st.selectbox(
+                "Sandbox speaks",
+                list(FLAVOURS),
+                key="connect_sandbox_flavour",
+                on_change=on_kind_change,
+            )
+        ]
+    placeholder = {
+        "cloud": "https://your-site.atlassian.net",
+        "dc": "https://jira.example.com",
+        "sandbox": svc.settings.sandbox_url,
+    }[kind]
     st.text_input("Jira address", key="connect_host", placeholder=placeholder)
     field_error("connect_add_error", "host")
     st.button("Detect Cloud or Data Center", key="connect_detect", on_click=on_detect)
@@ -261,16 +323,29 @@ def add_section() -> None:
         st.caption(st.session_state.pop("connect_detected"))
     auth = "cloud"
     if flavour == "dc":
-        auth = DC_AUTH[st.radio("Sign in with", list(DC_AUTH), key="connect_dc_auth", horizontal=True,
-                                on_change=on_kind_change)]
-    st.text_input("Credentials", key="connect_credentials", type="password", help=CREDENTIAL_HELP[auth])
+        auth = DC_AUTH[
+            st.radio(
+                "Sign in with",
+                list(DC_AUTH),
+                key="connect_dc_auth",
+                horizontal=True,
+                on_change=on_kind_change,
+            )
+        ]
+    st.text_input(
+        "Credentials", key="connect_credentials", type="password", help=CREDENTIAL_HELP[auth]
+    )
     field_error("connect_add_error", "credentials")
     with st.expander("Advanced"):
-        st.text_input("REST API prefix (leave empty for rest/api/3 on Cloud, rest/api/2 on Data Center)",
-                      key="connect_api_prefix")
+        st.text_input(
+            "REST API prefix (leave empty for rest/api/3 on Cloud, rest/api/2 on Data Center)",
+            key="connect_api_prefix",
+        )
         field_error("connect_add_error", "api_prefix")
         st.checkbox("Use the system proxy (HTTP(S)_PROXY)", value=True, key="connect_trust_env")
-        st.text_input("CA bundle path (PEM; for an internal certificate authority)", key="connect_ca_bundle")
+        st.text_input(
+            "CA bundle path (PEM; for an internal certificate authority)", key="connect_ca_bundle"
+        )
         field_error("connect_add_error", "ca_bundle")
     field_error("connect_add_error", "kind")
     st.button("Create", key="connect_create", type="primary", on_click=on_create)
@@ -283,18 +358,35 @@ def edit_form(conn: Connection) -> None:
     field_error(scope, "host")
     if conn.flavour == "dc":
         current = "Personal access token" if conn.auth_type == "bearer" else "Username and password"
-        st.radio("Sign in with", list(DC_AUTH), index=list(DC_AUTH).index(current), horizontal=True,
-                 key=f"connect_edit_dc_auth_{conn.id}")
-    st.text_input("Credentials", key=f"connect_edit_credentials_{conn.id}", type="password",
-                  placeholder=f"{conn.username + ':' if conn.username else ''}{conn.secret.masked()}",
-                  help="Leave empty to keep the stored credentials.")
+        st.radio(
+            "Sign in with",
+            list(DC_AUTH),
+            index=list(DC_AUTH).index(current),
+            horizontal=True,
+            key=f"connect_edit_dc_auth_{conn.id}",
+        )
+    st.text_input(
+        "Credentials",
+        key=f"connect_edit_credentials_{conn.id}",
+        type="password",
+        placeholder=f"{conn.username + ':' if conn.username else ''}{conn.secret.masked()}",
+        help="Leave empty to keep the stored credentials.",
+    )
     field_error(scope, "credentials")
-    st.text_input("REST API prefix", value=conn.api_prefix or "", key=f"connect_edit_api_prefix_{conn.id}")
+    st.text_input(
+        "REST API prefix", value=conn.api_prefix or "", key=f"connect_edit_api_prefix_{conn.id}"
+    )
     field_error(scope, "api_prefix")
-    st.checkbox("Use the system proxy", value=conn.trust_env, key=f"connect_edit_trust_env_{conn.id}")
-    st.text_input("CA bundle path", value=conn.ca_bundle or "", key=f"connect_edit_ca_bundle_{conn.id}")
+    st.checkbox(
+        "Use the system proxy", value=conn.trust_env, key=f"connect_edit_trust_env_{conn.id}"
+    )
+    st.text_input(
+        "CA bundle path", value=conn.ca_bundle or "", key=f"connect_edit_ca_bundle_{conn.id}"
+    )
     field_error(scope, "ca_bundle")
-    st.button("Save changes", key=f"connect_edit_save_{conn.id}", on_click=on_save_edit, args=(conn,))
+    st.button(
+        "Save changes", key=f"connect_edit_save_{conn.id}", on_click=on_save_edit, args=(conn,)
+    )
     field_error(scope, "check")
 
 
@@ -307,15 +399,23 @@ def list_section() -> None:
         with st.container(border=True):
             head, b1, b2, b3, b4 = st.columns([6, 1, 1, 1, 1])
             head.markdown(f"**{conn.label}**" + (" · :green[active]" if conn.active else ""))
-            head.caption(f"Secret {conn.secret.masked()} · last check {conn.check_status or 'none'} "
-                         f"({when(conn.checked_at)})")
+            head.caption(
+                f"Secret {conn.secret.masked()} · last check {conn.check_status or 'none'} "
+                f"({when(conn.checked_at)})"
+            )
             if not conn.active:
-                b1.button("Activate", key=f"connect_activate_{conn.id}", on_click=on_activate,
-                          args=(conn.id,))
+                b1.button(
+                    "Activate",
+                    key=f"connect_activate_{conn.id}",
+                    on_click=on_activate,
+                    args=(conn.id,),
+                )
             b2.button("Test", key=f"connect_test_{conn.id}", on_click=on_test, args=(conn.id,))
             if b3.button("Edit", key=f"connect_edit_{conn.id}"):
                 st.session_state["connect_editing"] = conn.id
-            b4.button("Delete", key=f"connect_delete_{conn.id}", on_click=on_delete, args=(conn.id,))
+            b4.button(
+                "Delete", key=f"connect_delete_{conn.id}", on_click=on_delete, args=(conn.id,)
+            )
             if st.session_state.get("connect_editing") == conn.id:
                 edit_form(conn)
     if any(c.active for c in connections):

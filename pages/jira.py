@@ -4,6 +4,7 @@ A real Jira refuses to be framed (X-Frame-Options), so only the sandbox is
 embedded; a real site opens in a new tab and its tickets are listed here with
 their status as last read, refreshed on demand.
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -11,10 +12,10 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from lib.jira import JiraError, looks_like_issue_key
-from lib.connections.jira_connections import explain
-from lib.tickets.service import TicketRefused
 from components.common import services
+from lib.connections.jira_connections import explain
+from lib.jira import JiraError, looks_like_issue_key
+from lib.tickets.service import TicketRefused
 
 REFRESH_LIMIT = 50  # links refreshed per click: each is one Jira call
 
@@ -55,22 +56,41 @@ def linked_tickets() -> None:
     if not links:
         st.info("No anomaly is linked to a ticket on this Jira yet.")
         return
-    if st.button(f"Refresh from Jira (the {len(links)} most recent)", key="jira_refresh",
-                 icon=":material/refresh:"):
+    if st.button(
+        f"Refresh from Jira (the {len(links)} most recent)",
+        key="jira_refresh",
+        icon=":material/refresh:",
+    ):
         refresh(links)
         links = svc.sync.links.recent_active(connection.id, REFRESH_LIMIT)
-    frame = pd.DataFrame([{
-        "anomaly": link.anomaly_id, "key": link.issue_key, "url": link.url,
-        "summary": link.summary, "status": link.status_name, "priority": link.priority,
-        "last sync (UTC)": link.last_synced_at} for link in links])
-    st.dataframe(frame, hide_index=True, key="jira_links", column_config={
-        "url": st.column_config.LinkColumn("Jira", display_text="Open")})
+    frame = pd.DataFrame(
+        [
+            {
+                "anomaly": link.anomaly_id,
+                "key": link.issue_key,
+                "url": link.url,
+                "summary": link.summary,
+                "status": link.status_name,
+                "priority": link.priority,
+                "last sync (UTC)": link.last_synced_at,
+            }
+            for link in links
+        ]
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        key="jira_links",
+        column_config={"url": st.column_config.LinkColumn("Jira", display_text="Open")},
+    )
 
 
 if connection.kind == "sandbox" and connection.host.startswith(("http://", "https://")):
     sandbox_view(connection.host.rstrip("/"))
 else:
-    st.caption(f"{connection.label}. Jira does not allow itself to be shown inside another "
-               "page, so it opens in a new tab.")
+    st.caption(
+        f"{connection.label}. Jira does not allow itself to be shown inside another "
+        "page, so it opens in a new tab."
+    )
     st.link_button("Open Jira", connection.host, icon=":material/open_in_new:", type="primary")
     linked_tickets()

@@ -1,4 +1,5 @@
 """Log: every Jira call and queued change, filtered and paged; details, retry, export, cleanup."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -6,11 +7,10 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from lib.services import utc_now
-from lib.reporting import log_queries
-from lib.reporting import retention
-from lib.reporting.log_queries import LogFilter
 from components.common import services
+from lib.reporting import log_queries, retention
+from lib.reporting.log_queries import LogFilter
+from lib.services import utc_now
 
 svc = services()
 st.title("Log")
@@ -32,8 +32,10 @@ def day_range(days) -> tuple[datetime | None, datetime | None]:
     picked = [days] if isinstance(days, date) else list(days or ())
     if not picked:
         return None, None
-    return (datetime.combine(picked[0], time.min),
-            datetime.combine(picked[-1], time.min) + timedelta(days=1))
+    return (
+        datetime.combine(picked[0], time.min),
+        datetime.combine(picked[-1], time.min) + timedelta(days=1),
+    )
 
 
 def read_filter() -> LogFilter:
@@ -54,34 +56,62 @@ def table(flt: LogFilter) -> tuple[int | None, int]:
     pages = max(1, -(-result.total // log_queries.PAGE_SIZE))
     st.caption(f"{result.total:,} matching entries · page {int(page_no)} of {pages:,}")
     if not result.rows:
-        st.info("No log entry matches these filters." if result.total == 0 else
-                "This page is past the last one: go back a page.")
+        st.info(
+            "No log entry matches these filters."
+            if result.total == 0
+            else "This page is past the last one: go back a page."
+        )
         return None, result.total
-    frame = pd.DataFrame([{
-        "id": r.id, "time": r.created_at, "type": r.type, "action": r.action, "status": r.status,
-        "anomaly": r.anomaly_id, "ticket id": r.ticket_id, "key": r.ticket_url or None,
-        "URL": r.ticket_url, "error": r.error} for r in result.rows])
+    frame = pd.DataFrame(
+        [
+            {
+                "id": r.id,
+                "time": r.created_at,
+                "type": r.type,
+                "action": r.action,
+                "status": r.status,
+                "anomaly": r.anomaly_id,
+                "ticket id": r.ticket_id,
+                "key": r.ticket_url or None,
+                "URL": r.ticket_url,
+                "error": r.error,
+            }
+            for r in result.rows
+        ]
+    )
     event = st.dataframe(
-        frame, hide_index=True, width="stretch", key="log_table", on_select="rerun",
+        frame,
+        hide_index=True,
+        width="stretch",
+        key="log_table",
+        on_select="rerun",
         selection_mode="single-row",
         column_config={
             "time": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm:ss"),
             # The key links to the ticket: show the URL's last segment (the issue key).
             "key": st.column_config.LinkColumn("key", display_text=r".*/([^/?#]+)$"),
             "anomaly": st.column_config.NumberColumn("anomaly", format="%d"),
-        })
+        },
+    )
     chosen = event.selection.rows if event is not None else []
     return (int(frame["id"].iloc[chosen[0]]) if chosen else None), result.total
 
 
 def export(flt: LogFilter, matching: int) -> None:
     if matching > log_queries.EXPORT_CAP:
-        st.caption(f"The export holds the newest {log_queries.EXPORT_CAP:,} of "
-                   f"{matching:,} matching entries: narrow the filters for the rest.")
+        st.caption(
+            f"The export holds the newest {log_queries.EXPORT_CAP:,} of "
+            f"{matching:,} matching entries: narrow the filters for the rest."
+        )
     # A callable: the CSV is built only when clicked, not on every rerun.
-    st.download_button("Export CSV", data=lambda: log_queries.export_csv(svc.db, flt).data,
-                       file_name="sync_log.csv", mime="text/csv", key="log_export",
-                       icon=":material/download:")
+    st.download_button(
+        "Export CSV",
+        data=lambda: log_queries.export_csv(svc.db, flt).data,
+        file_name="sync_log.csv",
+        mime="text/csv",
+        key="log_export",
+        icon=":material/download:",
+    )
 
 
 def retry(log_id: int) -> None:
@@ -102,8 +132,10 @@ def details(log_id: int) -> None:
     st.subheader(f"Log entry {found.id} · {found.action} · {found.status}")
     c1, c2, c3 = st.columns(3)
     c1.metric("Attempts", found.attempts)
-    c2.metric("Next attempt (UTC)",
-              f"{found.next_attempt_at:%Y-%m-%d %H:%M:%S}" if found.next_attempt_at else "none")
+    c2.metric(
+        "Next attempt (UTC)",
+        f"{found.next_attempt_at:%Y-%m-%d %H:%M:%S}" if found.next_attempt_at else "none",
+    )
     c3.metric("Permanent failure", "yes" if found.permanent else "no")
     if found.error:
         st.error(found.error)
@@ -119,14 +151,28 @@ def details(log_id: int) -> None:
 def settings_section() -> None:
     current = retention.load(svc.db)
     with st.expander("Log settings: how much log to keep"):
-        st.caption("Only finished entries (Ok, Failed) are removed, oldest first; pending and "
-                   "deferred work and ticket links never are. 0 means no limit. The cleanup "
-                   "also runs daily.")
+        st.caption(
+            "Only finished entries (Ok, Failed) are removed, oldest first; pending and "
+            "deferred work and ticket links never are. 0 means no limit. The cleanup "
+            "also runs daily."
+        )
         c1, c2 = st.columns(2)
-        entries = c1.number_input("Maximum entries", min_value=0, max_value=retention.LIMIT,
-                                  value=current.max_entries, step=1000, key="log_max_entries")
-        age = c2.number_input("Maximum age in days", min_value=0, max_value=retention.LIMIT,
-                              value=current.max_age_days, step=1, key="log_max_age_days")
+        entries = c1.number_input(
+            "Maximum entries",
+            min_value=0,
+            max_value=retention.LIMIT,
+            value=current.max_entries,
+            step=1000,
+            key="log_max_entries",
+        )
+        age = c2.number_input(
+            "Maximum age in days",
+            min_value=0,
+            max_value=retention.LIMIT,
+            value=current.max_age_days,
+            step=1,
+            key="log_max_age_days",
+        )
         b1, b2 = st.columns(2)
         if b1.button("Save", key="log_save"):
             try:
@@ -134,18 +180,29 @@ def settings_section() -> None:
             except ValueError as exc:
                 st.error(str(exc))
             else:
-                st.success(f"Saved: keep {saved.max_entries or 'any number of'} entries, "
-                           f"{saved.max_age_days or 'any number of'} days.")
+                st.success(
+                    f"Saved: keep {saved.max_entries or 'any number of'} entries, "
+                    f"{saved.max_age_days or 'any number of'} days."
+                )
         if b2.button("Clean up now", key="log_cleanup", help="Uses the saved settings."):
             result = retention.cleanup(svc.db, utc_now())
-            flash("success", f"Removed {result.removed:,} entries ({result.by_age:,} too old, "
-                             f"{result.by_count:,} beyond the maximum).")
+            flash(
+                "success",
+                f"Removed {result.removed:,} entries ({result.by_age:,} too old, "
+                f"{result.by_count:,} beyond the maximum).",
+            )
             st.rerun()
 
 
 def selected_id(from_table: int | None) -> int | None:
-    typed = st.number_input("Show details of log entry id", min_value=1, value=None, step=1,
-                            key="log_detail_id", placeholder="select a row or type an id")
+    typed = st.number_input(
+        "Show details of log entry id",
+        min_value=1,
+        value=None,
+        step=1,
+        key="log_detail_id",
+        placeholder="select a row or type an id",
+    )
     return from_table if from_table is not None else (int(typed) if typed else None)
 
 

@@ -1,12 +1,13 @@
 """Settings: the automatic update limit, the refresh interval, and the automation endpoint."""
+
 from __future__ import annotations
 
 import streamlit as st
 
+from components.common import services
 from lib.http.api_token import read_token
 from lib.outbox.policy import UpdateLimit
 from lib.outbox.worker import load_update_limit, save_update_limit
-from components.common import services
 
 REFRESH_ENV = "ANOMALY_DESK_REFRESH_MINUTES"
 ADVANCED_PATH = "/api/v1/advanced"
@@ -18,24 +19,33 @@ st.title("Settings")
 def describe(limit: UpdateLimit) -> str:
     if not limit.enabled:
         return "Off: automatic updates go out as soon as they are due."
-    return (f"At most {limit.max_updates} automatic update(s) per {limit.per_seconds:g} s; "
-            "later ones wait as Deferred with their planned time.")
+    return (
+        f"At most {limit.max_updates} automatic update(s) per {limit.per_seconds:g} s; "
+        "later ones wait as Deferred with their planned time."
+    )
 
 
 def update_limit_section() -> None:
     st.subheader("Update rate limit")
-    st.caption("Automatic updates and comments sent to Jira (manual ones are never held back). "
-               "0 updates switches the limit off.")
+    st.caption(
+        "Automatic updates and comments sent to Jira (manual ones are never held back). "
+        "0 updates switches the limit off."
+    )
     current = load_update_limit(svc.db)
     st.info(f"Current: {describe(current)}")
     if saved_note := st.session_state.pop("settings_flash", None):
         st.success(saved_note)
     with st.form("settings_limit_form", border=False):
         c1, c2 = st.columns(2)
-        most = c1.number_input("Max automatic updates", value=current.max_updates, step=1,
-                               key="settings_max_updates")
-        seconds = c2.number_input("Per interval (seconds)", value=float(current.per_seconds),
-                                  step=10.0, key="settings_per_seconds")
+        most = c1.number_input(
+            "Max automatic updates", value=current.max_updates, step=1, key="settings_max_updates"
+        )
+        seconds = c2.number_input(
+            "Per interval (seconds)",
+            value=float(current.per_seconds),
+            step=10.0,
+            key="settings_per_seconds",
+        )
         saved = st.form_submit_button("Save limit", key="settings_save_limit")
     if not saved:
         return
@@ -52,17 +62,25 @@ def update_limit_section() -> None:
 def refresh_section() -> None:
     st.subheader("Background refresh")
     minutes = svc.settings.refresh_minutes
-    st.text_input("Linked tickets are re-read from Jira every (minutes)",
-                  value=str(minutes) if minutes else "0 (never)", disabled=True,
-                  key="settings_refresh_minutes")
-    st.caption(f"Set at start with the environment variable `{REFRESH_ENV}` (or "
-               "`refresh_minutes` in secrets.toml); 0 switches it off.")
+    st.text_input(
+        "Linked tickets are re-read from Jira every (minutes)",
+        value=str(minutes) if minutes else "0 (never)",
+        disabled=True,
+        key="settings_refresh_minutes",
+    )
+    st.caption(
+        f"Set at start with the environment variable `{REFRESH_ENV}` (or "
+        "`refresh_minutes` in secrets.toml); 0 switches it off."
+    )
 
 
 def masked(token: str | None) -> str:
     """Never the token itself: only whether it exists and how long it is."""
-    return "not created yet (the dashboard writes it when it starts)" if not token else \
-        f"{'•' * 12} ({len(token)} characters)"
+    return (
+        "not created yet (the dashboard writes it when it starts)"
+        if not token
+        else f"{'•' * 12} ({len(token)} characters)"
+    )
 
 
 def automation_section() -> None:
@@ -70,17 +88,23 @@ def automation_section() -> None:
     url = f"{svc.settings.dashboard_url}{ADVANCED_PATH}"
     path = svc.settings.api_token_path
     st.text_input("URL (POST)", value=url, disabled=True, key="settings_endpoint_url")
-    st.text_input("Token file (owner-only)", value=str(path), disabled=True,
-                  key="settings_token_path")
+    st.text_input(
+        "Token file (owner-only)", value=str(path), disabled=True, key="settings_token_path"
+    )
     st.text_input("Token", value=masked(read_token(path)), disabled=True, key="settings_token")
-    st.caption("Send the token as `Authorization: Bearer <token>`. Answers: 200 done, 400 "
-               "refused (the message says which part is wrong), 401 missing or wrong token, "
-               "503 could not run (send the same command again).")
-    st.code(f"curl -X POST {url} \\\n  -H \"Authorization: Bearer $(cat '{path}')\" \\\n"
-            "  -H 'Content-Type: application/json' \\\n"
-            "  -d '{\"command\": \"job-1|CREATE|summary;Disk full on orders|priority;High\"}'\n\n"
-            "# or, on this machine (it forwards to the dashboard while it runs):\n"
-            ".venv/bin/python -m lib.cli advanced 'job-1|UPDATE|priority;Low'", language="bash")
+    st.caption(
+        "Send the token as `Authorization: Bearer <token>`. Answers: 200 done, 400 "
+        "refused (the message says which part is wrong), 401 missing or wrong token, "
+        "503 could not run (send the same command again)."
+    )
+    st.code(
+        f"curl -X POST {url} \\\n  -H \"Authorization: Bearer $(cat '{path}')\" \\\n"
+        "  -H 'Content-Type: application/json' \\\n"
+        '  -d \'{"command": "job-1|CREATE|summary;Disk full on orders|priority;High"}\'\n\n'
+        "# or, on this machine (it forwards to the dashboard while it runs):\n"
+        ".venv/bin/python -m lib.cli advanced 'job-1|UPDATE|priority;Low'",
+        language="bash",
+    )
 
 
 update_limit_section()

@@ -1,4 +1,5 @@
 """Statistics: tickets created and updated (counters with resets) and charts per day."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -8,14 +9,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib.services import utc_now
-from lib.reporting import statistics as stats
 from components.common import actor, services
+from lib.reporting import statistics as stats
+from lib.services import utc_now
 
 svc = services()
 st.title("Statistics")
-st.caption("Created = a create that succeeded; Updated = an update or comment that succeeded; "
-           "Total = both. Failures and the success rate count every finished log entry.")
+st.caption(
+    "Created = a create that succeeded; Updated = an update or comment that succeeded; "
+    "Total = both. Failures and the success rate count every finished log entry."
+)
 
 
 def flash(kind: str, text: str) -> None:
@@ -29,8 +32,9 @@ def show_flash() -> None:
 
 
 def pick_zone() -> str:
-    return st.selectbox("Time zone (for today, yesterday and days)", stats.zone_choices(),
-                        index=0, key="stats_tz")
+    return st.selectbox(
+        "Time zone (for today, yesterday and days)", stats.zone_choices(), index=0, key="stats_tz"
+    )
 
 
 def reset_control(counter: stats.Counter) -> None:
@@ -62,7 +66,7 @@ def counters_section(tz: str) -> None:
             a.metric(f"{counter.label} total", f"{counter.total:,}")
             b.metric(f"{counter.label} today", f"{counter.today:,}")
             c.metric(f"{counter.label} yesterday", f"{counter.yesterday:,}")
-            when = (f"{counter.last_reset:%Y-%m-%d %H:%M} UTC" if counter.last_reset else "never")
+            when = f"{counter.last_reset:%Y-%m-%d %H:%M} UTC" if counter.last_reset else "never"
             st.caption(f"Last reset: {when}")
             reset_control(counter)
 
@@ -81,24 +85,35 @@ def activity_charts(days: list[stats.DayStats]) -> None:
     if not (frame["created"].sum() or frame["updated"].sum() or frame["failed"].sum()):
         st.info("No tickets were created or updated and nothing failed in these days.")
         return
-    bars = go.Figure([go.Bar(name="Created", x=frame["day"], y=frame["created"]),
-                      go.Bar(name="Updated", x=frame["day"], y=frame["updated"])])
-    bars.update_layout(barmode="stack", title="Tickets created and updated per day",
-                       yaxis_title="tickets")
+    bars = go.Figure(
+        [
+            go.Bar(name="Created", x=frame["day"], y=frame["created"]),
+            go.Bar(name="Updated", x=frame["day"], y=frame["updated"]),
+        ]
+    )
+    bars.update_layout(
+        barmode="stack", title="Tickets created and updated per day", yaxis_title="tickets"
+    )
     st.plotly_chart(bars, key="stats_chart_activity")
-    total = go.Figure(go.Scatter(x=frame["day"], y=frame["running_total"], mode="lines",
-                                 name="Running total"))
-    total.update_layout(title="Running total (created + updated, all time)",
-                        yaxis_title="tickets")
+    total = go.Figure(
+        go.Scatter(x=frame["day"], y=frame["running_total"], mode="lines", name="Running total")
+    )
+    total.update_layout(title="Running total (created + updated, all time)", yaxis_title="tickets")
     st.plotly_chart(total, key="stats_chart_total")
     rate = frame["success_rate"].astype("float64") * 100
-    failures = go.Figure([go.Bar(name="Failures", x=frame["day"], y=frame["failed"]),
-                          go.Scatter(name="Success rate %", x=frame["day"], y=rate,
-                                     mode="lines+markers", yaxis="y2")])
-    failures.update_layout(title="Failures per day and success rate",
-                           yaxis={"title": "failures"},
-                           yaxis2={"title": "success %", "overlaying": "y", "side": "right",
-                                   "range": [0, 100]})
+    failures = go.Figure(
+        [
+            go.Bar(name="Failures", x=frame["day"], y=frame["failed"]),
+            go.Scatter(
+                name="Success rate %", x=frame["day"], y=rate, mode="lines+markers", yaxis="y2"
+            ),
+        ]
+    )
+    failures.update_layout(
+        title="Failures per day and success rate",
+        yaxis={"title": "failures"},
+        yaxis2={"title": "success %", "overlaying": "y", "side": "right", "range": [0, 100]},
+    )
     st.plotly_chart(failures, key="stats_chart_failures")
 
 
@@ -107,11 +122,18 @@ def first_ticket_chart(found: list[stats.FirstTicketDay]) -> None:
         st.info("No anomaly got its first ticket in these days.")
         return
     frame = pd.DataFrame([asdict(f) for f in found])
-    figure = go.Figure(go.Bar(x=frame["day"], y=frame["median_hours"], name="Median hours",
-                              customdata=frame["anomalies"],
-                              hovertemplate="%{y:.1f} h (median of %{customdata})"))
-    figure.update_layout(title="Detection to first ticket (median hours, by day of the ticket)",
-                         yaxis_title="hours")
+    figure = go.Figure(
+        go.Bar(
+            x=frame["day"],
+            y=frame["median_hours"],
+            name="Median hours",
+            customdata=frame["anomalies"],
+            hovertemplate="%{y:.1f} h (median of %{customdata})",
+        )
+    )
+    figure.update_layout(
+        title="Detection to first ticket (median hours, by day of the ticket)", yaxis_title="hours"
+    )
     st.plotly_chart(figure, key="stats_chart_first_ticket")
 
 

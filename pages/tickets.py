@@ -5,6 +5,7 @@ its own pending edits; when the rows change from elsewhere (the JSON, Add
 field) BASE is replaced, which gives the editor a new identity (its data
 changed) and drops its stale edits instead of applying them twice.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,18 +14,24 @@ import re
 import pandas as pd
 import streamlit as st
 
+from components.common import actor, services
+from lib.connections.jira_connections import explain
 from lib.jira import JiraError
 from lib.services import Services
 from lib.store.anomalies import AnomalyNotFound
-from lib.tickets.automation_command import AutomationRefused
 from lib.tickets.automation import JiraRefused
-from lib.connections.jira_connections import explain
+from lib.tickets.automation_command import AutomationRefused
 from lib.tickets.create_form import input_kind, jira_value, load_create_form
 from lib.tickets.field_table import (
-    EXCLUDE, INCLUDE, FieldRow, FieldTableError, json_to_rows, rows_to_payload, value_to_cell,
+    EXCLUDE,
+    INCLUDE,
+    FieldRow,
+    FieldTableError,
+    json_to_rows,
+    rows_to_payload,
+    value_to_cell,
 )
 from lib.tickets.service import TicketRefused
-from components.common import actor, services
 
 EDITOR, JSON = "tickets_table_editor", "tickets_json"
 ROWS, BASE, SHOWN = "tickets_table_rows", "tickets_table_base", "tickets_table_last_json"
@@ -32,24 +39,35 @@ CUSTOM_FIELD = re.compile(r"^customfield_\d+$")
 
 svc = services()
 st.title("Tickets")
-st.caption("For power users: every field Jira takes, as a table and as the JSON that is sent. "
-           "Edit either one; rows in exclude mode stay in the table but leave the JSON.")
+st.caption(
+    "For power users: every field Jira takes, as a table and as the JSON that is sent. "
+    "Edit either one; rows in exclude mode stay in the table but leave the JSON."
+)
 
 
 def starting_rows(svc: Services) -> list[FieldRow]:
     """Project and issue type from the connection's defaults, then the fields every ticket has."""
     connection = svc.jira.connection()
-    kind = {"name": connection.issue_type_name} if connection.issue_type_name else \
-        {"id": connection.issue_type_id} if connection.issue_type_id else {"name": "Task"}
-    return [FieldRow("project", json.dumps({"key": connection.project_key or ""})),
-            FieldRow("issuetype", json.dumps(kind)),
-            FieldRow("summary", ""), FieldRow("description", "")]
+    kind = (
+        {"name": connection.issue_type_name}
+        if connection.issue_type_name
+        else {"id": connection.issue_type_id}
+        if connection.issue_type_id
+        else {"name": "Task"}
+    )
+    return [
+        FieldRow("project", json.dumps({"key": connection.project_key or ""})),
+        FieldRow("issuetype", json.dumps(kind)),
+        FieldRow("summary", ""),
+        FieldRow("description", ""),
+    ]
 
 
 def to_json(rows: list[FieldRow]) -> str:
     """The JSON of the rows that have a field name (a row being typed may not yet)."""
-    return json.dumps(rows_to_payload([r for r in rows if r.field.strip()]), indent=2,
-                      ensure_ascii=False)
+    return json.dumps(
+        rows_to_payload([r for r in rows if r.field.strip()]), indent=2, ensure_ascii=False
+    )
 
 
 def set_rows(rows: list[FieldRow], *, reset_editor: bool) -> None:
@@ -108,20 +126,31 @@ def metadata_field_picker(svc: Services) -> None:
         projects = [p.key for p in create_meta(key, None, svc).projects]
         c1, c2 = st.columns(2)
         project = c1.selectbox("Project", projects, key="tickets_table_meta_project")
-        types = {t.id: t.name for t in create_meta(key, project, svc).issue_types} if project else {}
-        issue_type = c2.selectbox("Issue type", list(types), format_func=types.get,
-                                  key="tickets_table_meta_type")
-        metas = {f.field_id: f for f in type_fields(key, project, issue_type, svc)} \
-            if issue_type else {}
+        types = (
+            {t.id: t.name for t in create_meta(key, project, svc).issue_types} if project else {}
+        )
+        issue_type = c2.selectbox(
+            "Issue type", list(types), format_func=types.get, key="tickets_table_meta_type"
+        )
+        metas = (
+            {f.field_id: f for f in type_fields(key, project, issue_type, svc)}
+            if issue_type
+            else {}
+        )
     except (JiraError, AttributeError) as exc:  # AttributeError: no usable connection (None)
         st.error(f"Jira's create metadata could not be read: {_jira_words(svc, exc)}")
         return
     if not metas:
         st.caption("No fields to pick for this project and issue type.")
         return
-    picked = st.selectbox("Field", list(metas), key="tickets_table_meta_field",
-                          format_func=lambda f: f"{metas[f].name} ({f})"
-                          + (" · required" if metas[f].required else ""))
+    picked = st.selectbox(
+        "Field",
+        list(metas),
+        key="tickets_table_meta_field",
+        format_func=lambda f: (
+            f"{metas[f].name} ({f})" + (" · required" if metas[f].required else "")
+        ),
+    )
     meta = metas[picked]
     names = [v.name for v in meta.allowed_values]
     if input_kind(meta) == "choice":
@@ -136,15 +165,20 @@ def metadata_field_picker(svc: Services) -> None:
 
 def custom_field_adder() -> None:
     c1, c2, c3 = st.columns([2, 3, 1])
-    field = c1.text_input("Custom field id", key="tickets_table_custom_id",
-                          placeholder="customfield_10010").strip()
-    value = c2.text_input("Value", key="tickets_table_custom_value",
-                          help='Plain text, or JSON such as {"value": "Gold"} or 3.')
+    field = c1.text_input(
+        "Custom field id", key="tickets_table_custom_id", placeholder="customfield_10010"
+    ).strip()
+    value = c2.text_input(
+        "Value",
+        key="tickets_table_custom_value",
+        help='Plain text, or JSON such as {"value": "Gold"} or 3.',
+    )
     if c3.button("Add", key="tickets_table_add_custom"):
         if not CUSTOM_FIELD.match(field):
             st.session_state["tickets_table_error"] = (
                 f"'{field}' is not a custom field id: use customfield_ and digits, "
-                "like customfield_10010.")
+                "like customfield_10010."
+            )
         else:
             add_row(field, value)
 
@@ -152,21 +186,32 @@ def custom_field_adder() -> None:
 def rows_from_editor(frame: pd.DataFrame) -> list[FieldRow]:
     def cell(value) -> str:
         return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    return [FieldRow(cell(r["field"]).strip(), cell(r["value"]), cell(r["mode"]) or INCLUDE)
-            for r in frame.to_dict("records")]
+
+    return [
+        FieldRow(cell(r["field"]).strip(), cell(r["value"]), cell(r["mode"]) or INCLUDE)
+        for r in frame.to_dict("records")
+    ]
 
 
 def table() -> None:
     base = st.session_state[BASE]
-    frame = pd.DataFrame([{"field": r.field, "value": r.value, "mode": r.mode} for r in base],
-                         columns=["field", "value", "mode"])
-    edited = st.data_editor(frame, key=EDITOR, num_rows="dynamic", width="stretch",
-                            column_config={
-                                "field": st.column_config.TextColumn("Field", required=True),
-                                "value": st.column_config.TextColumn("Value", width="large"),
-                                "mode": st.column_config.SelectboxColumn(
-                                    "Mode", options=[INCLUDE, EXCLUDE], default=INCLUDE,
-                                    required=True)})
+    frame = pd.DataFrame(
+        [{"field": r.field, "value": r.value, "mode": r.mode} for r in base],
+        columns=["field", "value", "mode"],
+    )
+    edited = st.data_editor(
+        frame,
+        key=EDITOR,
+        num_rows="dynamic",
+        width="stretch",
+        column_config={
+            "field": st.column_config.TextColumn("Field", required=True),
+            "value": st.column_config.TextColumn("Value", width="large"),
+            "mode": st.column_config.SelectboxColumn(
+                "Mode", options=[INCLUDE, EXCLUDE], default=INCLUDE, required=True
+            ),
+        },
+    )
     rows = rows_from_editor(edited)
     if rows != st.session_state[ROWS]:
         set_rows(rows, reset_editor=False)  # the editor already shows them
@@ -178,6 +223,7 @@ def _jira_words(svc: Services, exc: Exception) -> str:
 
 
 # -- execute -----------------------------------------------------------------
+
 
 def create_args(fields: dict) -> dict:
     """The table's fields as ``create_ticket`` arguments (it adds the anomaly's label and link)."""
@@ -191,14 +237,20 @@ def create_args(fields: dict) -> dict:
 
     description = rest.pop("description", None)
     if description is not None and not isinstance(description, str):
-        raise TicketRefused("With an anomaly, the description must be plain text: the anomaly's "
-                            "details are rendered as rich text for you when it is left empty.")
+        raise TicketRefused(
+            "With an anomaly, the description must be plain text: the anomaly's "
+            "details are rendered as rich text for you when it is left empty."
+        )
     labels = rest.pop("labels", None) or []
-    return {"summary": str(rest.pop("summary", "") or ""), "description": description or None,
-            "priority": ref("priority", "name"), "issue_type": ref("issuetype", "id", "name"),
-            "project": ref("project", "key", "id"),
-            "labels": tuple(labels if isinstance(labels, list) else [labels]),
-            "extra_fields": rest}
+    return {
+        "summary": str(rest.pop("summary", "") or ""),
+        "description": description or None,
+        "priority": ref("priority", "name"),
+        "issue_type": ref("issuetype", "id", "name"),
+        "project": ref("project", "key", "id"),
+        "labels": tuple(labels if isinstance(labels, list) else [labels]),
+        "extra_fields": rest,
+    }
 
 
 def show_refusal(message: str, field_errors: dict | None) -> None:
@@ -219,8 +271,10 @@ def create(svc: Services, fields: dict, anomaly_text: str) -> None:
         return
     created = svc.tickets.create_ticket(int(anomaly_text), **create_args(fields), actor=actor())
     if created.link is not None:
-        st.success(f"Created [{created.key}]({created.link.url}), linked to anomaly "
-                   f"{anomaly_text.strip()}.")
+        st.success(
+            f"Created [{created.key}]({created.link.url}), linked to anomaly "
+            f"{anomaly_text.strip()}."
+        )
     else:
         st.info(created.message)
 
@@ -268,8 +322,9 @@ if ROWS not in st.session_state:
     publish_json(st.session_state[ROWS])
 follow_json_edit()
 with st.expander("Add field", icon=":material/add:"):
-    st.caption("A field of the project's create screen (with its allowed values), or a custom "
-               "field by id.")
+    st.caption(
+        "A field of the project's create screen (with its allowed values), or a custom field by id."
+    )
     metadata_field_picker(svc)
     st.divider()
     custom_field_adder()
@@ -278,6 +333,10 @@ if notice := st.session_state.pop("tickets_table_notice", None):
     st.success(notice)
 if problem := st.session_state.pop("tickets_table_error", None):
     st.error(problem)
-st.text_area("JSON sent to Jira", key=JSON, height=280,
-             help="Edit it and the table follows; invalid JSON leaves the table as it was.")
+st.text_area(
+    "JSON sent to Jira",
+    key=JSON,
+    height=280,
+    help="Edit it and the table follows; invalid JSON leaves the table as it was.",
+)
 execute(svc)

@@ -4,6 +4,7 @@ The spec lives in ``../shared/jira-spec`` beside the checkout (or where
 ``JIRA_SPEC_DIR`` points). When it is missing the contract tests must fail,
 not skip: a green run without them would prove nothing.
 """
+
 from __future__ import annotations
 
 import copy
@@ -79,6 +80,7 @@ def dc_wadl_text(jira_spec_dir: Path) -> str:
 
 # -- the app's own state ------------------------------------------------------
 
+
 @pytest.fixture
 def tmp_settings(tmp_path, monkeypatch):
     """Settings on a fresh database file; pages under AppTest read the same env."""
@@ -105,6 +107,7 @@ def _close_shared_services():
 
 # -- a real dashboard server ----------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -123,15 +126,34 @@ def dashboard(tmp_path_factory):
     """Start ``streamlit run app.py`` on a free port with a temporary database."""
     port = free_port()
     data = tmp_path_factory.mktemp("dashboard")
-    env = {**os.environ, "ANOMALY_DESK_DB": str(data / "e2e.duckdb"),
-           "ANOMALY_DESK_DEMO_DATA": "1", "ANOMALY_DESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "ANOMALY_DESK_DASHBOARD_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "ANOMALY_DESK_DB": str(data / "e2e.duckdb"),
+        "ANOMALY_DESK_DEMO_DATA": "1",
+        "ANOMALY_DESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "ANOMALY_DESK_DASHBOARD_URL": f"http://127.0.0.1:{port}",
+    }
     log = open(data / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -160,9 +182,8 @@ def dashboard(tmp_path_factory):
     log.close()
 
 
-
-
 # -- a Jira sandbox and services connected to it -------------------------------
+
 
 @pytest.fixture(scope="session")
 def jira_sandbox():
@@ -177,14 +198,24 @@ def jira_sandbox():
 @pytest.fixture
 def sandbox_services(tmp_settings, jira_sandbox):
     """Services on a fresh database whose active connection is the (reset) sandbox."""
+    from lib.connections.jira_connections import (
+        ConnectionInput,
+        TicketDefaults,
+        sandbox_credentials,
+    )
     from lib.services import services_for
-    from lib.connections.jira_connections import ConnectionInput, TicketDefaults, sandbox_credentials
 
     jira_sandbox.runtime.reset()
     services = services_for(tmp_settings)
-    connection, _ = services.connections.create(ConnectionInput(
-        kind="sandbox", host=jira_sandbox.base_url, credentials=sandbox_credentials("cloud"),
-        flavour="cloud"))
-    services.connections.save_defaults(connection.id, TicketDefaults(project_key="DQ",
-                                                                      issue_type_name="Task"))
+    connection, _ = services.connections.create(
+        ConnectionInput(
+            kind="sandbox",
+            host=jira_sandbox.base_url,
+            credentials=sandbox_credentials("cloud"),
+            flavour="cloud",
+        )
+    )
+    services.connections.save_defaults(
+        connection.id, TicketDefaults(project_key="DQ", issue_type_name="Task")
+    )
     return services

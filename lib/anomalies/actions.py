@@ -5,16 +5,17 @@ one pending comment per active link of the anomaly, so a change is never
 stored without its queued updates, and never queued without being stored.
 Jira's own workflow status is not changed: the team's workflow is theirs.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
+from lib.outbox.policy import enqueue_for_links_in
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import ArchiveReason, Comment, Status, StatusChange
 from lib.tickets.description import comment_text, status_text
-from lib.outbox.policy import enqueue_for_links_in
 
 
 class AnomalyActions:
@@ -25,9 +26,14 @@ class AnomalyActions:
     after a commit that queued something (the worker's wake-up).
     """
 
-    def __init__(self, db: Database, clock, *,
-                 active_connection: Callable[[], int | None] | None = None,
-                 on_enqueued: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        db: Database,
+        clock,
+        *,
+        active_connection: Callable[[], int | None] | None = None,
+        on_enqueued: Callable[[], None] | None = None,
+    ):
         self._db = db
         self._repo = AnomalyRepository(db)
         self._clock = clock
@@ -41,15 +47,17 @@ class AnomalyActions:
         if ids and self._on_enqueued is not None:
             self._on_enqueued()
 
-    def _change(self, anomaly_id: int, to: Status, reason: ArchiveReason | None,
-                actor: str) -> StatusChange:
+    def _change(
+        self, anomaly_id: int, to: Status, reason: ArchiveReason | None, actor: str
+    ) -> StatusChange:
         now: datetime = self._clock()
         connection = self._connection()
         with self._db.transaction() as cur:
             change = self._repo.change_status_in(cur, anomaly_id, to, reason, actor, now)
             text = status_text(now, change.to_status, change.to_reason)
-            ids = enqueue_for_links_in(cur, anomaly_id, text, actor=actor, now=now,
-                                       connection_id=connection)
+            ids = enqueue_for_links_in(
+                cur, anomaly_id, text, actor=actor, now=now, connection_id=connection
+            )
         self._queued(ids)
         return change
 
@@ -73,8 +81,13 @@ class AnomalyActions:
         connection = self._connection()
         with self._db.transaction() as cur:
             comment = self._repo.add_comment_in(cur, anomaly_id, author, text, self._clock())
-            ids = enqueue_for_links_in(cur, anomaly_id, comment_text(comment.author, comment.body),
-                                       actor=comment.author, now=comment.created_at,
-                                       connection_id=connection)
+            ids = enqueue_for_links_in(
+                cur,
+                anomaly_id,
+                comment_text(comment.author, comment.body),
+                actor=comment.author,
+                now=comment.created_at,
+                connection_id=connection,
+            )
         self._queued(ids)
         return comment

@@ -1,4 +1,5 @@
 """Fill an empty database with the committed demo anomalies, moved to recent dates."""
+
 from __future__ import annotations
 
 import json

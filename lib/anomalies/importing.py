@@ -3,6 +3,7 @@
 A file is parsed and validated completely before anything touches the
 database; a bad file comes back as a report naming each bad row and why.
 """
+
 from __future__ import annotations
 
 import csv
@@ -10,7 +11,7 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePath
 
 import pyarrow.parquet as pq
@@ -28,8 +29,15 @@ from lib.store.models import (
 )
 
 REQUIRED_COLUMNS = (
-    "id", "datastore_id", "datastore_name", "container", "fields", "type", "status",
-    "detected_at", "failed_checks",
+    "id",
+    "datastore_id",
+    "datastore_name",
+    "container",
+    "fields",
+    "type",
+    "status",
+    "detected_at",
+    "failed_checks",
 )
 OPTIONAL_COLUMNS = ("archive_reason", "description", "weight", "tags", "comments", "history")
 FORMATS = ("csv", "json", "parquet")
@@ -85,7 +93,9 @@ def read_records(filename: str, data: bytes) -> list[dict]:
     """
     kind = PurePath(filename).suffix.lower().lstrip(".")
     if kind not in FORMATS:
-        raise ImportRefused([f"'{filename}' is not a CSV, JSON or Parquet file (by its extension)."])
+        raise ImportRefused(
+            [f"'{filename}' is not a CSV, JSON or Parquet file (by its extension)."]
+        )
     try:
         if kind == "csv":
             text = data.decode("utf-8-sig")
@@ -95,8 +105,9 @@ def read_records(filename: str, data: bytes) -> list[dict]:
             if isinstance(loaded, Mapping) and isinstance(loaded.get("anomalies"), list):
                 loaded = loaded["anomalies"]
             if not isinstance(loaded, list) or not all(isinstance(r, Mapping) for r in loaded):
-                raise ImportRefused(["A JSON file must hold a list of anomaly objects "
-                                     "(or {\"anomalies\": [...]})."])
+                raise ImportRefused(
+                    ['A JSON file must hold a list of anomaly objects (or {"anomalies": [...]}).']
+                )
             return [dict(r) for r in loaded]
         return pq.read_table(io.BytesIO(data)).to_pylist()
     except ImportRefused:
@@ -116,12 +127,18 @@ def parse_records(records: Sequence[Mapping]) -> list[ParsedAnomaly]:
     if not records:
         raise ImportRefused(["The file holds no anomalies."])
     if len(records) > MAX_ROWS:
-        raise ImportRefused([f"The file holds {len(records):,} rows; at most {MAX_ROWS:,} at once."])
+        raise ImportRefused(
+            [f"The file holds {len(records):,} rows; at most {MAX_ROWS:,} at once."]
+        )
     present = set().union(*(r.keys() for r in records))
     missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing:
-        raise ImportRefused([f"Missing required column(s): {', '.join(missing)}. "
-                             f"Expected: {', '.join(REQUIRED_COLUMNS)}."])
+        raise ImportRefused(
+            [
+                f"Missing required column(s): {', '.join(missing)}. "
+                f"Expected: {', '.join(REQUIRED_COLUMNS)}."
+            ]
+        )
     parsed: list[ParsedAnomaly] = []
     problems: list[str] = []
     first_row_of: dict[int, int] = {}
@@ -155,7 +172,8 @@ def import_parsed(db: Database, items: Sequence[ParsedAnomaly], now: datetime) -
     ids = [p.anomaly.id for p in items]
     with db.transaction() as cur:
         known = {
-            r[0] for r in cur.execute(
+            r[0]
+            for r in cur.execute(
                 "SELECT id FROM anomalies WHERE id IN (SELECT unnest(?::BIGINT[]))", [ids]
             ).fetchall()
         }
@@ -171,6 +189,7 @@ def import_parsed(db: Database, items: Sequence[ParsedAnomaly], now: datetime) -
 
 # -- one record ---------------------------------------------------------------
 
+
 def _parse_one(r: Mapping, reasons: list[str]) -> ParsedAnomaly | None:
     ident = _int(r.get("id"), "id", reasons, minimum=1)
     ds_id = _int(r.get("datastore_id"), "datastore_id", reasons, minimum=0)
@@ -183,21 +202,39 @@ def _parse_one(r: Mapping, reasons: list[str]) -> ParsedAnomaly | None:
     status, reason = _status(r, reasons)
     detected = _timestamp(r.get("detected_at"), "detected_at", reasons)
     checks = _checks(r.get("failed_checks"), reasons)
-    weight = _int(r.get("weight") if not _blank(r.get("weight")) else 1, "weight", reasons, minimum=0)
+    weight = _int(
+        r.get("weight") if not _blank(r.get("weight")) else 1, "weight", reasons, minimum=0
+    )
     tags = _string_list(r.get("tags"), "tags", reasons, required=False)
     description = "" if _blank(r.get("description")) else str(r.get("description"))
     comments = _comments(r.get("comments"), ident, reasons)
     history = _history(r.get("history"), ident, reasons)
     if reasons:
         return None
-    anomaly = Anomaly(ident, ds_id, ds_name, container, tuple(fields), kind, status, reason,
-                      detected, description, weight, tuple(tags), tuple(checks))
+    anomaly = Anomaly(
+        ident,
+        ds_id,
+        ds_name,
+        container,
+        tuple(fields),
+        kind,
+        status,
+        reason,
+        detected,
+        description,
+        weight,
+        tuple(tags),
+        tuple(checks),
+    )
     return ParsedAnomaly(anomaly, tuple(comments), tuple(history))
 
 
 def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or (
-        isinstance(value, str) and not value.strip())
+    return (
+        value is None
+        or (isinstance(value, float) and value != value)
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def _text(value: object, name: str, reasons: list[str]) -> str:
@@ -238,7 +275,9 @@ def _maybe_json(value: object) -> object:
     return value
 
 
-def _string_list(value: object, name: str, reasons: list[str], *, required: bool = True) -> list[str]:
+def _string_list(
+    value: object, name: str, reasons: list[str], *, required: bool = True
+) -> list[str]:
     value = _maybe_json(value)
     if _blank(value):
         if required:
@@ -257,7 +296,7 @@ def _status(r: Mapping, reasons: list[str]) -> tuple[str, str | None]:
     raw_reason = "" if _blank(r.get("archive_reason")) else str(r.get("archive_reason")).strip()
     # "Archived (Resolved)" is how the page shows it: accept it back.
     if raw.startswith("Archived (") and raw.endswith(")") and not raw_reason:
-        raw, raw_reason = "Archived", raw[len("Archived ("):-1]
+        raw, raw_reason = "Archived", raw[len("Archived (") : -1]
     statuses = {s.value.lower(): s.value for s in Status}
     reasons_ok = {a.value.lower(): a.value for a in ArchiveReason}
     if raw.lower() not in statuses:
@@ -266,8 +305,10 @@ def _status(r: Mapping, reasons: list[str]) -> tuple[str, str | None]:
     status = statuses[raw.lower()]
     if status == Status.ARCHIVED.value:
         if raw_reason.lower() not in reasons_ok:
-            reasons.append("an Archived anomaly needs archive_reason: Resolved, Invalid, "
-                           f"Duplicate or Discarded (got '{raw_reason}')")
+            reasons.append(
+                "an Archived anomaly needs archive_reason: Resolved, Invalid, "
+                f"Duplicate or Discarded (got '{raw_reason}')"
+            )
             return status, None
         return status, reasons_ok[raw_reason.lower()]
     if raw_reason:
@@ -285,19 +326,22 @@ def _timestamp(value: object, name: str, reasons: list[str]) -> datetime:
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            reasons.append(f"{name} '{value}' is not an ISO 8601 date-time "
-                           "(for example 2026-01-23T20:22:04Z)")
+            reasons.append(
+                f"{name} '{value}' is not an ISO 8601 date-time (for example 2026-01-23T20:22:04Z)"
+            )
             return datetime(1970, 1, 1)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 
 def _checks(value: object, reasons: list[str]) -> list[FailedCheck]:
     value = _maybe_json(value)
     if not isinstance(value, list) or not value:
-        reasons.append("failed_checks must be a non-empty list of "
-                       "{check_id, rule_type, message} (JSON text in CSV)")
+        reasons.append(
+            "failed_checks must be a non-empty list of "
+            "{check_id, rule_type, message} (JSON text in CSV)"
+        )
         return []
     checks = []
     for i, item in enumerate(value, start=1):
@@ -347,14 +391,19 @@ def _history(value: object, anomaly_id: int, reasons: list[str]) -> list[StatusC
         item = item if isinstance(item, Mapping) else {}
         who = _text(item.get("changed_by"), f"history {i} changed_by", sub)
         when = _timestamp(item.get("changed_at"), f"history {i} changed_at", sub)
-        to_status, to_reason = _status({"status": item.get("to"),
-                                        "archive_reason": item.get("to_reason")}, sub)
+        to_status, to_reason = _status(
+            {"status": item.get("to"), "archive_reason": item.get("to_reason")}, sub
+        )
         from_status, from_reason = (None, None)
         if not _blank(item.get("from")):
-            from_status, from_reason = _status({"status": item.get("from"),
-                                                "archive_reason": item.get("from_reason")}, sub)
+            from_status, from_reason = _status(
+                {"status": item.get("from"), "archive_reason": item.get("from_reason")}, sub
+            )
         reasons.extend(f"history {i}: {s}" if not s.startswith("history") else s for s in sub)
         if not sub:
-            out.append(StatusChange(0, anomaly_id, who, when, from_status, from_reason,
-                                    to_status, to_reason))
+            out.append(
+                StatusChange(
+                    0, anomaly_id, who, when, from_status, from_reason, to_status, to_reason
+                )
+            )
     return out

@@ -10,6 +10,7 @@ update of that ticket. Run directly, the command owns the database, so it does
 one pass of the sync worker itself (within the update limit), as the dashboard
 would; through the dashboard, the dashboard's worker sends it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,46 +21,68 @@ from pathlib import Path
 
 import requests
 
-from lib.http.api_token import read_token
 from lib.anomalies.importing import ImportRefused, import_file
+from lib.connections.secret_box import SecretKeyInvalid
+from lib.http.api_token import read_token
+from lib.outbox.worker import SyncWorker
 from lib.services import services_for, utc_now
 from lib.settings import Settings, load_settings
 from lib.store.db import Database, DatabaseLocked
-from lib.tickets.automation_command import AutomationRefused
 from lib.tickets.automation import QUEUED, AutomationResult
-from lib.connections.secret_box import SecretKeyInvalid
-from lib.outbox.worker import SyncWorker
+from lib.tickets.automation_command import AutomationRefused
 
 CLI_ACTOR = "cli"
 
 
-def _post_to_dashboard(settings: Settings, path: str, locked: DatabaseLocked, *,
-                       timeout: float, **kwargs) -> requests.Response | None:
+def _post_to_dashboard(
+    settings: Settings, path: str, locked: DatabaseLocked, *, timeout: float, **kwargs
+) -> requests.Response | None:
     """POST to the running dashboard with its token; None (message printed) when it cannot."""
     token = read_token(settings.api_token_path)
     if token is None:
         print(f"error: {locked}", file=sys.stderr)
         return None
     try:
-        return requests.post(f"{settings.dashboard_url}{path}", timeout=timeout,
-                             headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        return requests.post(
+            f"{settings.dashboard_url}{path}",
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {token}"},
+            **kwargs,
+        )
     except requests.RequestException:
-        print(f"error: {locked} (the dashboard did not answer at {settings.dashboard_url}; "
-              "set ANOMALY_DESK_DASHBOARD_URL if it runs elsewhere)", file=sys.stderr)
+        print(
+            f"error: {locked} (the dashboard did not answer at {settings.dashboard_url}; "
+            "set ANOMALY_DESK_DASHBOARD_URL if it runs elsewhere)",
+            file=sys.stderr,
+        )
         return None
 
 
 def _import_via_dashboard(settings: Settings, path: Path, locked: DatabaseLocked) -> int:
-    answer = _post_to_dashboard(settings, "/api/v1/import", locked, timeout=120,
-                                params={"filename": path.name}, data=path.read_bytes())
+    answer = _post_to_dashboard(
+        settings,
+        "/api/v1/import",
+        locked,
+        timeout=120,
+        params={"filename": path.name},
+        data=path.read_bytes(),
+    )
     if answer is None:
         return 2
-    body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+    body = (
+        answer.json()
+        if answer.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
     if answer.status_code == 200:
-        print(f"Imported {path.name} through the running dashboard: "
-              f"{body['inserted']} new, {body['updated']} updated.")
+        print(
+            f"Imported {path.name} through the running dashboard: "
+            f"{body['inserted']} new, {body['updated']} updated."
+        )
         return 0
-    print(body.get("error") or f"error: the dashboard answered {answer.status_code}", file=sys.stderr)
+    print(
+        body.get("error") or f"error: the dashboard answered {answer.status_code}", file=sys.stderr
+    )
     return 1 if answer.status_code == 400 else 2
 
 
@@ -94,21 +117,36 @@ def _print_result(result: AutomationResult) -> int:
 
 
 def _advanced_via_dashboard(settings: Settings, text: str, locked: DatabaseLocked) -> int:
-    answer = _post_to_dashboard(settings, "/api/v1/advanced", locked, timeout=120,
-                                json={"command": text})
+    answer = _post_to_dashboard(
+        settings, "/api/v1/advanced", locked, timeout=120, json={"command": text}
+    )
     if answer is None:
         return 2
-    body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+    body = (
+        answer.json()
+        if answer.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
     if answer.status_code == 400:
         print(body.get("error") or "error: the dashboard refused the command", file=sys.stderr)
         return 1
     if answer.status_code not in (200, 503) or "status" not in body:
-        print(body.get("error") or f"error: the dashboard answered {answer.status_code}",
-              file=sys.stderr)
+        print(
+            body.get("error") or f"error: the dashboard answered {answer.status_code}",
+            file=sys.stderr,
+        )
         return 2
-    return _print_result(AutomationResult(
-        body["status"], body.get("message", ""), body.get("guid"), body.get("ticket_key"),
-        body.get("ticket_url"), body.get("log_id"), body.get("row_status")))
+    return _print_result(
+        AutomationResult(
+            body["status"],
+            body.get("message", ""),
+            body.get("guid"),
+            body.get("ticket_key"),
+            body.get("ticket_url"),
+            body.get("log_id"),
+            body.get("row_status"),
+        )
+    )
 
 
 def cmd_advanced(settings: Settings, text: str) -> int:
@@ -141,9 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="import anomalies from a CSV, JSON or Parquet file")
     imp.add_argument("file")
-    adv = sub.add_parser("advanced", help="create or update a Jira ticket from one command string",
-                         description='For example: "job-1|CREATE|summary;Disk full|priority;High'
-                         '|labels;dq,orders" or "job-1|UPDATE|priority;Low".')
+    adv = sub.add_parser(
+        "advanced",
+        help="create or update a Jira ticket from one command string",
+        description='For example: "job-1|CREATE|summary;Disk full|priority;High'
+        '|labels;dq,orders" or "job-1|UPDATE|priority;Low".',
+    )
     adv.add_argument("text", metavar="COMMAND")
     return parser
 

@@ -1,4 +1,5 @@
 """``python -m lib.cli``: the command line (see ``lib/cli/__init__.py``)."""
+
 import sys
 
 from lib.cli import main

@@ -6,14 +6,15 @@ activated). It makes a single attempt per call: the outbox schedules retries
 itself, and a client sleeping on Retry-After would keep the worker from
 stopping promptly.
 """
+
 from __future__ import annotations
 
 import threading
 
-from lib.jira import RetryPolicy
 from lib.connections.jira_connections import Connection, ConnectionStore, make_client
-from lib.outbox.policy import ActiveJira
 from lib.connections.secret_box import SecretUnreadable
+from lib.jira import RetryPolicy
+from lib.outbox.policy import ActiveJira
 
 
 class ActiveJiraProvider:
@@ -36,8 +37,12 @@ class ActiveJiraProvider:
             except SecretUnreadable:
                 self._cached = None
                 return None
-            active = ActiveJira(connection.id, client, connection.project_key,
-                                connection.issue_type_id or connection.issue_type_name,
-                                connection.priority_name)
+            active = ActiveJira(
+                connection.id,
+                client,
+                connection.project_key,
+                connection.issue_type_id or connection.issue_type_name,
+                connection.priority_name,
+            )
             self._cached = (connection, active)
             return active

@@ -5,13 +5,14 @@ secrets.toml), else from a key file beside the database created on first use
 with owner-only permissions. The key is never written into the database: a
 copied database file alone does not give the tokens away.
 """
+
 from __future__ import annotations
 
 import hmac
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -20,7 +21,9 @@ from lib.settings import Settings
 MASK = "••••••••"
 _SHOWN_TAIL = 4  # never reveal more than 4 characters of a secret
 _MIN_LENGTH_FOR_TAIL = 12  # a short secret shows nothing: 4 of 8 characters is half of it
-_MAKE_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+_MAKE_KEY = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
 
 
 class SecretKeyInvalid(ValueError):
@@ -31,8 +34,10 @@ class SecretUnreadable(Exception):
     """A stored secret that the current key cannot decrypt (the key changed)."""
 
     def __init__(self) -> None:
-        super().__init__("The stored token cannot be decrypted with the current key "
-                         "(the secret key changed): enter it again.")
+        super().__init__(
+            "The stored token cannot be decrypted with the current key "
+            "(the secret key changed): enter it again."
+        )
 
 
 def mask(value: str) -> str:
@@ -51,7 +56,7 @@ class Secret:
         self._value = value  # None: stored but unreadable with the current key
 
     @classmethod
-    def unreadable(cls) -> "Secret":
+    def unreadable(cls) -> Secret:
         return cls(None)
 
     @property
@@ -95,7 +100,8 @@ def _fernet(key: bytes | str, where: str) -> Fernet:
     except (ValueError, TypeError):
         raise SecretKeyInvalid(
             f"{where} is not a Fernet key (32 url-safe base64-encoded bytes, 44 characters). "
-            f"Make one with: {_MAKE_KEY}") from None
+            f"Make one with: {_MAKE_KEY}"
+        ) from None
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -143,7 +149,7 @@ class SecretBox:
             self._load, self._fernet = None, _fernet(key, "The secret key")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SecretBox":
+    def from_settings(cls, settings: Settings) -> SecretBox:
         """The configured key, or the key file at ``settings.key_path`` (created when first needed).
 
         Raises:

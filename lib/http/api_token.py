@@ -3,6 +3,7 @@
 The dashboard writes it beside the database with owner-only permissions; a
 command run by the same user reads it from there. Nothing else knows it.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -34,4 +35,4 @@ def token_matches(expected: str, authorization: str | None) -> bool:
     """Constant-time check of an ``Authorization: Bearer <token>`` header."""
     if not authorization or not authorization.startswith("Bearer "):
         return False
-    return hmac.compare_digest(expected.encode(), authorization[len("Bearer "):].strip().encode())
+    return hmac.compare_digest(expected.encode(), authorization[len("Bearer ") :].strip().encode())

@@ -3,6 +3,7 @@
 They let command-line tools and automation work while the dashboard holds the
 database: one process owns the DuckDB file, everyone else asks it.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from lib.http.api_token import token_matches
 from lib.anomalies.importing import ImportRefused, import_file
+from lib.http.api_token import token_matches
 from lib.services import Services, utc_now
 from lib.tickets.automation_command import AutomationRefused
 
@@ -36,8 +37,9 @@ def build_routes(get_services: Callable[[], Services], get_token: Callable[[], s
         filename = request.query_params.get("filename", "")
         data = await request.body()
         try:
-            result = await run_in_threadpool(import_file, get_services().db, filename, data,
-                                             utc_now())
+            result = await run_in_threadpool(
+                import_file, get_services().db, filename, data, utc_now()
+            )
         except ImportRefused as exc:
             return JSONResponse({"error": str(exc), "problems": exc.problems}, status_code=400)
         return JSONResponse({"inserted": result.inserted, "updated": result.updated})
@@ -48,17 +50,23 @@ def build_routes(get_services: Callable[[], Services], get_token: Callable[[], s
             return JSONResponse({"error": "Missing or wrong API token."}, status_code=401)
         text = _command_text(await request.body(), request.headers.get("content-type", ""))
         if text is None:
-            return JSONResponse({"error": 'Send {"command": "GUID|ACTION|field;value|..."} as '
-                                 "JSON, or the command as plain text."}, status_code=400)
+            return JSONResponse(
+                {
+                    "error": 'Send {"command": "GUID|ACTION|field;value|..."} as '
+                    "JSON, or the command as plain text."
+                },
+                status_code=400,
+            )
         automation = get_services().automation
         try:
             # In a thread: the Jira call may take seconds, and the demo sandbox
             # is served by this same event loop (blocking it would deadlock).
             result = await run_in_threadpool(automation.run, text, API_ACTOR)
         except AutomationRefused as exc:
-            return JSONResponse({"error": str(exc),
-                                 "field_errors": getattr(exc, "field_errors", {})},
-                                status_code=400)
+            return JSONResponse(
+                {"error": str(exc), "field_errors": getattr(exc, "field_errors", {})},
+                status_code=400,
+            )
         return JSONResponse(result.as_json(), status_code=200 if result.ok else 503)
 
     return [

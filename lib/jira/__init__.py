@@ -35,22 +35,58 @@ Methods (all raise a ``JiraError`` subclass on failure):
 In ``fields`` dicts, ``description`` (str or ``Doc``) and any ``Doc`` value are
 rendered for the flavour and cut to 32,767 characters; ``summary`` is cut to 255.
 """
+
 from lib.jira.auth import BasicAuth, BearerAuth
 from lib.jira.client import BULK_CHUNK, ISSUE_FIELDS, MAX_PAGES, Flavour, JiraClient, detect_flavour
 from lib.jira.errors import (
-    BadCredentials, BadRequest, CaptchaRequired, Conflict, Forbidden, Gone, JiraConnectionError,
-    JiraDnsError, JiraError, JiraTimeout, JiraTLSError, NotFound, RateLimited, ServerError,
-    TooLarge, UnexpectedAnswer, error_from_response,
+    BadCredentials,
+    BadRequest,
+    CaptchaRequired,
+    Conflict,
+    Forbidden,
+    Gone,
+    JiraConnectionError,
+    JiraDnsError,
+    JiraError,
+    JiraTimeout,
+    JiraTLSError,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TooLarge,
+    UnexpectedAnswer,
+    error_from_response,
 )
 from lib.jira.jql import jql_quote, looks_like_issue_key
 from lib.jira.records import (
-    BulkItem, BulkItemError, Comment, CreatedIssue, FieldMeta, Issue, IssueType, Myself,
-    PickerIssue, Project, ServerInfo, Transition,
+    BulkItem,
+    BulkItemError,
+    Comment,
+    CreatedIssue,
+    FieldMeta,
+    Issue,
+    IssueType,
+    Myself,
+    PickerIssue,
+    Project,
+    ServerInfo,
+    Transition,
 )
 from lib.jira.retry import RetryPolicy
 from lib.jira.richtext import (
-    BulletList, CodeBlock, Doc, HardBreak, Heading, Link, Paragraph, Rule, Text, adf_to_text,
-    doc_from_text, to_adf, to_wiki,
+    BulletList,
+    CodeBlock,
+    Doc,
+    HardBreak,
+    Heading,
+    Link,
+    Paragraph,
+    Rule,
+    Text,
+    adf_to_text,
+    doc_from_text,
+    to_adf,
+    to_wiki,
 )
 
 __all__ = [name for name in dir() if not name.startswith("_")]

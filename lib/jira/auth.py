@@ -1,4 +1,5 @@
 """Credentials for Jira, as ``requests`` auth objects that never show their secret."""
+
 from __future__ import annotations
 
 import base64

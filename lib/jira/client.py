@@ -1,12 +1,14 @@
 """The Jira REST client: one request method, thin endpoint methods, both flavours."""
+
 from __future__ import annotations
 
 import enum
 import json
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -14,7 +16,12 @@ import requests
 from lib.jira import records, richtext
 from lib.jira.auth import BasicAuth, BearerAuth
 from lib.jira.errors import (
-    BadRequest, CaptchaRequired, JiraError, NotFound, UnexpectedAnswer, error_from_exception,
+    BadRequest,
+    CaptchaRequired,
+    JiraError,
+    NotFound,
+    UnexpectedAnswer,
+    error_from_exception,
     error_from_response,
 )
 from lib.jira.jql import jql_quote
@@ -33,8 +40,13 @@ class Flavour(enum.Enum):
     DATA_CENTER = "data_center"
 
 
-def detect_flavour(base_url: str, session: requests.Session | None = None, *,
-                   timeout: float = 10.0, verify: bool | str = True) -> Flavour:
+def detect_flavour(
+    base_url: str,
+    session: requests.Session | None = None,
+    *,
+    timeout: float = 10.0,
+    verify: bool | str = True,
+) -> Flavour:
     """Cloud for ``*.atlassian.net``, else what ``/serverInfo`` says (anonymous call).
 
     Raises:
@@ -44,8 +56,15 @@ def detect_flavour(base_url: str, session: requests.Session | None = None, *,
     if host == "atlassian.net" or host.endswith(".atlassian.net"):
         return Flavour.CLOUD
     # rest/api/2 exists on both flavours, so it is the safe probe.
-    probe = JiraClient(base_url, None, flavour=Flavour.DATA_CENTER, session=session,
-                       timeout=timeout, verify=verify, api_prefix="rest/api/2")
+    probe = JiraClient(
+        base_url,
+        None,
+        flavour=Flavour.DATA_CENTER,
+        session=session,
+        timeout=timeout,
+        verify=verify,
+        api_prefix="rest/api/2",
+    )
     info = probe.server_info()
     return Flavour.CLOUD if info.deployment_type.lower() == "cloud" else Flavour.DATA_CENTER
 
@@ -71,14 +90,26 @@ class JiraClient:
     SEARCH_JQL = "/search/jql"  # Cloud (token paging)
     SEARCH = "/search"  # Data Center (startAt paging); 410 Gone on Cloud
 
-    def __init__(self, base_url: str, auth: BasicAuth | BearerAuth | None, *, flavour: Flavour,
-                 session: requests.Session | None = None, timeout: float = 30.0,
-                 api_prefix: str | None = None, verify: bool | str = True, trust_env: bool = True,
-                 retry_policy: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        auth: BasicAuth | BearerAuth | None,
+        *,
+        flavour: Flavour,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+        api_prefix: str | None = None,
+        verify: bool | str = True,
+        trust_env: bool = True,
+        retry_policy: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         if verify is False or verify is None or verify == "":
             # An internal CA is handled with a bundle path; never by turning checks off.
-            raise ValueError("TLS verification cannot be switched off: pass verify=<CA bundle path>")
+            raise ValueError(
+                "TLS verification cannot be switched off: pass verify=<CA bundle path>"
+            )
         self.base_url = base_url.rstrip("/")
         self.flavour = Flavour(flavour)
         default_prefix = "rest/api/3" if self.flavour is Flavour.CLOUD else "rest/api/2"
@@ -110,8 +141,15 @@ class JiraClient:
         """The page of an issue in Jira's web UI."""
         return f"{self.base_url}/browse/{quote(key, safe='')}"
 
-    def _request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
-                 accept: frozenset[int] = frozenset()) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        body: Any = None,
+        accept: frozenset[int] = frozenset(),
+    ) -> Any:
         """Send one API call with timeout, retries and error mapping.
 
         Returns the parsed JSON, or None for 204 / an empty body. Statuses in
@@ -125,53 +163,105 @@ class JiraClient:
         while True:
             attempt += 1
             response, failure = self._send(method, url, path, params, body, attempt)
-            if response is not None and (response.status_code < 400 or response.status_code in accept):
+            if response is not None and (
+                response.status_code < 400 or response.status_code in accept
+            ):
                 return _parse_json(response)
             if response is not None:
-                error = error_from_response(response, self.flavour, redact=self._secrets(), now=self._now())
-                delay = retry_delay(self.retry_policy, method, attempt=attempt, status=response.status_code,
-                                    captcha=isinstance(error, CaptchaRequired), headers=response.headers,
-                                    now=self._now())
+                error = error_from_response(
+                    response, self.flavour, redact=self._secrets(), now=self._now()
+                )
+                delay = retry_delay(
+                    self.retry_policy,
+                    method,
+                    attempt=attempt,
+                    status=response.status_code,
+                    captcha=isinstance(error, CaptchaRequired),
+                    headers=response.headers,
+                    now=self._now(),
+                )
             else:
                 error = failure
                 kind = TIMEOUT if error.code == "timeout" else CONNECTION
                 delay = retry_delay(self.retry_policy, method, attempt=attempt, failure=kind)
             if delay is None:
-                log.warning("jira.request.failed", extra={"jira_method": method, "jira_path": path,
-                                                          "jira_code": error.code, "jira_status": error.status})
+                log.warning(
+                    "jira.request.failed",
+                    extra={
+                        "jira_method": method,
+                        "jira_path": path,
+                        "jira_code": error.code,
+                        "jira_status": error.status,
+                    },
+                )
                 raise error
-            log.info("jira.request.retry", extra={"jira_method": method, "jira_path": path,
-                                                  "jira_code": error.code, "jira_delay": delay})
+            log.info(
+                "jira.request.retry",
+                extra={
+                    "jira_method": method,
+                    "jira_path": path,
+                    "jira_code": error.code,
+                    "jira_delay": delay,
+                },
+            )
             self._sleep(delay)
 
-    def _send(self, method: str, url: str, path: str, params: dict | None, body: Any,
-              attempt: int) -> tuple[requests.Response | None, JiraError | None]:
+    def _send(
+        self, method: str, url: str, path: str, params: dict | None, body: Any, attempt: int
+    ) -> tuple[requests.Response | None, JiraError | None]:
         started = time.monotonic()
         try:
             response = self._session.request(
-                method, url, params=params, json=body, auth=self._auth, timeout=self.timeout,
-                verify=self._verify, headers={"Accept": "application/json"})
+                method,
+                url,
+                params=params,
+                json=body,
+                auth=self._auth,
+                timeout=self.timeout,
+                verify=self._verify,
+                headers={"Accept": "application/json"},
+            )
         except requests.RequestException as exc:
             # Built outside the raise so the original (whose request holds the
             # Authorization header) is not chained onto what callers see.
             return None, error_from_exception(exc, method=method, url=url, redact=self._secrets())
         near = response.headers.get("X-RateLimit-NearLimit", "")
         self.near_limit = near.strip().lower() == "true"
-        log.debug("jira.request", extra={
-            "jira_method": method, "jira_path": path, "jira_status": response.status_code,
-            "jira_attempt": attempt, "jira_ms": round((time.monotonic() - started) * 1000, 1)})
+        log.debug(
+            "jira.request",
+            extra={
+                "jira_method": method,
+                "jira_path": path,
+                "jira_status": response.status_code,
+                "jira_attempt": attempt,
+                "jira_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
         return response, None
 
     def _secrets(self) -> tuple[str, ...]:
         return self._auth.secrets() if self._auth is not None else ()
 
-    def _pages(self, method: str, path: str, *, params: dict | None = None, items: Sequence[str],
-               page_size: int = 50) -> Iterator[dict]:
+    def _pages(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        items: Sequence[str],
+        page_size: int = 50,
+    ) -> Iterator[dict]:
         """Items of a startAt/maxResults/total (or isLast) paged resource."""
         start = 0
         for _ in range(MAX_PAGES):
-            data = self._request(method, path, params={**(params or {}), "startAt": start,
-                                                       "maxResults": page_size}) or {}
+            data = (
+                self._request(
+                    method,
+                    path,
+                    params={**(params or {}), "startAt": start, "maxResults": page_size},
+                )
+                or {}
+            )
             batch = next((data[k] for k in items if isinstance(data.get(k), list)), [])
             yield from batch
             start += len(batch)
@@ -202,12 +292,22 @@ class JiraClient:
 
     def issue_types(self, project_key: str) -> list[records.IssueType]:
         path = self.ISSUE_TYPES.format(project=_seg(project_key))
-        return [records.parse_issue_type(i) for i in self._pages("GET", path, items=("issueTypes", "values"))]
+        return [
+            records.parse_issue_type(i)
+            for i in self._pages("GET", path, items=("issueTypes", "values"))
+        ]
 
-    def fields_for_issue_type(self, project_key: str, issue_type_id: str) -> list[records.FieldMeta]:
+    def fields_for_issue_type(
+        self, project_key: str, issue_type_id: str
+    ) -> list[records.FieldMeta]:
         """Create-screen fields of one issue type (required flag, allowedValues)."""
-        path = self.ISSUE_TYPE_FIELDS.format(project=_seg(project_key), issue_type=_seg(issue_type_id))
-        return [records.parse_field_meta(f) for f in self._pages("GET", path, items=("fields", "values"))]
+        path = self.ISSUE_TYPE_FIELDS.format(
+            project=_seg(project_key), issue_type=_seg(issue_type_id)
+        )
+        return [
+            records.parse_field_meta(f)
+            for f in self._pages("GET", path, items=("fields", "values"))
+        ]
 
     def priorities(self, project_key: str, issue_type_id: str) -> list[str]:
         """Priority names valid for new issues of this type.
@@ -223,12 +323,17 @@ class JiraClient:
         if field.allowed_values:
             return [v.name for v in field.allowed_values]
         if self.cloud:
-            return [str(p.get("name")) for p in self._pages("GET", self.PRIORITY_SEARCH, items=("values",))]
+            return [
+                str(p.get("name"))
+                for p in self._pages("GET", self.PRIORITY_SEARCH, items=("values",))
+            ]
         return [str(p.get("name")) for p in self._request("GET", self.PRIORITIES) or []]
 
     def get_issue(self, key: str) -> records.Issue:
         """One issue (under its current key if it moved). Raises NotFound."""
-        data = self._request("GET", self.ISSUE.format(key=_seg(key)), params={"fields": ",".join(ISSUE_FIELDS)})
+        data = self._request(
+            "GET", self.ISSUE.format(key=_seg(key)), params={"fields": ",".join(ISSUE_FIELDS)}
+        )
         return records.parse_issue(data, self.browse_url)
 
     def comments(self, key: str) -> Iterator[records.Comment]:
@@ -259,7 +364,9 @@ class JiraClient:
             if data.get("isLast", not token) or not token:
                 return
             body = {**body, "nextPageToken": token}
-        log.warning("jira.pages.capped", extra={"jira_path": self.SEARCH_JQL, "jira_pages": MAX_PAGES})
+        log.warning(
+            "jira.pages.capped", extra={"jira_path": self.SEARCH_JQL, "jira_pages": MAX_PAGES}
+        )
 
     def _search_dc(self, jql: str, fields: Sequence[str]) -> Iterator[dict]:
         # POST keeps long JQL out of URLs and proxy logs; paging past 10,000 fails on DC.
@@ -302,7 +409,9 @@ class JiraClient:
     def _prepare_fields(self, fields: dict) -> dict:
         out = dict(fields)
         for name, value in fields.items():
-            if isinstance(value, richtext.Doc) or (name == "description" and isinstance(value, str)):
+            if isinstance(value, richtext.Doc) or (
+                name == "description" and isinstance(value, str)
+            ):
                 out[name] = self.render(value)
         if isinstance(out.get("summary"), str):
             out["summary"] = richtext.fit_summary(out["summary"])
@@ -326,13 +435,17 @@ class JiraClient:
         """
         results: list[records.BulkItem] = []
         for offset in range(0, len(items), BULK_CHUNK):
-            chunk = items[offset: offset + BULK_CHUNK]
+            chunk = items[offset : offset + BULK_CHUNK]
             body = {"issueUpdates": [{"fields": self._prepare_fields(f)} for f in chunk]}
             try:
                 data = self._request("POST", self.ISSUES_BULK, body=body, accept=frozenset({400}))
                 if not isinstance((data or {}).get("errors"), list):
-                    raise BadRequest(f"Jira rejected the bulk create: {json.dumps(data)[:300]}",
-                                     status=400, method="POST", path=urlsplit(self.url(self.ISSUES_BULK)).path)
+                    raise BadRequest(
+                        f"Jira rejected the bulk create: {json.dumps(data)[:300]}",
+                        status=400,
+                        method="POST",
+                        path=urlsplit(self.url(self.ISSUES_BULK)).path,
+                    )
                 results.extend(records.parse_bulk(data, len(chunk), offset))
             except JiraError as exc:
                 results.extend(_failed_items(items, offset, exc))
@@ -341,22 +454,31 @@ class JiraClient:
 
     def edit_issue(self, key: str, fields: dict) -> None:
         """Update fields (PUT, Jira answers 204 with no body). Raises Conflict on 409."""
-        self._request("PUT", self.ISSUE.format(key=_seg(key)), body={"fields": self._prepare_fields(fields)})
+        self._request(
+            "PUT", self.ISSUE.format(key=_seg(key)), body={"fields": self._prepare_fields(fields)}
+        )
 
     def add_comment(self, key: str, body: richtext.Doc | str) -> records.Comment:
         """Add a comment. Not retried if the answer is lost: list comments first."""
-        data = self._request("POST", self.COMMENTS.format(key=_seg(key)), body={"body": self.render(body)})
+        data = self._request(
+            "POST", self.COMMENTS.format(key=_seg(key)), body={"body": self.render(body)}
+        )
         return records.parse_comment(data)
 
     def do_transition(self, key: str, transition_id: str) -> None:
-        self._request("POST", self.TRANSITIONS.format(key=_seg(key)),
-                      body={"transition": {"id": str(transition_id)}})
+        self._request(
+            "POST",
+            self.TRANSITIONS.format(key=_seg(key)),
+            body={"transition": {"id": str(transition_id)}},
+        )
 
     def set_property(self, key: str, prop: str, value: Any) -> None:
         """Store a JSON value on the issue (not searchable by JQL: use labels to find)."""
         size = len(json.dumps(value).encode())
         if size > PROPERTY_LIMIT:
-            raise ValueError(f"issue property {prop!r} is {size} bytes; Jira allows {PROPERTY_LIMIT}")
+            raise ValueError(
+                f"issue property {prop!r} is {size} bytes; Jira allows {PROPERTY_LIMIT}"
+            )
         self._request("PUT", self.PROPERTY.format(key=_seg(key), prop=_seg(prop)), body=value)
 
 
@@ -376,12 +498,16 @@ def _parse_json(response: requests.Response) -> Any:
             f"Jira answered HTTP {response.status_code} to {response.request.method} "
             f"{urlsplit(response.url).path} with something that is not JSON. Check the base URL "
             "and REST prefix (a login page or proxy may be in the way).",
-            status=response.status_code, method=response.request.method,
-            path=urlsplit(response.url).path) from None
+            status=response.status_code,
+            method=response.request.method,
+            path=urlsplit(response.url).path,
+        ) from None
 
 
 def _failed_items(items: Sequence[dict], offset: int, exc: JiraError) -> list[records.BulkItem]:
     error = records.BulkItemError(exc.code, exc.status, (str(exc),), exc.field_errors)
     skipped = records.BulkItemError("not_sent", None, ("not sent: an earlier chunk failed",), {})
     end = min(len(items), offset + BULK_CHUNK)
-    return [records.BulkItem(n, None, error if n < end else skipped) for n in range(offset, len(items))]
+    return [
+        records.BulkItem(n, None, error if n < end else skipped) for n in range(offset, len(items))
+    ]

@@ -8,6 +8,7 @@ Errors never keep the ``requests`` response or request: their headers hold
 the ``Authorization`` header. Any Jira text echoed into a message is passed
 through ``redact`` so a server that echoes the token cannot leak it.
 """
+
 from __future__ import annotations
 
 import html
@@ -15,8 +16,9 @@ import json
 import re
 import socket
 import ssl
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -34,9 +36,16 @@ class JiraError(Exception):
     code = "jira_error"
     hint = "Check the Jira connection settings and try again."
 
-    def __init__(self, message: str, *, status: int | None = None, method: str | None = None,
-                 path: str | None = None, field_errors: dict[str, str] | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        field_errors: dict[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -46,8 +55,10 @@ class JiraError(Exception):
         self.request_id = request_id
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, " \
-               f"method={self.method!r}, path={self.path!r})"
+        return (
+            f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, "
+            f"method={self.method!r}, path={self.path!r})"
+        )
 
 
 class BadRequest(JiraError):
@@ -62,21 +73,27 @@ class BadCredentials(JiraError):
 
 class CaptchaRequired(JiraError):
     code = "captcha_required"
-    hint = ("Jira locked the account behind a CAPTCHA after failed logins: log in once "
-            "in a browser, then fix the stored password or use a personal access token.")
+    hint = (
+        "Jira locked the account behind a CAPTCHA after failed logins: log in once "
+        "in a browser, then fix the stored password or use a personal access token."
+    )
 
 
 class Forbidden(JiraError):
     code = "forbidden"
-    hint = ("The account signed in but may not do this: ask a Jira admin for the "
-            "project permission (Browse / Create / Edit issues). If basic auth is "
-            "blocked on your site, use an API token or personal access token.")
+    hint = (
+        "The account signed in but may not do this: ask a Jira admin for the "
+        "project permission (Browse / Create / Edit issues). If basic auth is "
+        "blocked on your site, use an API token or personal access token."
+    )
 
 
 class NotFound(JiraError):
     code = "not_found"
-    hint = ("Not found, or no permission to see it (Jira answers 404 for both): check "
-            "the key or project and that the account can browse it.")
+    hint = (
+        "Not found, or no permission to see it (Jira answers 404 for both): check "
+        "the key or project and that the account can browse it."
+    )
 
 
 class Conflict(JiraError):
@@ -86,14 +103,18 @@ class Conflict(JiraError):
 
 class Gone(JiraError):
     code = "gone"
-    hint = ("Jira removed this API (for example the old Cloud /search): update "
-            "Anomaly Desk or check the flavour and REST prefix settings.")
+    hint = (
+        "Jira removed this API (for example the old Cloud /search): update "
+        "Anomaly Desk or check the flavour and REST prefix settings."
+    )
 
 
 class TooLarge(JiraError):
     code = "too_large"
-    hint = ("Jira refused the size (for example the issue's comment limit): shorten "
-            "the text or add to a new issue.")
+    hint = (
+        "Jira refused the size (for example the issue's comment limit): shorten "
+        "the text or add to a new issue."
+    )
 
 
 class RateLimited(JiraError):
@@ -107,19 +128,25 @@ class RateLimited(JiraError):
 
 class ServerError(JiraError):
     code = "server_error"
-    hint = "Jira (or a proxy before it) failed: try again later; if it persists, tell the Jira admin."
+    hint = (
+        "Jira (or a proxy before it) failed: try again later; if it persists, tell the Jira admin."
+    )
 
 
 class JiraTimeout(JiraError):
     code = "timeout"
-    hint = ("Jira did not answer in time: try again later or raise the timeout. If this "
-            "was a create or comment it may have been applied: look before resending.")
+    hint = (
+        "Jira did not answer in time: try again later or raise the timeout. If this "
+        "was a create or comment it may have been applied: look before resending."
+    )
 
 
 class JiraConnectionError(JiraError):
     code = "connection_error"
-    hint = ("Could not reach Jira: check the base URL, the network and the proxy "
-            "setting. If this was a create or comment it may have been applied.")
+    hint = (
+        "Could not reach Jira: check the base URL, the network and the proxy "
+        "setting. If this was a create or comment it may have been applied."
+    )
 
 
 class JiraDnsError(JiraConnectionError):
@@ -129,8 +156,10 @@ class JiraDnsError(JiraConnectionError):
 
 class JiraTLSError(JiraConnectionError):
     code = "tls_error"
-    hint = ("The TLS/SSL certificate check failed: if Jira uses an internal certificate "
-            "authority, set its CA bundle path (verification is never switched off).")
+    hint = (
+        "The TLS/SSL certificate check failed: if Jira uses an internal certificate "
+        "authority, set its CA bundle path (verification is never switched off)."
+    )
 
 
 class UnexpectedAnswer(JiraError):
@@ -139,31 +168,51 @@ class UnexpectedAnswer(JiraError):
 
 
 _BY_STATUS: dict[int, type[JiraError]] = {
-    400: BadRequest, 401: BadCredentials, 403: Forbidden, 404: NotFound, 409: Conflict,
-    410: Gone, 413: TooLarge, 422: BadRequest, 429: RateLimited,
+    400: BadRequest,
+    401: BadCredentials,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    410: Gone,
+    413: TooLarge,
+    422: BadRequest,
+    429: RateLimited,
 }
 
 
-def error_from_response(response: requests.Response, flavour: Any = None, *,
-                        redact: Iterable[str] = (), now: datetime | None = None) -> JiraError:
+def error_from_response(
+    response: requests.Response,
+    flavour: Any = None,
+    *,
+    redact: Iterable[str] = (),
+    now: datetime | None = None,
+) -> JiraError:
     """Turn any failed Jira answer (JSON, HTML, plain text, empty) into a JiraError."""
     status = response.status_code
     method = response.request.method if response.request is not None else None
     path = urlsplit(response.url or "").path or None
-    messages, field_errors = parse_error_body(response.text, response.headers.get("Content-Type", ""))
+    messages, field_errors = parse_error_body(
+        response.text, response.headers.get("Content-Type", "")
+    )
     cls = _class_for(status, response.headers)
     detail = "; ".join(messages + [f"{k}: {v}" for k, v in field_errors.items()])
     request_id = response.headers.get("X-AREQUESTID") or response.headers.get("X-Request-Id")
     text = _compose(cls, status, method, path, detail, flavour, request_id)
-    kw: dict[str, Any] = dict(status=status, method=method, path=path, request_id=request_id,
-                              field_errors={k: scrub(v, redact) for k, v in field_errors.items()})
+    kw: dict[str, Any] = dict(
+        status=status,
+        method=method,
+        path=path,
+        request_id=request_id,
+        field_errors={k: scrub(v, redact) for k, v in field_errors.items()},
+    )
     if cls is RateLimited:
-        kw["retry_after"] = server_wait(response.headers, now or datetime.now(timezone.utc))
+        kw["retry_after"] = server_wait(response.headers, now or datetime.now(UTC))
     return cls(scrub(text, redact), **kw)
 
 
-def error_from_exception(exc: BaseException, *, method: str, url: str,
-                         redact: Iterable[str] = ()) -> JiraError:
+def error_from_exception(
+    exc: BaseException, *, method: str, url: str, redact: Iterable[str] = ()
+) -> JiraError:
     """Turn a ``requests`` exception (no answer from Jira) into a JiraError."""
     path = urlsplit(url).path or None
     cls = _class_for_exception(exc)
@@ -225,10 +274,13 @@ def _class_for_exception(exc: BaseException) -> type[JiraError]:
     chain = _chain(exc)
     if isinstance(exc, requests.exceptions.Timeout):
         return JiraTimeout
-    if isinstance(exc, requests.exceptions.SSLError) or any(isinstance(e, ssl.SSLError) for e in chain):
+    if isinstance(exc, requests.exceptions.SSLError) or any(
+        isinstance(e, ssl.SSLError) for e in chain
+    ):
         return JiraTLSError
-    if any(isinstance(e, socket.gaierror) or type(e).__name__ == "NameResolutionError" for e in chain) \
-            or re.search(r"NameResolution|getaddrinfo|Name or service not known|nodename", str(exc)):
+    if any(
+        isinstance(e, socket.gaierror) or type(e).__name__ == "NameResolutionError" for e in chain
+    ) or re.search(r"NameResolution|getaddrinfo|Name or service not known|nodename", str(exc)):
         return JiraDnsError
     return JiraConnectionError
 
@@ -246,10 +298,19 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _compose(cls: type[JiraError], status: int | None, method: str | None, path: str | None,
-             detail: str, flavour: Any, request_id: str | None) -> str:
+def _compose(
+    cls: type[JiraError],
+    status: int | None,
+    method: str | None,
+    path: str | None,
+    detail: str,
+    flavour: Any,
+    request_id: str | None,
+) -> str:
     where = f"{method or '?'} {path or '?'}"
-    head = f"Jira answered HTTP {status} to {where}" if status else f"No answer from Jira to {where}"
+    head = (
+        f"Jira answered HTTP {status} to {where}" if status else f"No answer from Jira to {where}"
+    )
     parts = [head + (f": {detail}" if detail else "") + "."]
     parts.append(_hint_for(cls, flavour))
     if request_id:
@@ -260,10 +321,14 @@ def _compose(cls: type[JiraError], status: int | None, method: str | None, path:
 def _hint_for(cls: type[JiraError], flavour: Any) -> str:
     if cls is BadCredentials:
         if getattr(flavour, "value", flavour) == "data_center":
-            return ("Check the username and password, or the personal access token "
-                    "(tokens can expire or be revoked).")
-        return ("Check the email:api_token pair; API tokens expire within a year: "
-                "create a new one at id.atlassian.com if needed.")
+            return (
+                "Check the username and password, or the personal access token "
+                "(tokens can expire or be revoked)."
+            )
+        return (
+            "Check the email:api_token pair; API tokens expire within a year: "
+            "create a new one at id.atlassian.com if needed."
+        )
     return cls.hint
 
 

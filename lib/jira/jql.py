@@ -1,4 +1,5 @@
 """Safe pieces of JQL built from user text."""
+
 from __future__ import annotations
 
 import re

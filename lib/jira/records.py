@@ -4,11 +4,13 @@ Parsers are lenient about missing optional parts (a field the account may not
 see is simply absent) and strict about the identity of a thing (id, key).
 Ids are kept as strings: the issue picker answers integers, the rest strings.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from lib.jira.richtext import adf_to_text
 
@@ -132,13 +134,21 @@ def parse_jira_datetime(value: Any) -> datetime | None:
 
 
 def parse_server_info(data: dict) -> ServerInfo:
-    return ServerInfo(str(data.get("baseUrl", "")), str(data.get("version", "")),
-                      str(data.get("deploymentType", "")), str(data.get("serverTitle", "")))
+    return ServerInfo(
+        str(data.get("baseUrl", "")),
+        str(data.get("version", "")),
+        str(data.get("deploymentType", "")),
+        str(data.get("serverTitle", "")),
+    )
 
 
 def parse_myself(data: dict) -> Myself:
-    return Myself(data.get("accountId"), data.get("name"), str(data.get("displayName", "")),
-                  data.get("emailAddress"))
+    return Myself(
+        data.get("accountId"),
+        data.get("name"),
+        str(data.get("displayName", "")),
+        data.get("emailAddress"),
+    )
 
 
 def parse_project(data: dict) -> Project:
@@ -153,10 +163,16 @@ def parse_field_meta(data: dict) -> FieldMeta:
     schema = data.get("schema") if isinstance(data.get("schema"), dict) else {}
     values = tuple(
         AllowedValue(str(v.get("id", "")), str(v.get("name") or v.get("value") or ""))
-        for v in data.get("allowedValues") or [] if isinstance(v, dict)
+        for v in data.get("allowedValues") or []
+        if isinstance(v, dict)
     )
-    return FieldMeta(str(data.get("fieldId") or data.get("key") or ""), str(data.get("name", "")),
-                     bool(data.get("required", False)), schema.get("type"), values)
+    return FieldMeta(
+        str(data.get("fieldId") or data.get("key") or ""),
+        str(data.get("name", "")),
+        bool(data.get("required", False)),
+        schema.get("type"),
+        values,
+    )
 
 
 def parse_created(data: dict) -> CreatedIssue:
@@ -176,9 +192,12 @@ def parse_bulk(data: dict, size: int, offset: int = 0) -> list[BulkItem]:
             continue
         element = err.get("elementErrors") or {}
         fields = element.get("errors") if isinstance(element.get("errors"), dict) else {}
-        failed[n] = BulkItemError("rejected", err.get("status") or element.get("status"),
-                                  tuple(str(m) for m in element.get("errorMessages") or []),
-                                  {str(k): str(v) for k, v in fields.items()})
+        failed[n] = BulkItemError(
+            "rejected",
+            err.get("status") or element.get("status"),
+            tuple(str(m) for m in element.get("errorMessages") or []),
+            {str(k): str(v) for k, v in fields.items()},
+        )
     created = iter(parse_created(i) for i in data.get("issues") or [])
     items = []
     for n in range(size):
@@ -192,20 +211,31 @@ def parse_bulk(data: dict, size: int, offset: int = 0) -> list[BulkItem]:
 def parse_issue(data: dict, browse: Callable[[str], str]) -> Issue:
     fields = data.get("fields") or {}
     status = fields.get("status") if isinstance(fields.get("status"), dict) else {}
-    category = status.get("statusCategory") if isinstance(status.get("statusCategory"), dict) else {}
+    category = (
+        status.get("statusCategory") if isinstance(status.get("statusCategory"), dict) else {}
+    )
     priority = fields.get("priority") if isinstance(fields.get("priority"), dict) else {}
     key = str(data["key"])
-    return Issue(str(data["id"]), key, fields.get("summary"), status.get("name"), category.get("key"),
-                 priority.get("name"), parse_jira_datetime(fields.get("updated")),
-                 tuple(str(x) for x in fields.get("labels") or []), browse(key))
+    return Issue(
+        str(data["id"]),
+        key,
+        fields.get("summary"),
+        status.get("name"),
+        category.get("key"),
+        priority.get("name"),
+        parse_jira_datetime(fields.get("updated")),
+        tuple(str(x) for x in fields.get("labels") or []),
+        browse(key),
+    )
 
 
 def parse_comment(data: dict) -> Comment:
     body = data.get("body")
     text = adf_to_text(body) if isinstance(body, dict) else str(body or "")
     author = data.get("author") if isinstance(data.get("author"), dict) else {}
-    return Comment(str(data["id"]), parse_jira_datetime(data.get("created")), text,
-                   author.get("displayName"))
+    return Comment(
+        str(data["id"]), parse_jira_datetime(data.get("created")), text, author.get("displayName")
+    )
 
 
 def parse_picker(data: dict) -> list[PickerIssue]:
@@ -216,11 +246,15 @@ def parse_picker(data: dict) -> list[PickerIssue]:
             key = str(item.get("key", ""))
             if key and key not in seen:
                 # summaryText is plain; summary carries HTML highlight markup.
-                seen[key] = PickerIssue(key, str(item.get("summaryText") or ""), str(item.get("id", "")))
+                seen[key] = PickerIssue(
+                    key, str(item.get("summaryText") or ""), str(item.get("id", ""))
+                )
     return list(seen.values())
 
 
 def parse_transition(data: dict) -> Transition:
     to = data.get("to") if isinstance(data.get("to"), dict) else {}
     category = to.get("statusCategory") if isinstance(to.get("statusCategory"), dict) else {}
-    return Transition(str(data["id"]), str(data.get("name", "")), to.get("name"), category.get("key"))
+    return Transition(
+        str(data["id"]), str(data.get("name", "")), to.get("name"), category.get("key")
+    )

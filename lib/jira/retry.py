@@ -18,13 +18,14 @@ Decisions, and why:
   ISO time) is honoured as-is; if it is longer than ``max_server_wait`` we
   give up instead, so a worker can reschedule rather than block a thread.
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Callable, Mapping
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
@@ -90,7 +91,7 @@ def retry_delay(
         return None
     if not _may_retry(method.upper(), status, failure):
         return None
-    wait = server_wait(headers, now or datetime.now(timezone.utc))
+    wait = server_wait(headers, now or datetime.now(UTC))
     if wait is not None:
         return wait if wait <= policy.max_server_wait else None
     backoff = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
@@ -128,7 +129,7 @@ def _parse_retry_after(value: str, now: datetime) -> float | None:
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
 
 
@@ -138,4 +139,4 @@ def _parse_iso(value: str) -> datetime | None:
         when = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

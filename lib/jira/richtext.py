@@ -5,12 +5,14 @@ client renders it for the flavour it talks to. Text is treated as untrusted:
 an anomaly message such as ``{code}`` or ``[x|javascript:alert(1)]`` must be
 shown as text, never interpreted as markup or as a live link.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Union
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 SUMMARY_LIMIT = 255
@@ -38,7 +40,7 @@ class HardBreak:
     pass
 
 
-Inline = Union[Text, Link, HardBreak]
+Inline = Text | Link | HardBreak
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Rule:
     pass
 
 
-Block = Union[Paragraph, Heading, BulletList, CodeBlock, Rule]
+Block = Paragraph | Heading | BulletList | CodeBlock | Rule
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def doc_from_text(text: str) -> Doc:
     return Doc(tuple(blocks))
 
 
-def as_doc(value: "Doc | str") -> Doc:
+def as_doc(value: Doc | str) -> Doc:
     return value if isinstance(value, Doc) else doc_from_text(value)
 
 
@@ -130,11 +132,17 @@ def _adf_block(block: Block) -> dict[str, Any] | None:
         return {"type": "paragraph", "content": _adf_inlines(block.inlines)}
     if isinstance(block, Heading):
         level = min(6, max(1, int(block.level)))
-        return {"type": "heading", "attrs": {"level": level}, "content": _adf_inlines(block.inlines)}
+        return {
+            "type": "heading",
+            "attrs": {"level": level},
+            "content": _adf_inlines(block.inlines),
+        }
     if isinstance(block, BulletList):
         # A listItem needs at least one child and text must sit in a paragraph.
-        items = [{"type": "listItem", "content": [{"type": "paragraph", "content": _adf_inlines(i)}]}
-                 for i in block.items]
+        items = [
+            {"type": "listItem", "content": [{"type": "paragraph", "content": _adf_inlines(i)}]}
+            for i in block.items
+        ]
         return {"type": "bulletList", "content": items} if items else None
     if isinstance(block, CodeBlock):
         node: dict[str, Any] = {"type": "codeBlock", "content": []}
@@ -214,7 +222,9 @@ def to_wiki(doc: Doc) -> str:
 def _wiki_block(block: Block) -> str:
     if isinstance(block, Paragraph):
         # "h1." or "bq." at the start of a paragraph would become markup.
-        return _BLOCK_START.sub(lambda m: m.group(1) + m.group(2) + "&#46;", _wiki_inlines(block.inlines))
+        return _BLOCK_START.sub(
+            lambda m: m.group(1) + m.group(2) + "&#46;", _wiki_inlines(block.inlines)
+        )
     if isinstance(block, Heading):
         level = min(6, max(1, int(block.level)))
         text = _wiki_inlines(tuple(i for i in block.inlines if not isinstance(i, HardBreak)))
@@ -237,7 +247,11 @@ def _wiki_inlines(inlines: tuple[Inline, ...]) -> str:
         elif isinstance(inline, Link):
             parts.append(_wiki_link(inline))
         elif isinstance(inline, Text):
-            parts.append("\\\\ ".join(_wiki_span(line, inline) for line in clean_text(inline.text).split("\n")))
+            parts.append(
+                "\\\\ ".join(
+                    _wiki_span(line, inline) for line in clean_text(inline.text).split("\n")
+                )
+            )
         else:
             raise TypeError(f"not a rich-text inline: {type(inline).__name__}")
     return "".join(parts)
@@ -247,7 +261,7 @@ def _wiki_span(text: str, inline: Text) -> str:
     core = text.strip()
     if not core:
         return text
-    lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+    lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
     body = wiki_escape(core)
     if inline.code:
         body = "{{" + body + "}}"
@@ -325,7 +339,7 @@ def truncate(text: str, limit: int, marker: str = TRUNCATION_MARKER) -> str:
     """``text`` cut to ``limit`` characters, ending in a visible marker if cut."""
     if len(text) <= limit:
         return text
-    return text[: max(0, limit - len(marker))].rstrip() + marker[: limit]
+    return text[: max(0, limit - len(marker))].rstrip() + marker[:limit]
 
 
 def fit_summary(text: str) -> str:
@@ -353,7 +367,11 @@ def fit_doc(doc: Doc, render: Callable[[Doc], Any], limit: int = TEXT_LIMIT) -> 
 
 
 def _size(rendered: Any) -> int:
-    return len(rendered) if isinstance(rendered, str) else len(json.dumps(rendered, separators=(",", ":")))
+    return (
+        len(rendered)
+        if isinstance(rendered, str)
+        else len(json.dumps(rendered, separators=(",", ":")))
+    )
 
 
 def _text_length(doc: Doc) -> int:
@@ -363,8 +381,11 @@ def _text_length(doc: Doc) -> int:
 def _block_texts(block: Block) -> list[str]:
     if isinstance(block, CodeBlock):
         return [block.text]
-    inl = [i for item in block.items for i in item] if isinstance(block, BulletList) else \
-        list(getattr(block, "inlines", ()))
+    inl = (
+        [i for item in block.items for i in item]
+        if isinstance(block, BulletList)
+        else list(getattr(block, "inlines", ()))
+    )
     return [i.text for i in inl if isinstance(i, (Text, Link))]
 
 

@@ -15,24 +15,38 @@ transaction; the HTTP side lives in ``lib.outbox.engine``. Decisions, and why:
 - Refusals that the same request would meet again (400, 403, 404, 410, 413,
   bad credentials, CAPTCHA) are permanent: no more retries until Retry.
 """
+
 from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Sequence
 
 import duckdb
 
 from lib.jira import (
-    BadCredentials, BadRequest, CaptchaRequired, Forbidden, Gone, JiraClient, JiraConnectionError,
-    JiraDnsError, JiraError, JiraTimeout, JiraTLSError, NotFound, RateLimited, ServerError, TooLarge,
+    BadCredentials,
+    BadRequest,
+    CaptchaRequired,
+    Forbidden,
+    Gone,
+    JiraClient,
+    JiraConnectionError,
+    JiraDnsError,
+    JiraError,
+    JiraTimeout,
+    JiraTLSError,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TooLarge,
 )
 from lib.jira.richtext import Doc, doc_from_text
-from lib.tickets.description import doc_to_json
 from lib.store.links import LinkRepository, TicketLink
 from lib.store.sync_log import LogRow, SyncLog
+from lib.tickets.description import doc_to_json
 
 LOST, RETRY, PERMANENT = "lost", "retry", "permanent"
 NOT_APPLIED_STATUSES = frozenset({429, 503})
@@ -64,8 +78,9 @@ def disposition(error: JiraError, *, post: bool = True) -> str:
         return RETRY  # refused before any byte reached Jira
     if isinstance(error, (JiraTimeout, JiraConnectionError)):
         return LOST if post else RETRY
-    if isinstance(error, (BadRequest, Forbidden, NotFound, Gone, TooLarge, BadCredentials,
-                          CaptchaRequired)):
+    if isinstance(
+        error, (BadRequest, Forbidden, NotFound, Gone, TooLarge, BadCredentials, CaptchaRequired)
+    ):
         return PERMANENT
     if isinstance(error, RateLimited) or error.status in NOT_APPLIED_STATUSES:
         return RETRY
@@ -117,16 +132,20 @@ class UpdateLimit:
         times = sorted(t for t in sent if t > now - window)
         out: list[datetime] = []
         for _ in range(count):
-            slot = now if len(times) < self.max_updates else max(
-                now, times[-self.max_updates] + window)
+            slot = (
+                now
+                if len(times) < self.max_updates
+                else max(now, times[-self.max_updates] + window)
+            )
             times.append(slot)
             out.append(slot)
         return out
 
 
 # ---------------------------------------------------------------- what goes next
-def pick_due(rows: Sequence[LogRow], now: datetime, *, near_limit: bool = False,
-             limit: int = 50) -> list[LogRow]:
+def pick_due(
+    rows: Sequence[LogRow], now: datetime, *, near_limit: bool = False, limit: int = 50
+) -> list[LogRow]:
     """Rows to send now: due, not blocked by an earlier unfinished row of their issue.
 
     ``rows`` are the unfinished rows ordered by id. At most one row per issue
@@ -155,21 +174,48 @@ def normalise(text: str) -> str:
 
 
 # ---------------------------------------------------------------- enqueue
-def enqueue_comment_in(cur: duckdb.DuckDBPyConnection, link: TicketLink, *, text: str,
-                       doc: Doc | None, mode: str, actor: str, now: datetime) -> int:
+def enqueue_comment_in(
+    cur: duckdb.DuckDBPyConnection,
+    link: TicketLink,
+    *,
+    text: str,
+    doc: Doc | None,
+    mode: str,
+    actor: str,
+    now: datetime,
+) -> int:
     """Queue one comment for one linked issue (inside the caller's transaction)."""
     return SyncLog.insert_in(
-        cur, now=now, action="comment", mode=mode, status="pending",
-        anomaly_id=link.anomaly_id, connection_id=link.connection_id, link_id=link.id,
-        ticket_id=link.issue_id, ticket_key=link.issue_key, ticket_url=link.url, actor=actor,
-        body_text=text, body_doc=doc_to_json(doc or doc_from_text(text)), next_attempt_at=now,
+        cur,
+        now=now,
+        action="comment",
+        mode=mode,
+        status="pending",
+        anomaly_id=link.anomaly_id,
+        connection_id=link.connection_id,
+        link_id=link.id,
+        ticket_id=link.issue_id,
+        ticket_key=link.issue_key,
+        ticket_url=link.url,
+        actor=actor,
+        body_text=text,
+        body_doc=doc_to_json(doc or doc_from_text(text)),
+        next_attempt_at=now,
     )
 
 
-def enqueue_for_links_in(cur: duckdb.DuckDBPyConnection, anomaly_id: int, text: str, *,
-                         actor: str, now: datetime,
-                         connection_id: int | None = None) -> list[int]:
+def enqueue_for_links_in(
+    cur: duckdb.DuckDBPyConnection,
+    anomaly_id: int,
+    text: str,
+    *,
+    actor: str,
+    now: datetime,
+    connection_id: int | None = None,
+) -> list[int]:
     """One pending comment per active link of the anomaly (of one connection if given)."""
     links = LinkRepository.for_anomaly_in(cur, anomaly_id, connection_id=connection_id)
-    return [enqueue_comment_in(cur, link, text=text, doc=None, mode="automatic", actor=actor,
-                               now=now) for link in links]
+    return [
+        enqueue_comment_in(cur, link, text=text, doc=None, mode="automatic", actor=actor, now=now)
+        for link in links
+    ]

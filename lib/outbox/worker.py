@@ -11,18 +11,19 @@ limit (``X-RateLimit-NearLimit``) creates go first and periodic refreshes
 wait. The operator's update limit (``UpdateLimit``, stored in
 ``app_settings``) defers automatic updates past N per interval, in order.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from lib.jira import JiraError, RateLimited
-from lib.store.db import Database
 from lib.outbox.engine import SyncEngine
-from lib.store.sync_log import LogRow
 from lib.outbox.policy import ActiveJira, UpdateLimit, pick_due
+from lib.store.db import Database
+from lib.store.sync_log import LogRow
 from lib.tickets.service import TicketRefused, TicketService
 
 log = logging.getLogger("anomaly_desk.sync.worker")
@@ -36,13 +37,18 @@ LIMITED_ACTIONS = ("comment", "update")
 def load_update_limit(db: Database) -> UpdateLimit:
     """The operator's update limit from ``app_settings`` (default 10 per 60 s)."""
     with db.read() as cur:
-        values = dict(cur.execute(
-            "SELECT key, value FROM app_settings WHERE key IN (?, ?)",
-            [MAX_UPDATES_KEY, PER_SECONDS_KEY]).fetchall())
+        values = dict(
+            cur.execute(
+                "SELECT key, value FROM app_settings WHERE key IN (?, ?)",
+                [MAX_UPDATES_KEY, PER_SECONDS_KEY],
+            ).fetchall()
+        )
     default = UpdateLimit()
     try:
-        return UpdateLimit(int(values.get(MAX_UPDATES_KEY, default.max_updates)),
-                           float(values.get(PER_SECONDS_KEY, default.per_seconds)))
+        return UpdateLimit(
+            int(values.get(MAX_UPDATES_KEY, default.max_updates)),
+            float(values.get(PER_SECONDS_KEY, default.per_seconds)),
+        )
     except ValueError:
         return default
 
@@ -54,10 +60,17 @@ def save_update_limit(db: Database, limit: UpdateLimit) -> None:
         ValueError: negative numbers or a zero interval with a limit.
     """
     if limit.max_updates < 0 or limit.per_seconds <= 0:
-        raise ValueError("The update limit needs 0 or more updates per a positive number of seconds.")
+        raise ValueError(
+            "The update limit needs 0 or more updates per a positive number of seconds."
+        )
     with db.transaction() as cur:
-        for key, value in ((MAX_UPDATES_KEY, limit.max_updates), (PER_SECONDS_KEY, limit.per_seconds)):
-            cur.execute("INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)", [key, str(value)])
+        for key, value in (
+            (MAX_UPDATES_KEY, limit.max_updates),
+            (PER_SECONDS_KEY, limit.per_seconds),
+        ):
+            cur.execute(
+                "INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)", [key, str(value)]
+            )
 
 
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
@@ -66,11 +79,18 @@ HOUSEKEEPING_EVERY = timedelta(minutes=10)
 class SyncWorker:
     """A thread that drains the outbox; ``run_once()`` is one pass (tests call it directly)."""
 
-    def __init__(self, engine: SyncEngine, tickets: TicketService | None = None, *,
-                 poll_s: float = 1.0, batch: int = 50,
-                 refresh_interval_s: float = DEFAULT_REFRESH_S, refresh_batch: int = 20,
-                 update_limit: Callable[[], UpdateLimit] | None = None,
-                 housekeeping: Callable[[datetime], object] | None = None):
+    def __init__(
+        self,
+        engine: SyncEngine,
+        tickets: TicketService | None = None,
+        *,
+        poll_s: float = 1.0,
+        batch: int = 50,
+        refresh_interval_s: float = DEFAULT_REFRESH_S,
+        refresh_batch: int = 20,
+        update_limit: Callable[[], UpdateLimit] | None = None,
+        housekeeping: Callable[[datetime], object] | None = None,
+    ):
         self.engine = engine
         self._housekeeping = housekeeping  # e.g. the daily log cleanup; asked every few minutes
         self.tickets = tickets
@@ -131,7 +151,9 @@ class SyncWorker:
 
     def _keep_house(self) -> None:
         now = self.engine.clock()
-        if self._housekeeping is None or (self._next_housekeeping and now < self._next_housekeeping):
+        if self._housekeeping is None or (
+            self._next_housekeeping and now < self._next_housekeeping
+        ):
             return
         self._next_housekeeping = now + HOUSEKEEPING_EVERY
         try:
@@ -160,7 +182,8 @@ class SyncWorker:
         waiting = [r.next_attempt_at for r in rows if r.status != "sending" and r.next_attempt_at]
         self._next_due = min(waiting) if waiting else None
         due = self._apply_update_limit(
-            pick_due(rows, now, near_limit=active.client.near_limit, limit=self.batch), now)
+            pick_due(rows, now, near_limit=active.client.near_limit, limit=self.batch), now
+        )
         done = 0
         for row in due:
             if self._stop.is_set():
@@ -191,8 +214,11 @@ class SyncWorker:
         if later:
             with self.engine.db.transaction() as cur:
                 for row_id, slot in later.items():
-                    cur.execute("UPDATE sync_log SET status = 'deferred', next_attempt_at = ?"
-                                " WHERE id = ? AND status IN ('pending', 'deferred')", [slot, row_id])
+                    cur.execute(
+                        "UPDATE sync_log SET status = 'deferred', next_attempt_at = ?"
+                        " WHERE id = ? AND status IN ('pending', 'deferred')",
+                        [slot, row_id],
+                    )
         return [r for r in due if r.id not in later]
 
     # -- periodic refresh ----------------------------------------------------
@@ -203,8 +229,9 @@ class SyncWorker:
             return
         interval = timedelta(seconds=self.refresh_interval_s)
         self._next_refresh = now + min(interval, timedelta(seconds=60))
-        stale = self.engine.links.due_for_refresh(active.connection_id, now - interval,
-                                                  self.refresh_batch)
+        stale = self.engine.links.due_for_refresh(
+            active.connection_id, now - interval, self.refresh_batch
+        )
         for link in stale:
             if self._stop.is_set() or active.client.near_limit:
                 return  # refreshes wait: outbox rows matter more near the limit

@@ -7,6 +7,7 @@ page shows times in UTC, as they are stored (naive UTC ``TIMESTAMP``).
 Status labels: the log page folds ``sending`` (a claim held during an HTTP
 call) into Pending, because for an operator both mean "not answered yet".
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,12 @@ EXPORT_CAP = 200_000
 
 TYPES = {"Manual": "manual", "Automatic": "automatic"}
 ACTIONS = ("create", "update", "comment", "link", "unlink", "refresh")
-STATUSES = {"Pending": ("pending", "sending"), "Ok": ("ok",), "Failed": ("failed",),
-            "Deferred": ("deferred",)}
+STATUSES = {
+    "Pending": ("pending", "sending"),
+    "Ok": ("ok",),
+    "Failed": ("failed",),
+    "Deferred": ("deferred",),
+}
 
 # Labels are computed in SQL so the page and the CSV show the same words.
 _LABELS = (
@@ -150,8 +155,14 @@ def where(flt: LogFilter) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def page(db: Database, flt: LogFilter, *, page_no: int = 1, size: int = PAGE_SIZE,
-         with_total: bool = True) -> LogPage:
+def page(
+    db: Database,
+    flt: LogFilter,
+    *,
+    page_no: int = 1,
+    size: int = PAGE_SIZE,
+    with_total: bool = True,
+) -> LogPage:
     """One page of matching rows, newest first, and how many match in all."""
     sql_where, params = where(flt)
     offset = max(0, int(page_no) - 1) * int(size)
@@ -178,7 +189,9 @@ def export_csv(db: Database, flt: LogFilter, *, cap: int = EXPORT_CAP) -> CsvExp
     os.close(fd)
     try:
         with db.read() as cur:
-            matching = cur.execute(f"SELECT count(*) FROM sync_log{sql_where}", params).fetchone()[0]
+            matching = cur.execute(f"SELECT count(*) FROM sync_log{sql_where}", params).fetchone()[
+                0
+            ]
             # The path is ours (mkstemp), never user text; COPY cannot take it as a parameter.
             cur.execute(
                 f"COPY (SELECT {_EXPORT_COLUMNS} FROM sync_log{sql_where}"
@@ -202,16 +215,28 @@ def details(db: Database, log_id: int) -> LogDetails | None:
         ).fetchone()
     if row is None:
         return None
-    return LogDetails(row[0], row[1], row[2], pretty_masked(row[3]), pretty_masked(row[4]),
-                      row[5], row[6], row[7], mask_text(row[8]) if row[8] else row[8])
+    return LogDetails(
+        row[0],
+        row[1],
+        row[2],
+        pretty_masked(row[3]),
+        pretty_masked(row[4]),
+        row[5],
+        row[6],
+        row[7],
+        mask_text(row[8]) if row[8] else row[8],
+    )
 
 
 # -- masking -------------------------------------------------------------------
 
+
 def mask_value(value: Any) -> Any:
     """``value`` with secret-looking keys and Bearer/Basic credentials masked, at any depth."""
     if isinstance(value, dict):
-        return {k: (MASK if _SECRET_KEY.search(str(k)) else mask_value(v)) for k, v in value.items()}
+        return {
+            k: (MASK if _SECRET_KEY.search(str(k)) else mask_value(v)) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [mask_value(v) for v in value]
     if isinstance(value, str):

@@ -10,6 +10,7 @@ link outlives the log rows that made it.
 settings. Settings live in ``app_settings`` (keys below) so the worker's
 daily run and the Log page's "Clean up now" read the same values.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,9 +59,12 @@ def parse_limit(value: object, name: str) -> int:
 def load(db: Database) -> LogRetention:
     """The stored settings; no limits when none were saved (or a stored value is bad)."""
     with db.read() as cur:
-        stored = dict(cur.execute(
-            "SELECT key, value FROM app_settings WHERE key IN (?, ?)", [MAX_ENTRIES_KEY, MAX_AGE_KEY]
-        ).fetchall())
+        stored = dict(
+            cur.execute(
+                "SELECT key, value FROM app_settings WHERE key IN (?, ?)",
+                [MAX_ENTRIES_KEY, MAX_AGE_KEY],
+            ).fetchall()
+        )
 
     def number(key: str) -> int:
         try:
@@ -77,13 +81,18 @@ def save(db: Database, max_entries: object, max_age_days: object) -> LogRetentio
     Raises:
         ValueError: a value is not a whole number in range; nothing is stored.
     """
-    settings = LogRetention(parse_limit(max_entries, "Maximum entries"),
-                            parse_limit(max_age_days, "Maximum age in days"))
+    settings = LogRetention(
+        parse_limit(max_entries, "Maximum entries"),
+        parse_limit(max_age_days, "Maximum age in days"),
+    )
     with db.transaction() as cur:
-        for key, value in ((MAX_ENTRIES_KEY, settings.max_entries),
-                           (MAX_AGE_KEY, settings.max_age_days)):
-            cur.execute("INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)",
-                        [key, str(value)])
+        for key, value in (
+            (MAX_ENTRIES_KEY, settings.max_entries),
+            (MAX_AGE_KEY, settings.max_age_days),
+        ):
+            cur.execute(
+                "INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)", [key, str(value)]
+            )
     return settings
 
 
@@ -94,17 +103,25 @@ def cleanup(db: Database, now: datetime, settings: LogRetention | None = None) -
     with db.transaction() as cur:
         if settings.max_age_days > 0:
             cutoff = now - timedelta(days=settings.max_age_days)
-            by_age = _deleted(cur.execute(
-                "DELETE FROM sync_log WHERE status IN ('ok', 'failed') AND created_at < ?",
-                [cutoff]))
+            by_age = _deleted(
+                cur.execute(
+                    "DELETE FROM sync_log WHERE status IN ('ok', 'failed') AND created_at < ?",
+                    [cutoff],
+                )
+            )
         if settings.max_entries > 0:
             # Oldest go first: keep the newest N finished rows by time, then id.
-            by_count = _deleted(cur.execute(
-                "DELETE FROM sync_log WHERE id IN (SELECT id FROM sync_log"
-                " WHERE status IN ('ok', 'failed') ORDER BY created_at DESC, id DESC OFFSET ?)",
-                [settings.max_entries]))
-        cur.execute("INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)",
-                    [LAST_RUN_KEY, now.isoformat()])
+            by_count = _deleted(
+                cur.execute(
+                    "DELETE FROM sync_log WHERE id IN (SELECT id FROM sync_log"
+                    " WHERE status IN ('ok', 'failed') ORDER BY created_at DESC, id DESC OFFSET ?)",
+                    [settings.max_entries],
+                )
+            )
+        cur.execute(
+            "INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)",
+            [LAST_RUN_KEY, now.isoformat()],
+        )
     return CleanupResult(by_age, by_count)
 
 

@@ -25,10 +25,11 @@ a reset never touches the log. The running total is all-time (the log as it
 is, resets ignored): it is history, not a counter. Rows removed by the log
 cleanup no longer count.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from lib.store.db import Database
@@ -40,10 +41,23 @@ _COUNTER_SQL = {
     "total": "action IN ('create', 'update', 'comment')",
 }
 COMMON_ZONES = (
-    "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Kyiv", "Europe/Moscow",
-    "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
-    "America/Sao_Paulo", "Asia/Kolkata", "Asia/Shanghai", "Asia/Singapore", "Asia/Tokyo",
-    "Australia/Sydney", "Pacific/Auckland",
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/Kyiv",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
 )
 _EPOCH = datetime(1970, 1, 1)  # "never reset": counts everything
 MAX_RANGE_DAYS = 3660
@@ -98,20 +112,24 @@ def zone_choices() -> list[str]:
 
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
     """The naive UTC time at which ``day`` starts in ``tz``."""
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
 
 
 def local_day(now: datetime, tz: ZoneInfo) -> date:
     """The calendar day in ``tz`` at naive-UTC ``now``."""
-    return now.replace(tzinfo=timezone.utc).astimezone(tz).date()
+    return now.replace(tzinfo=UTC).astimezone(tz).date()
 
 
 # -- counters --------------------------------------------------------------------
 
+
 def last_resets(db: Database) -> dict[str, datetime | None]:
     with db.read() as cur:
-        found = dict(cur.execute(
-            "SELECT counter, max(reset_at) FROM stats_resets GROUP BY counter").fetchall())
+        found = dict(
+            cur.execute(
+                "SELECT counter, max(reset_at) FROM stats_resets GROUP BY counter"
+            ).fetchall()
+        )
     return {name: found.get(name) for name in COUNTERS}
 
 
@@ -124,8 +142,10 @@ def reset(db: Database, counter: str, now: datetime, actor: str | None = None) -
     if counter not in COUNTERS:
         raise ValueError(f"Unknown counter {counter!r}: one of {', '.join(COUNTERS)}.")
     with db.transaction() as cur:
-        cur.execute("INSERT INTO stats_resets (counter, reset_at, reset_by) VALUES (?, ?, ?)",
-                    [counter, now, actor])
+        cur.execute(
+            "INSERT INTO stats_resets (counter, reset_at, reset_by) VALUES (?, ?, ?)",
+            [counter, now, actor],
+        )
 
 
 def counters(db: Database, tz_name: str, now: datetime) -> dict[str, Counter]:
@@ -141,20 +161,28 @@ def counters(db: Database, tz_name: str, now: datetime) -> dict[str, Counter]:
     for name, condition in _COUNTER_SQL.items():
         since = resets[name] or _EPOCH
         # Each window starts at the later of its own start and the reset.
-        for start, end in ((since, None), (max(since, today_at), tomorrow_at),
-                           (max(since, yesterday_at), today_at)):
+        for start, end in (
+            (since, None),
+            (max(since, today_at), tomorrow_at),
+            (max(since, yesterday_at), today_at),
+        ):
             upper = " AND created_at < ?" if end is not None else ""
             exprs.append(f"count(*) FILTER (WHERE {condition} AND created_at >= ?{upper})")
             params += [start] + ([end] if end is not None else [])
     with db.read() as cur:
         values = cur.execute(
             f"SELECT {', '.join(exprs)} FROM sync_log WHERE status = 'ok'"
-            " AND action IN ('create', 'update', 'comment')", params).fetchone()
-    return {name: Counter(name, COUNTERS[name], *values[i * 3:i * 3 + 3], resets[name])
-            for i, name in enumerate(COUNTERS)}
+            " AND action IN ('create', 'update', 'comment')",
+            params,
+        ).fetchone()
+    return {
+        name: Counter(name, COUNTERS[name], *values[i * 3 : i * 3 + 3], resets[name])
+        for i, name in enumerate(COUNTERS)
+    }
 
 
 # -- per-day series ----------------------------------------------------------------
+
 
 def _range(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime, list[date]]:
     if end < start:
@@ -198,9 +226,10 @@ def daily(db: Database, start: date, end: date, tz_name: str) -> list[DayStats]:
     """
     with db.read() as cur:
         rows = cur.execute(sql, [lo, hi, tz_name, days, lo]).fetchall()
-    return [DayStats(day, int(c), int(u), int(f), int(ok), int(run),
-                     ok / (ok + f) if ok + f else None)
-            for day, c, u, f, ok, run in rows]
+    return [
+        DayStats(day, int(c), int(u), int(f), int(ok), int(run), ok / (ok + f) if ok + f else None)
+        for day, c, u, f, ok, run in rows
+    ]
 
 
 def first_ticket_times(db: Database, start: date, end: date, tz_name: str) -> list[FirstTicketDay]:

@@ -3,6 +3,7 @@
 All SQL takes parameters. Optional filters are assembled from a fixed list of
 clauses; sort columns come from a whitelist, never from user text.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -219,14 +220,25 @@ class AnomalyRepository:
         )
         checks = pa.Table.from_pylist(
             [
-                {"anomaly_id": a.id, "position": i, "check_id": c.check_id,
-                 "rule_type": c.rule_type, "message": c.message}
+                {
+                    "anomaly_id": a.id,
+                    "position": i,
+                    "check_id": c.check_id,
+                    "rule_type": c.rule_type,
+                    "message": c.message,
+                }
                 for a in anomalies
                 for i, c in enumerate(a.failed_checks)
             ],
-            schema=pa.schema([("anomaly_id", pa.int64()), ("position", pa.int32()),
-                              ("check_id", pa.int64()), ("rule_type", pa.string()),
-                              ("message", pa.string())]),
+            schema=pa.schema(
+                [
+                    ("anomaly_id", pa.int64()),
+                    ("position", pa.int32()),
+                    ("check_id", pa.int64()),
+                    ("rule_type", pa.string()),
+                    ("message", pa.string()),
+                ]
+            ),
         )
         cur.register("incoming_anomalies", table)
         cur.register("incoming_checks", checks)
@@ -268,19 +280,41 @@ class AnomalyRepository:
         row = cur.execute(
             "INSERT INTO status_changes (anomaly_id, changed_by, changed_at, from_status,"
             " from_reason, to_status, to_reason) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            [anomaly_id, actor, now, current[0], current[1], to_status.value,
-             reason.value if reason else None],
+            [
+                anomaly_id,
+                actor,
+                now,
+                current[0],
+                current[1],
+                to_status.value,
+                reason.value if reason else None,
+            ],
         ).fetchone()
-        return StatusChange(row[0], anomaly_id, actor, now, current[0], current[1],
-                            to_status.value, reason.value if reason else None)
+        return StatusChange(
+            row[0],
+            anomaly_id,
+            actor,
+            now,
+            current[0],
+            current[1],
+            to_status.value,
+            reason.value if reason else None,
+        )
 
-    def change_status(self, anomaly_id: int, to_status: Status,
-                      reason: ArchiveReason | None, actor: str, now: datetime) -> StatusChange:
+    def change_status(
+        self,
+        anomaly_id: int,
+        to_status: Status,
+        reason: ArchiveReason | None,
+        actor: str,
+        now: datetime,
+    ) -> StatusChange:
         with self._db.transaction() as cur:
             return self.change_status_in(cur, anomaly_id, to_status, reason, actor, now)
 
-    def add_comment_in(self, cur: duckdb.DuckDBPyConnection, anomaly_id: int,
-                       author: str, body: str, now: datetime) -> Comment:
+    def add_comment_in(
+        self, cur: duckdb.DuckDBPyConnection, anomaly_id: int, author: str, body: str, now: datetime
+    ) -> Comment:
         """Store a comment on an anomaly.
 
         Raises:
@@ -304,15 +338,26 @@ class AnomalyRepository:
         with self._db.transaction() as cur:
             return self.add_comment_in(cur, anomaly_id, author, body, now)
 
-    def add_history_in(self, cur: duckdb.DuckDBPyConnection,
-                       changes: Iterable[StatusChange], comments: Iterable[Comment]) -> None:
+    def add_history_in(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        changes: Iterable[StatusChange],
+        comments: Iterable[Comment],
+    ) -> None:
         """Load imported history and comments as they were (used by the demo data)."""
         for ch in changes:
             cur.execute(
                 "INSERT INTO status_changes (anomaly_id, changed_by, changed_at, from_status,"
                 " from_reason, to_status, to_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [ch.anomaly_id, ch.changed_by, ch.changed_at, ch.from_status, ch.from_reason,
-                 ch.to_status, ch.to_reason],
+                [
+                    ch.anomaly_id,
+                    ch.changed_by,
+                    ch.changed_at,
+                    ch.from_status,
+                    ch.from_reason,
+                    ch.to_status,
+                    ch.to_reason,
+                ],
             )
         for c in comments:
             cur.execute(
@@ -324,11 +369,20 @@ class AnomalyRepository:
 
 def _anomaly_row(a: Anomaly, now: datetime) -> dict:
     return {
-        "id": a.id, "datastore_id": a.datastore_id, "datastore_name": a.datastore_name,
-        "container": a.container, "fields": list(a.fields), "anomaly_type": a.anomaly_type,
-        "status": a.status, "archive_reason": a.archive_reason, "detected_at": a.detected_at,
-        "description": a.description, "weight": a.weight, "tags": list(a.tags),
-        "search_text": search_text(a), "updated_at": now,
+        "id": a.id,
+        "datastore_id": a.datastore_id,
+        "datastore_name": a.datastore_name,
+        "container": a.container,
+        "fields": list(a.fields),
+        "anomaly_type": a.anomaly_type,
+        "status": a.status,
+        "archive_reason": a.archive_reason,
+        "detected_at": a.detected_at,
+        "description": a.description,
+        "weight": a.weight,
+        "tags": list(a.tags),
+        "search_text": search_text(a),
+        "updated_at": now,
     }
 
 
@@ -341,10 +395,15 @@ _ALLOWED = {
 
 def _check_transition(current: str, to_status: Status, reason: ArchiveReason | None) -> None:
     if to_status is Status.ARCHIVED and reason is None:
-        raise InvalidTransition("Archiving needs a reason: Resolved, Invalid, Duplicate or Discarded.")
+        raise InvalidTransition(
+            "Archiving needs a reason: Resolved, Invalid, Duplicate or Discarded."
+        )
     if to_status is not Status.ARCHIVED and reason is not None:
         raise InvalidTransition("Only archiving takes a reason.")
     if current not in _ALLOWED[to_status]:
-        verb = {Status.ACKNOWLEDGED: "acknowledge", Status.ARCHIVED: "archive",
-                Status.ACTIVE: "reopen"}[to_status]
+        verb = {
+            Status.ACKNOWLEDGED: "acknowledge",
+            Status.ARCHIVED: "archive",
+            Status.ACTIVE: "reopen",
+        }[to_status]
         raise InvalidTransition(f"Cannot {verb} an anomaly that is {current}.")

@@ -4,6 +4,7 @@ DuckDB 2.0 refuses one connection used by two threads at once, so every
 operation takes its own cursor. Writes are serialised by a lock because
 concurrent updates of the same row fail with "Conflict on update!".
 """
+
 from __future__ import annotations
 
 import logging

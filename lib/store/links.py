@@ -3,6 +3,7 @@
 An anomaly may have several links. Unlinking only stamps ``unlinked_at``: the
 row stays as history and the Jira issue is never touched.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,9 +70,13 @@ class LinkRepository:
             return self.for_anomaly_in(cur, anomaly_id, include_unlinked=include_unlinked)
 
     @staticmethod
-    def for_anomaly_in(cur: duckdb.DuckDBPyConnection, anomaly_id: int, *,
-                       include_unlinked: bool = False,
-                       connection_id: int | None = None) -> list[TicketLink]:
+    def for_anomaly_in(
+        cur: duckdb.DuckDBPyConnection,
+        anomaly_id: int,
+        *,
+        include_unlinked: bool = False,
+        connection_id: int | None = None,
+    ) -> list[TicketLink]:
         sql = f"SELECT {_COLUMNS} FROM ticket_links WHERE anomaly_id = ?"
         params: list = [anomaly_id]
         if not include_unlinked:
@@ -82,8 +87,9 @@ class LinkRepository:
         rows = cur.execute(sql + " ORDER BY linked_at, id", params).fetchall()
         return [TicketLink(*r) for r in rows]
 
-    def due_for_refresh(self, connection_id: int, synced_before: datetime,
-                        limit: int) -> list[TicketLink]:
+    def due_for_refresh(
+        self, connection_id: int, synced_before: datetime, limit: int
+    ) -> list[TicketLink]:
         """Active links of a connection not synced since ``synced_before``, stalest first."""
         with self._db.read() as cur:
             rows = cur.execute(
@@ -106,8 +112,13 @@ class LinkRepository:
 
     # -- writes (inside the caller's transaction) ----------------------------
     @staticmethod
-    def find_active_in(cur: duckdb.DuckDBPyConnection, anomaly_id: int, connection_id: int,
-                       key: str, issue_id: str | None = None) -> TicketLink | None:
+    def find_active_in(
+        cur: duckdb.DuckDBPyConnection,
+        anomaly_id: int,
+        connection_id: int,
+        key: str,
+        issue_id: str | None = None,
+    ) -> TicketLink | None:
         row = cur.execute(
             f"SELECT {_COLUMNS} FROM ticket_links WHERE anomaly_id = ? AND connection_id = ?"
             " AND unlinked_at IS NULL AND (upper(issue_key) = upper(?) OR issue_id = ?)",
@@ -115,8 +126,17 @@ class LinkRepository:
         ).fetchone()
         return TicketLink(*row) if row else None
 
-    def add_in(self, cur: duckdb.DuckDBPyConnection, *, anomaly_id: int, connection_id: int,
-               issue: Issue, created_by_us: bool, actor: str, now: datetime) -> TicketLink:
+    def add_in(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        anomaly_id: int,
+        connection_id: int,
+        issue: Issue,
+        created_by_us: bool,
+        actor: str,
+        now: datetime,
+    ) -> TicketLink:
         """Store an active link.
 
         Raises:
@@ -124,27 +144,49 @@ class LinkRepository:
         """
         if self.find_active_in(cur, anomaly_id, connection_id, issue.key, issue.id):
             raise DuplicateLink(
-                f"{issue.key} is already linked to anomaly {anomaly_id}: nothing was changed.")
+                f"{issue.key} is already linked to anomaly {anomaly_id}: nothing was changed."
+            )
         row = cur.execute(
             "INSERT INTO ticket_links (anomaly_id, connection_id, issue_id, issue_key, url,"
             " summary, status_name, status_category, priority, created_by_us, linked_at,"
             " linked_by, last_synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " RETURNING id",
-            [anomaly_id, connection_id, issue.id, issue.key, issue.browse_url, issue.summary,
-             issue.status_name, issue.status_category, issue.priority_name, created_by_us, now,
-             actor, now],
+            [
+                anomaly_id,
+                connection_id,
+                issue.id,
+                issue.key,
+                issue.browse_url,
+                issue.summary,
+                issue.status_name,
+                issue.status_category,
+                issue.priority_name,
+                created_by_us,
+                now,
+                actor,
+                now,
+            ],
         ).fetchone()
         return self.get_in(cur, row[0])
 
     @staticmethod
-    def update_from_issue_in(cur: duckdb.DuckDBPyConnection, link_id: int, issue: Issue,
-                             now: datetime) -> None:
+    def update_from_issue_in(
+        cur: duckdb.DuckDBPyConnection, link_id: int, issue: Issue, now: datetime
+    ) -> None:
         # A moved issue comes back under its new key: follow it.
         cur.execute(
             "UPDATE ticket_links SET issue_key = ?, url = ?, summary = ?, status_name = ?,"
             " status_category = ?, priority = ?, last_synced_at = ? WHERE id = ?",
-            [issue.key, issue.browse_url, issue.summary, issue.status_name,
-             issue.status_category, issue.priority_name, now, link_id],
+            [
+                issue.key,
+                issue.browse_url,
+                issue.summary,
+                issue.status_name,
+                issue.status_category,
+                issue.priority_name,
+                now,
+                link_id,
+            ],
         )
 
     @staticmethod

@@ -1,4 +1,5 @@
 """Frozen records the store returns: what an anomaly is, as the rest of the app sees it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ an anomaly change and its queued Jira updates commit together. What is stored
 never holds a secret: request bodies pass through ``scrub_json`` and error
 texts come from ``JiraError`` messages, which the client already redacts.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,10 @@ class LogRow:
 def scrub_json(value: Any) -> Any:
     """``value`` without secret-looking keys (Authorization and the like), at any depth."""
     if isinstance(value, dict):
-        return {k: ("[redacted]" if str(k).lower() in _SECRET_KEYS else scrub_json(v))
-                for k, v in value.items()}
+        return {
+            k: ("[redacted]" if str(k).lower() in _SECRET_KEYS else scrub_json(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [scrub_json(v) for v in value]
     return value
@@ -102,8 +105,15 @@ class SyncLog:
 
     # -- writes (inside the caller's transaction) ---------------------------
     @staticmethod
-    def insert_in(cur: duckdb.DuckDBPyConnection, *, now: datetime, action: str, mode: str,
-                  status: str, **values: Any) -> int:
+    def insert_in(
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        now: datetime,
+        action: str,
+        mode: str,
+        status: str,
+        **values: Any,
+    ) -> int:
         """Insert one row; ``values`` are column names (see the migration)."""
         if action not in ACTIONS:
             raise ValueError(f"unknown sync action {action!r}")
@@ -173,8 +183,9 @@ class SyncLog:
             ).fetchall()
         return [r[0] for r in rows]
 
-    def delivered_count(self, connection_id: int, ticket_key: str, body_text: str,
-                        before_id: int) -> int:
+    def delivered_count(
+        self, connection_id: int, ticket_key: str, body_text: str, before_id: int
+    ) -> int:
         """Earlier rows that delivered this exact text to this issue (for duplicate checks)."""
         with self._db.read() as cur:
             return cur.execute(

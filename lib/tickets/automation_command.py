@@ -5,6 +5,7 @@ refused with a message naming the part that is wrong. Field values are mapped
 to the shapes Jira expects (priority by name, labels as a list, a description
 as rich text, custom fields by id).
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,17 @@ from lib.jira.richtext import SUMMARY_LIMIT, doc_from_text
 
 GUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 CUSTOM_FIELD = re.compile(r"^customfield_\d{3,}$")
-KNOWN_FIELDS = ("summary", "description", "priority", "labels", "issuetype", "project",
-                "duedate", "components", "environment")
+KNOWN_FIELDS = (
+    "summary",
+    "description",
+    "priority",
+    "labels",
+    "issuetype",
+    "project",
+    "duedate",
+    "components",
+    "environment",
+)
 
 
 class Action(StrEnum):
@@ -52,11 +62,13 @@ def parse_command(text: str) -> AutomationCommand:
         raise AutomationRefused(
             "Expected GUID|ACTION|field;value[|field;value...] "
             f"(got {len(parts)} part(s)); for example "
-            "'abc-1|CREATE|summary;Disk full on orders|priority;High'.")
+            "'abc-1|CREATE|summary;Disk full on orders|priority;High'."
+        )
     guid, action = parts[0].strip(), parts[1].strip().upper()
     if not GUID.match(guid):
         raise AutomationRefused(
-            f"Part 1 (GUID) '{guid[:40]}' must be 1-128 letters, digits, '.', '_', ':' or '-'.")
+            f"Part 1 (GUID) '{guid[:40]}' must be 1-128 letters, digits, '.', '_', ':' or '-'."
+        )
     if action not in Action.__members__:
         raise AutomationRefused(f"Part 2 (action) '{parts[1].strip()}' is not CREATE or UPDATE.")
     fields: dict = {}
@@ -73,7 +85,8 @@ def parse_command(text: str) -> AutomationCommand:
 def _split_field(number: int, part: str) -> tuple[str, str]:
     if ";" not in part:
         raise AutomationRefused(
-            f"Part {number} '{part.strip()[:60]}' has no ';' between the field and its value.")
+            f"Part {number} '{part.strip()[:60]}' has no ';' between the field and its value."
+        )
     name, value = part.split(";", 1)
     name = name.strip().lower() if not name.strip().startswith("customfield_") else name.strip()
     if not name:
@@ -81,7 +94,8 @@ def _split_field(number: int, part: str) -> tuple[str, str]:
     if name not in KNOWN_FIELDS and not CUSTOM_FIELD.match(name):
         raise AutomationRefused(
             f"Part {number}: unknown field '{name}' (use {', '.join(KNOWN_FIELDS)} "
-            "or customfield_NNNNN).")
+            "or customfield_NNNNN)."
+        )
     if not value.strip():
         raise AutomationRefused(f"Part {number}: field '{name}' has no value.")
     return name, value.strip()
@@ -91,7 +105,8 @@ def _map_value(number: int, name: str, value: str):
     if name == "summary":
         if len(value) > SUMMARY_LIMIT:
             raise AutomationRefused(
-                f"Part {number}: the summary has {len(value)} characters; Jira allows {SUMMARY_LIMIT}.")
+                f"Part {number}: the summary has {len(value)} characters; Jira allows {SUMMARY_LIMIT}."
+            )
         return value
     if name in ("description", "environment"):
         return doc_from_text(value)
@@ -104,7 +119,8 @@ def _map_value(number: int, name: str, value: str):
         spaced = [label for label in labels if " " in label]
         if spaced:
             raise AutomationRefused(
-                f"Part {number}: Jira labels cannot contain spaces ('{spaced[0]}').")
+                f"Part {number}: Jira labels cannot contain spaces ('{spaced[0]}')."
+            )
         return labels
     if name == "components":
         return [{"name": c.strip()} for c in value.split(",") if c.strip()]
@@ -117,5 +133,7 @@ def _map_value(number: int, name: str, value: str):
         try:
             return json.loads(value)
         except json.JSONDecodeError:
-            raise AutomationRefused(f"Part {number}: '{name}' looks like JSON but is not valid JSON.") from None
+            raise AutomationRefused(
+                f"Part {number}: '{name}' looks like JSON but is not valid JSON."
+            ) from None
     return value

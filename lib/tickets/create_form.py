@@ -4,6 +4,7 @@ The form shows summary, description and priority itself; any other field the
 issue type requires gets an input chosen from the field's schema, and its value
 is mapped to the shape Jira expects (an option by id, a list of options, text).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,8 +13,19 @@ from datetime import date
 from lib.jira import FieldMeta, IssueType, JiraClient, Project
 
 # Fields the form or the engine fills in: never asked for again.
-HANDLED = frozenset({"summary", "description", "priority", "project", "issuetype", "labels",
-                     "reporter", "attachment", "issuelinks"})
+HANDLED = frozenset(
+    {
+        "summary",
+        "description",
+        "priority",
+        "project",
+        "issuetype",
+        "labels",
+        "reporter",
+        "attachment",
+        "issuelinks",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -24,8 +36,9 @@ class CreateForm:
     extra_required: tuple[FieldMeta, ...]
 
 
-def load_create_form(client: JiraClient, project_key: str | None,
-                     issue_type_id: str | None) -> CreateForm:
+def load_create_form(
+    client: JiraClient, project_key: str | None, issue_type_id: str | None
+) -> CreateForm:
     """Projects, and for the chosen project and type: types, priorities, other required fields.
 
     Raises:

@@ -5,6 +5,7 @@ by unit tests. The rich text is a flavour-neutral ``Doc``; the client renders
 it as ADF (Cloud) or wiki markup (Data Center). Docs are stored in the outbox
 as JSON (``doc_to_json``) because the flavour is only known when sending.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,18 @@ from datetime import datetime
 from typing import Any
 
 from lib.jira.richtext import (
-    BulletList, CodeBlock, Doc, HardBreak, Heading, Link, Paragraph, Rule, Text, clean_text,
-    doc_from_text, fit_summary,
+    BulletList,
+    CodeBlock,
+    Doc,
+    HardBreak,
+    Heading,
+    Link,
+    Paragraph,
+    Rule,
+    Text,
+    clean_text,
+    doc_from_text,
+    fit_summary,
 )
 from lib.store.models import Anomaly, status_label
 
@@ -78,8 +89,9 @@ def anomaly_doc(anomaly: Anomaly, public_url: str, now: datetime) -> Doc:
         if i:
             details.append(HardBreak())
         details.extend(_field(label, value))
-    checks = tuple((Text(c.rule_type, strong=True), Text(f": {c.message}"))
-                   for c in anomaly.failed_checks)
+    checks = tuple(
+        (Text(c.rule_type, strong=True), Text(f": {c.message}")) for c in anomaly.failed_checks
+    )
     url = anomaly_url(public_url, anomaly.id)
     blocks: list = [
         Heading(3, (Text(f"Anomaly Linked [{fmt_time(now)}]"),)),
@@ -129,14 +141,18 @@ def check_description(value: Doc | str) -> str | None:
 
 
 # ---------------------------------------------------------------- JSON for the outbox
-_TYPES = {cls.__name__: cls for cls in (Doc, Paragraph, Heading, BulletList, CodeBlock, Rule,
-                                        Text, Link, HardBreak)}
+_TYPES = {
+    cls.__name__: cls
+    for cls in (Doc, Paragraph, Heading, BulletList, CodeBlock, Rule, Text, Link, HardBreak)
+}
 
 
 def _encode(value: Any) -> Any:
     if is_dataclass(value):
-        return {"t": type(value).__name__, **{f.name: _encode(getattr(value, f.name))
-                                              for f in fields(value)}}
+        return {
+            "t": type(value).__name__,
+            **{f.name: _encode(getattr(value, f.name)) for f in fields(value)},
+        }
     if isinstance(value, (tuple, list)):
         return [_encode(v) for v in value]
     return value

@@ -3,6 +3,7 @@
 Both directions are pure functions. Rows in ``exclude`` mode stay in the table
 but leave the JSON; invalid JSON is refused and the table is left as it was.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,11 @@ class FieldRow:
 def cell_to_value(text: str):
     """A cell as typed: JSON when it parses as an object, list, number or bool; else text."""
     stripped = text.strip()
-    if stripped[:1] in "{[" or stripped in ("true", "false", "null") or re.match(
-            r"^-?\d+(\.\d+)?$", stripped):
+    if (
+        stripped[:1] in "{["
+        or stripped in ("true", "false", "null")
+        or re.match(r"^-?\d+(\.\d+)?$", stripped)
+    ):
         try:
             return json.loads(stripped)
         except json.JSONDecodeError:
@@ -50,7 +54,9 @@ def rows_to_payload(rows: list[FieldRow]) -> dict:
     for row in rows:
         name = row.field.strip()
         if not FIELD_ID.match(name):
-            raise FieldTableError(f"'{row.field}' is not a field id (like summary or customfield_10010).")
+            raise FieldTableError(
+                f"'{row.field}' is not a field id (like summary or customfield_10010)."
+            )
         if row.mode not in (INCLUDE, EXCLUDE):
             raise FieldTableError(f"Mode for '{name}' must be include or exclude.")
         if row.mode == EXCLUDE:
@@ -74,20 +80,26 @@ def json_to_rows(text: str, current: list[FieldRow]) -> list[FieldRow]:
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FieldTableError(f"The JSON is not valid (line {exc.lineno}, column {exc.colno}: "
-                              f"{exc.msg}); the table was left as it was.") from None
+        raise FieldTableError(
+            f"The JSON is not valid (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}); the table was left as it was."
+        ) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("fields"), dict):
-        raise FieldTableError('The JSON must be an object like {"fields": {"summary": "..."}}; '
-                              "the table was left as it was.")
+        raise FieldTableError(
+            'The JSON must be an object like {"fields": {"summary": "..."}}; '
+            "the table was left as it was."
+        )
     unknown = [k for k in payload if k not in ("fields", "update", "properties")]
     if unknown:
-        raise FieldTableError(f"Unexpected top-level key(s): {', '.join(unknown)}; "
-                              "the table was left as it was.")
+        raise FieldTableError(
+            f"Unexpected top-level key(s): {', '.join(unknown)}; the table was left as it was."
+        )
     for name in payload["fields"]:
         if not FIELD_ID.match(name):
             raise FieldTableError(f"'{name}' is not a field id; the table was left as it was.")
-    rows = [FieldRow(name, value_to_cell(value), INCLUDE)
-            for name, value in payload["fields"].items()]
+    rows = [
+        FieldRow(name, value_to_cell(value), INCLUDE) for name, value in payload["fields"].items()
+    ]
     included = {r.field for r in rows}
     rows += [r for r in current if r.mode == EXCLUDE and r.field not in included]
     return rows

@@ -7,24 +7,31 @@ created again; the UI gets "sent, waiting for Jira's confirmation" instead of
 blocking. Linking adds the anomaly's details as a comment through the outbox
 too, so that comment is delivered exactly once as well.
 """
+
 from __future__ import annotations
 
 import itertools
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from lib.jira import BadRequest, Doc, JiraError, NotFound, jql_quote, looks_like_issue_key
+from lib.outbox.engine import ISSUE_PROPERTY, Delivery, SyncEngine
+from lib.outbox.policy import ActiveJira, enqueue_comment_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
 from lib.store.db import Database
-from lib.tickets.description import (
-    SUMMARY_LIMIT, anomaly_doc, anomaly_label, as_doc, check_description, doc_text, doc_to_json,
-)
-from lib.outbox.engine import ISSUE_PROPERTY, Delivery, SyncEngine
 from lib.store.links import DuplicateLink, LinkRepository, TicketLink
 from lib.store.sync_log import SyncLog, to_json
-from lib.outbox.policy import ActiveJira, enqueue_comment_in
+from lib.tickets.description import (
+    SUMMARY_LIMIT,
+    anomaly_doc,
+    anomaly_label,
+    as_doc,
+    check_description,
+    doc_text,
+    doc_to_json,
+)
 
 SEARCH_LIMIT = 20
 
@@ -32,8 +39,9 @@ SEARCH_LIMIT = 20
 class TicketRefused(ValueError):
     """A ticket action that cannot be done; the message says why, in a user's words."""
 
-    def __init__(self, message: str, field_errors: dict[str, str] | None = None,
-                 log_id: int | None = None):
+    def __init__(
+        self, message: str, field_errors: dict[str, str] | None = None, log_id: int | None = None
+    ):
         super().__init__(message)
         self.field_errors = dict(field_errors or {})
         self.log_id = log_id
@@ -94,10 +102,20 @@ class TicketService:
         return self._links.for_anomaly(anomaly_id, include_unlinked=include_unlinked)
 
     # -- create --------------------------------------------------------------
-    def create_ticket(self, anomaly_id: int, *, summary: str, description: Doc | str | None = None,
-                      priority: str | None = None, issue_type: str | None = None,
-                      project: str | None = None, extra_fields: dict | None = None,
-                      labels: Sequence[str] = (), actor: str, mode: str = "manual") -> CreateResult:
+    def create_ticket(
+        self,
+        anomaly_id: int,
+        *,
+        summary: str,
+        description: Doc | str | None = None,
+        priority: str | None = None,
+        issue_type: str | None = None,
+        project: str | None = None,
+        extra_fields: dict | None = None,
+        labels: Sequence[str] = (),
+        actor: str,
+        mode: str = "manual",
+    ) -> CreateResult:
         """Create a Jira issue for an anomaly and link it.
 
         Raises:
@@ -108,25 +126,40 @@ class TicketService:
         anomaly = self._anomalies.get(anomaly_id)
         if anomaly is None:
             raise AnomalyNotFound(anomaly_id)
-        doc = as_doc(description) if description is not None else \
-            anomaly_doc(anomaly, self._public_url, self._clock())
-        fields = self._fields(active, anomaly_id, summary, doc, priority, issue_type, project,
-                              extra_fields, labels)
+        doc = (
+            as_doc(description)
+            if description is not None
+            else anomaly_doc(anomaly, self._public_url, self._clock())
+        )
+        fields = self._fields(
+            active, anomaly_id, summary, doc, priority, issue_type, project, extra_fields, labels
+        )
         earlier = self._settle_earlier_create(anomaly_id, active)
         if earlier is not None:
             return earlier
         row = self._claim_create(anomaly_id, active, fields, doc, actor, mode)
         return self._create_result(self._engine.send_claimed(row, active))
 
-    def _fields(self, active: ActiveJira, anomaly_id: int, summary: str, doc: Doc,
-                priority: str | None, issue_type: str | None, project: str | None,
-                extra: dict | None, labels: Sequence[str]) -> dict:
+    def _fields(
+        self,
+        active: ActiveJira,
+        anomaly_id: int,
+        summary: str,
+        doc: Doc,
+        priority: str | None,
+        issue_type: str | None,
+        project: str | None,
+        extra: dict | None,
+        labels: Sequence[str],
+    ) -> dict:
         errors: dict[str, str] = {}
         summary = (summary or "").strip()
         if not summary:
             errors["summary"] = "Summary is required."
         elif len(summary) > SUMMARY_LIMIT:
-            errors["summary"] = f"Summary is {len(summary)} characters long; Jira allows {SUMMARY_LIMIT}."
+            errors["summary"] = (
+                f"Summary is {len(summary)} characters long; Jira allows {SUMMARY_LIMIT}."
+            )
         if problem := check_description(doc):
             errors["description"] = problem
         project = project or active.default_project
@@ -140,31 +173,49 @@ class TicketService:
             errors["labels"] = "Labels have no spaces and at most 255 characters."
         if errors:
             raise TicketRefused("Fix the fields marked below.", errors)
-        fields = {**(extra or {}), "project": {"key": project}, "summary": summary,
-                  "issuetype": {"id": issue_type} if str(issue_type).isdigit() else {"name": issue_type},
-                  "labels": list(dict.fromkeys([anomaly_label(anomaly_id), *labels]))}
+        fields = {
+            **(extra or {}),
+            "project": {"key": project},
+            "summary": summary,
+            "issuetype": {"id": issue_type} if str(issue_type).isdigit() else {"name": issue_type},
+            "labels": list(dict.fromkeys([anomaly_label(anomaly_id), *labels])),
+        }
         if priority or active.default_priority:
             fields["priority"] = {"name": priority or active.default_priority}
         return fields
 
     def _settle_earlier_create(self, anomaly_id: int, active: ActiveJira) -> CreateResult | None:
         """Reconcile an unfinished earlier create first: it may already be on Jira."""
-        earlier = [r for r in self._log.unfinished() if r.action == "create"
-                   and r.anomaly_id == anomaly_id and r.connection_id == active.connection_id]
+        earlier = [
+            r
+            for r in self._log.unfinished()
+            if r.action == "create"
+            and r.anomaly_id == anomaly_id
+            and r.connection_id == active.connection_id
+        ]
         for row in earlier:
             delivery = self._engine.deliver(row.id, active)
             if delivery.outcome == "ok":
-                return CreateResult("created", f"An earlier request for this anomaly reached Jira: "
-                                    f"{delivery.ticket_key} is linked; no second ticket was made.",
-                                    row.id, delivery.link)
+                return CreateResult(
+                    "created",
+                    f"An earlier request for this anomaly reached Jira: "
+                    f"{delivery.ticket_key} is linked; no second ticket was made.",
+                    row.id,
+                    delivery.link,
+                )
             if delivery.status in ("pending", "sending", "deferred"):
-                return CreateResult("pending", "An earlier request for this anomaly is still waiting "
-                                    "for Jira's confirmation; its ticket appears here when it is "
-                                    "confirmed.", row.id)
+                return CreateResult(
+                    "pending",
+                    "An earlier request for this anomaly is still waiting "
+                    "for Jira's confirmation; its ticket appears here when it is "
+                    "confirmed.",
+                    row.id,
+                )
         return None
 
-    def _claim_create(self, anomaly_id: int, active: ActiveJira, fields: dict, doc: Doc,
-                      actor: str, mode: str):
+    def _claim_create(
+        self, anomaly_id: int, active: ActiveJira, fields: dict, doc: Doc, actor: str, mode: str
+    ):
         request_id = uuid.uuid4().hex
         properties = {ISSUE_PROPERTY: {"anomaly_id": anomaly_id, "request_id": request_id}}
         # request_json shows what is sent; a resend re-renders the description from body_doc.
@@ -174,23 +225,37 @@ class TicketService:
         # send it too while this call waits for Jira's answer.
         with self._db.transaction() as cur:
             log_id = SyncLog.insert_in(
-                cur, now=now, action="create", mode=mode, status="sending",
-                anomaly_id=anomaly_id, connection_id=active.connection_id, actor=actor,
+                cur,
+                now=now,
+                action="create",
+                mode=mode,
+                status="sending",
+                anomaly_id=anomaly_id,
+                connection_id=active.connection_id,
+                actor=actor,
                 request_json=to_json({"fields": shown, "properties": properties}),
-                body_doc=doc_to_json(doc), request_id=request_id, attempts=1, sent_at=now,
-                claimed_by=self._engine.claim_token, next_attempt_at=now)
+                body_doc=doc_to_json(doc),
+                request_id=request_id,
+                attempts=1,
+                sent_at=now,
+                claimed_by=self._engine.claim_token,
+                next_attempt_at=now,
+            )
             return SyncLog.get_in(cur, log_id)
 
     def _create_result(self, delivery: Delivery) -> CreateResult:
         if delivery.outcome == "ok":
-            return CreateResult("created", f"Created {delivery.ticket_key}.", delivery.log_id,
-                                delivery.link)
+            return CreateResult(
+                "created", f"Created {delivery.ticket_key}.", delivery.log_id, delivery.link
+            )
         if delivery.outcome == "permanent":
             raise TicketRefused(delivery.message, delivery.field_errors, delivery.log_id)
         self._engine.notify()
         if delivery.outcome in ("lost", "waiting"):
-            message = ("Sent, waiting for Jira's confirmation: the ticket appears here once Jira "
-                       "confirms it (it is never created twice).")
+            message = (
+                "Sent, waiting for Jira's confirmation: the ticket appears here once Jira "
+                "confirms it (it is never created twice)."
+            )
         else:
             message = f"Jira did not take it yet ({delivery.message}); it is queued and retried."
         return CreateResult("pending", message, delivery.log_id)
@@ -212,20 +277,23 @@ class TicketService:
         bound = f"project = {jql_quote(project)}" if project else None
         hits: dict[str, SearchHit] = {}
         for item in client.issue_picker(text, bound):
-            hits.setdefault(item.key, SearchHit(item.key, item.summary_text, None,
-                                                client.browse_url(item.key)))
+            hits.setdefault(
+                item.key, SearchHit(item.key, item.summary_text, None, client.browse_url(item.key))
+            )
         if bound or not client.cloud:  # Cloud refuses unbounded JQL
             jql = f"summary ~ {jql_quote(text)}" + (f" AND {bound}" if bound else "")
             try:
                 for issue in itertools.islice(client.search(jql), SEARCH_LIMIT):
-                    hits[issue.key] = SearchHit(issue.key, issue.summary or "",
-                                                issue.status_name, issue.browse_url)
+                    hits[issue.key] = SearchHit(
+                        issue.key, issue.summary or "", issue.status_name, issue.browse_url
+                    )
             except BadRequest:
                 pass  # text JQL refuses some words (reserved, too short): the picker still counts
         return list(hits.values())[:SEARCH_LIMIT]
 
-    def link_existing(self, anomaly_id: int, key: str, actor: str,
-                      mode: str = "manual") -> LinkResult:
+    def link_existing(
+        self, anomaly_id: int, key: str, actor: str, mode: str = "manual"
+    ) -> LinkResult:
         """Link an existing issue and add the anomaly's details to it as a comment.
 
         Raises:
@@ -238,29 +306,53 @@ class TicketService:
             raise AnomalyNotFound(anomaly_id)
         key = (key or "").strip().upper()
         if not looks_like_issue_key(key):
-            raise TicketRefused(f"'{key}' is not an issue key (a project key, a dash and a number, "
-                                "like DQ-123).")
+            raise TicketRefused(
+                f"'{key}' is not an issue key (a project key, a dash and a number, like DQ-123)."
+            )
         with self._db.read() as cur:
             if LinkRepository.find_active_in(cur, anomaly_id, active.connection_id, key):
-                raise TicketRefused(f"{key} is already linked to anomaly {anomaly_id}: nothing was changed.")
+                raise TicketRefused(
+                    f"{key} is already linked to anomaly {anomaly_id}: nothing was changed."
+                )
         issue, latency = self._get_for_link(active, anomaly_id, key, actor, mode)
         now = self._clock()
         doc = anomaly_doc(anomaly, self._public_url, now)
         with self._db.transaction() as cur:
             try:
-                link = self._links.add_in(cur, anomaly_id=anomaly_id, connection_id=active.connection_id,
-                                          issue=issue, created_by_us=False, actor=actor, now=now)
+                link = self._links.add_in(
+                    cur,
+                    anomaly_id=anomaly_id,
+                    connection_id=active.connection_id,
+                    issue=issue,
+                    created_by_us=False,
+                    actor=actor,
+                    now=now,
+                )
             except DuplicateLink as exc:
                 raise TicketRefused(str(exc)) from None
-            SyncLog.insert_in(cur, now=now, action="link", mode=mode, status="ok",
-                              anomaly_id=anomaly_id, connection_id=active.connection_id,
-                              link_id=link.id, ticket_id=issue.id, ticket_key=issue.key,
-                              ticket_url=issue.browse_url, actor=actor, latency_ms=latency,
-                              request_json=to_json({"method": "GET", "path": f"/issue/{key}"}),
-                              response_json=to_json({"key": issue.key, "status": issue.status_name}),
-                              finished_at=now, attempts=1, sent_at=now)
-            comment_id = enqueue_comment_in(cur, link, text=doc_text(doc), doc=doc, mode=mode,
-                                            actor=actor, now=now)
+            SyncLog.insert_in(
+                cur,
+                now=now,
+                action="link",
+                mode=mode,
+                status="ok",
+                anomaly_id=anomaly_id,
+                connection_id=active.connection_id,
+                link_id=link.id,
+                ticket_id=issue.id,
+                ticket_key=issue.key,
+                ticket_url=issue.browse_url,
+                actor=actor,
+                latency_ms=latency,
+                request_json=to_json({"method": "GET", "path": f"/issue/{key}"}),
+                response_json=to_json({"key": issue.key, "status": issue.status_name}),
+                finished_at=now,
+                attempts=1,
+                sent_at=now,
+            )
+            comment_id = enqueue_comment_in(
+                cur, link, text=doc_text(doc), doc=doc, mode=mode, actor=actor, now=now
+            )
         delivery = self._engine.deliver(comment_id, active)
         if delivery.outcome != "ok":
             self._engine.notify()
@@ -271,16 +363,31 @@ class TicketService:
         try:
             return active.client.get_issue(key), round((time.monotonic() - started) * 1000, 1)
         except JiraError as exc:
-            message = (f"Jira has no issue {key}, or this account may not see it."
-                       if isinstance(exc, NotFound) else str(exc))
+            message = (
+                f"Jira has no issue {key}, or this account may not see it."
+                if isinstance(exc, NotFound)
+                else str(exc)
+            )
             now = self._clock()
             with self._db.transaction() as cur:
                 log_id = SyncLog.insert_in(
-                    cur, now=now, action="link", mode=mode, status="failed", permanent=True,
-                    anomaly_id=anomaly_id, connection_id=active.connection_id, ticket_key=key,
-                    actor=actor, error=message, attempts=1, sent_at=now, finished_at=now,
+                    cur,
+                    now=now,
+                    action="link",
+                    mode=mode,
+                    status="failed",
+                    permanent=True,
+                    anomaly_id=anomaly_id,
+                    connection_id=active.connection_id,
+                    ticket_key=key,
+                    actor=actor,
+                    error=message,
+                    attempts=1,
+                    sent_at=now,
+                    finished_at=now,
                     request_json=to_json({"method": "GET", "path": f"/issue/{key}"}),
-                    latency_ms=round((time.monotonic() - started) * 1000, 1))
+                    latency_ms=round((time.monotonic() - started) * 1000, 1),
+                )
             raise TicketRefused(message, log_id=log_id) from None
 
     def unlink(self, link_id: int, actor: str) -> TicketLink:
@@ -295,14 +402,27 @@ class TicketService:
             if link is None or not link.active:
                 raise TicketRefused(f"Link {link_id} does not exist or was already removed.")
             LinkRepository.unlink_in(cur, link_id, actor, now)
-            SyncLog.insert_in(cur, now=now, action="unlink", mode="manual", status="ok",
-                              anomaly_id=link.anomaly_id, connection_id=link.connection_id,
-                              link_id=link.id, ticket_id=link.issue_id, ticket_key=link.issue_key,
-                              ticket_url=link.url, actor=actor, finished_at=now)
+            SyncLog.insert_in(
+                cur,
+                now=now,
+                action="unlink",
+                mode="manual",
+                status="ok",
+                anomaly_id=link.anomaly_id,
+                connection_id=link.connection_id,
+                link_id=link.id,
+                ticket_id=link.issue_id,
+                ticket_key=link.issue_key,
+                ticket_url=link.url,
+                actor=actor,
+                finished_at=now,
+            )
             return LinkRepository.get_in(cur, link_id)
 
     # -- refresh -------------------------------------------------------------
-    def refresh(self, link_id: int, mode: str = "manual", actor: str = "anomaly-desk") -> TicketLink:
+    def refresh(
+        self, link_id: int, mode: str = "manual", actor: str = "anomaly-desk"
+    ) -> TicketLink:
         """Read the issue's summary, status and priority from Jira into the link.
 
         A 404 keeps the link and marks it "not found or no permission".
@@ -323,14 +443,22 @@ class TicketService:
             issue = active.client.get_issue(link.issue_id)  # by id: a moved issue keeps it
         except JiraError as exc:
             issue, error = None, exc
-        self._record_refresh(link, issue, error, mode, actor,
-                             round((time.monotonic() - started) * 1000, 1))
+        self._record_refresh(
+            link, issue, error, mode, actor, round((time.monotonic() - started) * 1000, 1)
+        )
         if error is not None and not isinstance(error, NotFound):
             raise error
         return self._links.get(link_id)
 
-    def _record_refresh(self, link: TicketLink, issue, error: JiraError | None, mode: str,
-                        actor: str, latency: float) -> None:
+    def _record_refresh(
+        self,
+        link: TicketLink,
+        issue,
+        error: JiraError | None,
+        mode: str,
+        actor: str,
+        latency: float,
+    ) -> None:
         now = self._clock()
         with self._db.transaction() as cur:
             if issue is not None:
@@ -338,20 +466,37 @@ class TicketService:
             elif isinstance(error, NotFound):
                 LinkRepository.mark_missing_in(cur, link.id, now)
             SyncLog.insert_in(
-                cur, now=now, action="refresh", mode=mode, status="ok" if issue else "failed",
-                permanent=isinstance(error, NotFound), anomaly_id=link.anomaly_id,
-                connection_id=link.connection_id, link_id=link.id, ticket_id=link.issue_id,
+                cur,
+                now=now,
+                action="refresh",
+                mode=mode,
+                status="ok" if issue else "failed",
+                permanent=isinstance(error, NotFound),
+                anomaly_id=link.anomaly_id,
+                connection_id=link.connection_id,
+                link_id=link.id,
+                ticket_id=link.issue_id,
                 ticket_key=issue.key if issue else link.issue_key,
-                ticket_url=issue.browse_url if issue else link.url, actor=actor,
-                error=str(error) if error else None, latency_ms=latency, attempts=1,
-                sent_at=now, finished_at=now,
+                ticket_url=issue.browse_url if issue else link.url,
+                actor=actor,
+                error=str(error) if error else None,
+                latency_ms=latency,
+                attempts=1,
+                sent_at=now,
+                finished_at=now,
                 request_json=to_json({"method": "GET", "path": f"/issue/{link.issue_id}"}),
-                response_json=to_json({"key": issue.key, "status": issue.status_name,
-                                       "priority": issue.priority_name} if issue else
-                                      {"status": error.status, "code": error.code}))
+                response_json=to_json(
+                    {"key": issue.key, "status": issue.status_name, "priority": issue.priority_name}
+                    if issue
+                    else {"status": error.status, "code": error.code}
+                ),
+            )
 
     def refresh_anomaly(self, anomaly_id: int, mode: str = "manual") -> list[TicketLink]:
         """Refresh every active link of an anomaly on the active connection."""
         active = self._active()
-        return [self.refresh(link.id, mode) for link in self._links.for_anomaly(anomaly_id)
-                if link.connection_id == active.connection_id]
+        return [
+            self.refresh(link.id, mode)
+            for link in self._links.for_anomaly(anomaly_id)
+            if link.connection_id == active.connection_id
+        ]

@@ -17,4 +17,5 @@ def _clear_streamlit_caches():
 def page_path():
     def path(name: str) -> str:
         return str(ROOT / "pages" / f"{name}.py")
+
     return path

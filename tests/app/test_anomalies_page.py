@@ -11,9 +11,17 @@ CHECKS = [{"check_id": 1, "rule_type": "notNull", "message": "5 values in EMAIL 
 
 
 def rec(ident, **over):
-    base = {"id": ident, "datastore_id": 1, "datastore_name": "Warehouse", "container": "CUSTOMERS",
-            "fields": ["EMAIL"], "type": "record", "status": "Active",
-            "detected_at": "2026-11-20T08:00:00Z", "failed_checks": CHECKS}
+    base = {
+        "id": ident,
+        "datastore_id": 1,
+        "datastore_name": "Warehouse",
+        "container": "CUSTOMERS",
+        "fields": ["EMAIL"],
+        "type": "record",
+        "status": "Active",
+        "detected_at": "2026-11-20T08:00:00Z",
+        "failed_checks": CHECKS,
+    }
     base.update(over)
     return base
 
@@ -23,11 +31,21 @@ def seeded(tmp_settings):
     from lib.anomalies.importing import import_file
 
     svc = services_for(tmp_settings)
-    rows = [rec(1), rec(2, container="PAYMENTS", datastore_id=2, datastore_name="Billing",
-                    status="Acknowledged", type="shape",
-                    failed_checks=[{"check_id": 2, "rule_type": "volumetric",
-                                    "message": "Row count dropped by 40%"}]),
-            rec(3, status="Archived", archive_reason="Invalid")]
+    rows = [
+        rec(1),
+        rec(
+            2,
+            container="PAYMENTS",
+            datastore_id=2,
+            datastore_name="Billing",
+            status="Acknowledged",
+            type="shape",
+            failed_checks=[
+                {"check_id": 2, "rule_type": "volumetric", "message": "Row count dropped by 40%"}
+            ],
+        ),
+        rec(3, status="Archived", archive_reason="Invalid"),
+    ]
     import_file(svc.db, "seed.json", json.dumps(rows).encode(), NOW)
     return svc
 

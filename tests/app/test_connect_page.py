@@ -1,4 +1,5 @@
 """The Connect page under AppTest, against a sandbox over real HTTP."""
+
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -20,7 +21,9 @@ def sandbox():
 @pytest.fixture(scope="module")
 def mounted_sandbox():
     """Served under /sandbox like the dashboard does, so demo mode reaches it."""
-    app = Starlette(routes=[Mount("/sandbox", app=create_sandbox_app(SandboxConfig(flavour="both")))])
+    app = Starlette(
+        routes=[Mount("/sandbox", app=create_sandbox_app(SandboxConfig(flavour="both")))]
+    )
     base, stop = serve_in_thread(app)
     yield base
     stop()
@@ -52,7 +55,9 @@ def add_sandbox(at, sandbox, credentials=None):
     at.button(key="connect_create").click().run()
 
 
-def test_demo_mode_is_labelled_and_can_be_tested(monkeypatch, mounted_sandbox, page_path, tmp_settings):
+def test_demo_mode_is_labelled_and_can_be_tested(
+    monkeypatch, mounted_sandbox, page_path, tmp_settings
+):
     monkeypatch.setenv("ANOMALY_DESK_DASHBOARD_URL", mounted_sandbox)
     at = AppTest.from_file(page_path("connect"), default_timeout=30)
     at.run()
@@ -63,13 +68,21 @@ def test_demo_mode_is_labelled_and_can_be_tested(monkeypatch, mounted_sandbox, p
     assert any("Connected as Sandbox Demo User" in s for s in successes(at))
 
 
-@pytest.mark.parametrize("kind, host, credentials, words", [
-    ("Jira Cloud", "http://acme.atlassian.net", "me@acme.com:tok", "plain http:// is only allowed"),
-    ("Jira Cloud", "acme.atlassian.net", "me@acme.com:tok", "must start with https://"),
-    ("Jira Cloud", "https://acme.atlassian.net/browse/DQ-1", "me@acme.com:tok", "has no path"),
-    ("Jira Cloud", "https://acme.atlassian.net", "me@acme.com", "with a colon"),
-    ("Jira Data Center", "ftp://jira.corp", "pat", "not ftp://"),
-])
+@pytest.mark.parametrize(
+    "kind, host, credentials, words",
+    [
+        (
+            "Jira Cloud",
+            "http://acme.atlassian.net",
+            "me@acme.com:tok",
+            "plain http:// is only allowed",
+        ),
+        ("Jira Cloud", "acme.atlassian.net", "me@acme.com:tok", "must start with https://"),
+        ("Jira Cloud", "https://acme.atlassian.net/browse/DQ-1", "me@acme.com:tok", "has no path"),
+        ("Jira Cloud", "https://acme.atlassian.net", "me@acme.com", "with a colon"),
+        ("Jira Data Center", "ftp://jira.corp", "pat", "not ftp://"),
+    ],
+)
 def test_bad_input_shows_the_message_and_saves_nothing(app, store, kind, host, credentials, words):
     app.run()
     app.selectbox(key="connect_kind").select(kind).run()
@@ -85,7 +98,10 @@ def test_sandbox_kind_prefills_address_and_demo_credentials(app, tmp_settings):
     app.run()
     app.selectbox(key="connect_kind").select("Sandbox").run()
     assert app.text_input(key="connect_host").value == tmp_settings.sandbox_url
-    assert app.text_input(key="connect_credentials").value == f"{DEMO_CLOUD_EMAIL}:{DEMO_CLOUD_API_TOKEN}"
+    assert (
+        app.text_input(key="connect_credentials").value
+        == f"{DEMO_CLOUD_EMAIL}:{DEMO_CLOUD_API_TOKEN}"
+    )
     app.selectbox(key="connect_sandbox_flavour").select("Data Center (REST v2)").run()
     assert app.text_input(key="connect_credentials").value == "sandbox-pat"
 
@@ -98,8 +114,12 @@ def test_create_test_again_and_delete(app, store, sandbox):
     conn = store.active()
     assert (conn.id, conn.host, conn.is_demo) == (1, sandbox.base_url, False)
     assert not app.info or "Demo mode" not in app.info[0].value
-    shown = [e.value for kind in ("markdown", "caption", "success", "text_input") for e in app.get(kind)]
-    assert shown and DEMO_CLOUD_API_TOKEN not in str(shown)  # only masked, credentials field cleared
+    shown = [
+        e.value for kind in ("markdown", "caption", "success", "text_input") for e in app.get(kind)
+    ]
+    assert shown and DEMO_CLOUD_API_TOKEN not in str(
+        shown
+    )  # only masked, credentials field cleared
     app.button(key="connect_test_active").click().run()
     assert any("Connected as Sandbox Demo User" in s for s in successes(app))
     app.button(key="connect_delete_1").click().run()
@@ -152,15 +172,23 @@ def test_defaults_for_new_tickets_come_from_jira(app, store, sandbox):
     app.button(key="connect_defaults_save_1").click().run()
     assert not app.exception
     saved = store.get(1)
-    assert (saved.project_key, saved.issue_type_name, saved.public_url) == ("OPS", "Task", "https://desk.corp")
+    assert (saved.project_key, saved.issue_type_name, saved.public_url) == (
+        "OPS",
+        "Task",
+        "https://desk.corp",
+    )
     app.text_input(key="connect_public_url_1").input("desk.corp")
     app.button(key="connect_defaults_save_1").click().run()
     assert any("must start with https://" in e for e in errors(app))
 
 
 def test_connection_from_secrets_toml_is_shown_read_only(app, store, sandbox):
-    app.secrets["jira"] = {"kind": "sandbox", "host": sandbox.base_url, "email": DEMO_CLOUD_EMAIL,
-                           "api_token": DEMO_CLOUD_API_TOKEN}
+    app.secrets["jira"] = {
+        "kind": "sandbox",
+        "host": sandbox.base_url,
+        "email": DEMO_CLOUD_EMAIL,
+        "api_token": DEMO_CLOUD_API_TOKEN,
+    }
     app.run()
     assert not app.exception
     assert any("From secrets.toml" in c.value for c in app.caption)

@@ -1,14 +1,15 @@
 """The Jira page under AppTest: the sandbox embedded; a real Jira linked, its tickets listed."""
+
 from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib.connections.jira_connections import ConnectionInput, sandbox_credentials
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.jira.sandbox.config import DEMO_DC_PAT
 from lib.services import services_for, utc_now
 from lib.store.anomalies import AnomalyRepository
-from lib.connections.jira_connections import ConnectionInput, sandbox_credentials
 from tests.sync.conftest import make_anomaly
 
 
@@ -25,9 +26,14 @@ def iframes(at) -> list[str]:
 
 def test_sandbox_mode_embeds_the_sandbox_pages(tmp_settings, sandbox, page_path):
     sandbox.runtime.reset()
-    services_for(tmp_settings).connections.create(ConnectionInput(
-        kind="sandbox", host=sandbox.base_url, credentials=sandbox_credentials("cloud"),
-        flavour="cloud"))
+    services_for(tmp_settings).connections.create(
+        ConnectionInput(
+            kind="sandbox",
+            host=sandbox.base_url,
+            credentials=sandbox_credentials("cloud"),
+            flavour="cloud",
+        )
+    )
     at = AppTest.from_file(page_path("jira"), default_timeout=30).run()
     assert not at.exception and at.title[0].value == "Jira"
     assert iframes(at) == [f"{sandbox.base_url}/"]
@@ -38,12 +44,14 @@ def test_sandbox_mode_embeds_the_sandbox_pages(tmp_settings, sandbox, page_path)
     assert iframes(at) == [f"{sandbox.base_url}/"]
 
 
-def test_a_real_jira_gets_a_link_and_the_linked_tickets_with_refresh(tmp_settings, sandbox,
-                                                                       page_path):
+def test_a_real_jira_gets_a_link_and_the_linked_tickets_with_refresh(
+    tmp_settings, sandbox, page_path
+):
     sandbox.runtime.reset()
     svc = services_for(tmp_settings)
-    svc.connections.create(ConnectionInput(kind="dc", host=sandbox.base_url,
-                                           credentials=DEMO_DC_PAT, dc_auth="pat"))
+    svc.connections.create(
+        ConnectionInput(kind="dc", host=sandbox.base_url, credentials=DEMO_DC_PAT, dc_auth="pat")
+    )
     AnomalyRepository(svc.db).upsert_many([make_anomaly(1), make_anomaly(2)], utc_now())
     issue = sandbox.runtime.state.create_issue("DQ", issuetype_id="10001", summary="first words")
     svc.tickets.link_existing(1, issue.key, "alice")

@@ -1,4 +1,5 @@
 """The Linked tickets section and its dialogs, against a sandbox over real HTTP."""
+
 import json
 from datetime import datetime
 
@@ -6,16 +7,28 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.anomalies.importing import import_file
+from lib.connections.jira_connections import ConnectionInput, sandbox_credentials
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.services import services_for
-from lib.connections.jira_connections import ConnectionInput, sandbox_credentials
 
 NOW = datetime(2026, 11, 20, 12, 0)
-ROW = {"id": 7, "datastore_id": 1, "datastore_name": "Warehouse", "container": "CUSTOMERS",
-       "fields": ["CUSTOMER_NAME"], "type": "shape", "status": "Active",
-       "detected_at": "2026-11-20T08:00:00Z",
-       "failed_checks": [{"check_id": 1, "rule_type": "entityResolution",
-                          "message": "8 values in CUSTOMER_NAME were resolved to 7 distinct entities"}]}
+ROW = {
+    "id": 7,
+    "datastore_id": 1,
+    "datastore_name": "Warehouse",
+    "container": "CUSTOMERS",
+    "fields": ["CUSTOMER_NAME"],
+    "type": "shape",
+    "status": "Active",
+    "detected_at": "2026-11-20T08:00:00Z",
+    "failed_checks": [
+        {
+            "check_id": 1,
+            "rule_type": "entityResolution",
+            "message": "8 values in CUSTOMER_NAME were resolved to 7 distinct entities",
+        }
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +42,14 @@ def sandbox():
 def svc(tmp_settings, sandbox):
     services = services_for(tmp_settings)
     import_file(services.db, "a.json", json.dumps([ROW, {**ROW, "id": 8}]).encode(), NOW)
-    services.connections.create(ConnectionInput(
-        kind="sandbox", host=sandbox.base_url, credentials=sandbox_credentials("cloud"),
-        flavour="cloud"))
+    services.connections.create(
+        ConnectionInput(
+            kind="sandbox",
+            host=sandbox.base_url,
+            credentials=sandbox_credentials("cloud"),
+            flavour="cloud",
+        )
+    )
     return services
 
 
@@ -74,9 +92,12 @@ def test_empty_summary_is_shown_next_to_the_field_and_nothing_is_linked(app, svc
     assert svc.tickets.links_for(7) == []
 
 
-def test_link_existing_by_key_then_duplicate_is_refused_and_unlink_keeps_the_issue(app, svc, sandbox):
-    created = svc.tickets.create_ticket(8, summary="Orders are late", project="DQ",
-                                        issue_type="Task", actor="ana")
+def test_link_existing_by_key_then_duplicate_is_refused_and_unlink_keeps_the_issue(
+    app, svc, sandbox
+):
+    created = svc.tickets.create_ticket(
+        8, summary="Orders are late", project="DQ", issue_type="Task", actor="ana"
+    )
     key = created.key
     app.button(key="tickets_link").click().run()
     app.text_input(key="tickets_query").input(key).run()

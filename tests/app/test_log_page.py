@@ -12,8 +12,9 @@ NOW = datetime(2026, 5, 20, 12, 0)
 
 
 def insert_log(db, rows: list[dict]) -> None:
-    frame = pd.DataFrame([{"mode": "automatic", "attempts": 1, "permanent": False, **r}
-                          for r in rows])
+    frame = pd.DataFrame(
+        [{"mode": "automatic", "attempts": 1, "permanent": False, **r} for r in rows]
+    )
     with db.transaction() as cur:
         cur.register("incoming_log", frame)
         cur.execute("INSERT INTO sync_log BY NAME SELECT * FROM incoming_log")
@@ -24,20 +25,51 @@ def insert_log(db, rows: list[dict]) -> None:
 def seeded(tmp_settings, monkeypatch):
     monkeypatch.setattr(lib.services, "utc_now", lambda: NOW)
     svc = services_for(tmp_settings)
-    insert_log(svc.db, [
-        {"id": 1, "created_at": NOW - timedelta(days=3), "action": "create", "status": "ok",
-         "anomaly_id": 7, "ticket_id": "10001", "ticket_key": "DQ-1",
-         "ticket_url": "https://jira.test/browse/DQ-1"},
-        {"id": 2, "created_at": NOW - timedelta(days=2), "action": "comment", "status": "failed",
-         "mode": "manual", "anomaly_id": 7, "ticket_key": "DQ-1", "permanent": True,
-         "error": "Jira answered 400: comment body is empty",
-         "request_json": json.dumps({"body": "hi", "Authorization": "Bearer sekrit"}),
-         "response_json": json.dumps({"errorMessages": ["empty body"]})},
-        {"id": 3, "created_at": NOW - timedelta(days=1), "action": "update", "status": "sending",
-         "anomaly_id": 8, "ticket_key": "DQ-2"},
-        {"id": 4, "created_at": NOW - timedelta(hours=1), "action": "update", "status": "deferred",
-         "anomaly_id": 8, "ticket_key": "DQ-2", "next_attempt_at": NOW + timedelta(minutes=1)},
-    ])
+    insert_log(
+        svc.db,
+        [
+            {
+                "id": 1,
+                "created_at": NOW - timedelta(days=3),
+                "action": "create",
+                "status": "ok",
+                "anomaly_id": 7,
+                "ticket_id": "10001",
+                "ticket_key": "DQ-1",
+                "ticket_url": "https://jira.test/browse/DQ-1",
+            },
+            {
+                "id": 2,
+                "created_at": NOW - timedelta(days=2),
+                "action": "comment",
+                "status": "failed",
+                "mode": "manual",
+                "anomaly_id": 7,
+                "ticket_key": "DQ-1",
+                "permanent": True,
+                "error": "Jira answered 400: comment body is empty",
+                "request_json": json.dumps({"body": "hi", "Authorization": "Bearer sekrit"}),
+                "response_json": json.dumps({"errorMessages": ["empty body"]}),
+            },
+            {
+                "id": 3,
+                "created_at": NOW - timedelta(days=1),
+                "action": "update",
+                "status": "sending",
+                "anomaly_id": 8,
+                "ticket_key": "DQ-2",
+            },
+            {
+                "id": 4,
+                "created_at": NOW - timedelta(hours=1),
+                "action": "update",
+                "status": "deferred",
+                "anomaly_id": 8,
+                "ticket_key": "DQ-2",
+                "next_attempt_at": NOW + timedelta(minutes=1),
+            },
+        ],
+    )
     return svc
 
 
@@ -85,8 +117,9 @@ def test_details_mask_secrets_and_retry_requeues_a_failed_row(seeded, app):
     app.button(key="log_retry").click().run()
     assert "queued again" in app.success[0].value
     with seeded.db.read() as cur:
-        row = cur.execute("SELECT status, permanent, next_attempt_at FROM sync_log WHERE id = 2"
-                          ).fetchone()
+        row = cur.execute(
+            "SELECT status, permanent, next_attempt_at FROM sync_log WHERE id = 2"
+        ).fetchone()
     assert row == ("pending", False, NOW)
     assert app.subheader[0].value == "Log entry 2 · comment · pending"
     assert not [b for b in app.button if b.key == "log_retry"]

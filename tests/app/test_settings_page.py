@@ -1,13 +1,14 @@
 """The Settings page under AppTest: the update limit, the refresh interval, the endpoint."""
+
 from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.http.api_token import ensure_token
-from lib.services import services_for
 from lib.outbox.policy import UpdateLimit
 from lib.outbox.worker import load_update_limit
+from lib.services import services_for
 
 
 @pytest.fixture
@@ -60,8 +61,9 @@ def test_refresh_interval_is_read_only_with_its_variable(at):
 def test_endpoint_shows_the_url_and_token_file_but_never_the_token(svc, page_path, tmp_settings):
     token = ensure_token(tmp_settings.api_token_path)
     at = AppTest.from_file(page_path("settings"), default_timeout=30).run()
-    assert at.text_input(key="settings_endpoint_url").value == \
-        "http://127.0.0.1:8501/api/v1/advanced"
+    assert (
+        at.text_input(key="settings_endpoint_url").value == "http://127.0.0.1:8501/api/v1/advanced"
+    )
     assert at.text_input(key="settings_token_path").value == str(tmp_settings.api_token_path)
     shown = at.text_input(key="settings_token").value
     assert shown.startswith("••••") and f"({len(token)} characters)" in shown

@@ -31,15 +31,21 @@ def clock(tmp_settings, monkeypatch):
 @pytest.fixture
 def seeded(clock):
     with clock.db.transaction() as cur:
-        cur.execute("INSERT INTO anomalies VALUES (5, 1, 'W', 'T', [], 'shape', 'Active', NULL, ?,"
-                    " '', 1, [], '', ?)", [datetime(2026, 5, 18, 6, 0)] * 2)
-    insert_log(clock.db, [
-        (1, datetime(2026, 5, 18, 12, 0), "create", "ok", 5),
-        (2, datetime(2026, 5, 19, 8, 0), "update", "ok", 5),
-        (3, datetime(2026, 5, 19, 22, 30), "comment", "ok", 5),  # Berlin: May 20 00:30
-        (4, datetime(2026, 5, 20, 9, 0), "create", "ok", 6),
-        (5, datetime(2026, 5, 20, 10, 0), "create", "failed", 7),
-    ])
+        cur.execute(
+            "INSERT INTO anomalies VALUES (5, 1, 'W', 'T', [], 'shape', 'Active', NULL, ?,"
+            " '', 1, [], '', ?)",
+            [datetime(2026, 5, 18, 6, 0)] * 2,
+        )
+    insert_log(
+        clock.db,
+        [
+            (1, datetime(2026, 5, 18, 12, 0), "create", "ok", 5),
+            (2, datetime(2026, 5, 19, 8, 0), "update", "ok", 5),
+            (3, datetime(2026, 5, 19, 22, 30), "comment", "ok", 5),  # Berlin: May 20 00:30
+            (4, datetime(2026, 5, 20, 9, 0), "create", "ok", 6),
+            (5, datetime(2026, 5, 20, 10, 0), "create", "failed", 7),
+        ],
+    )
     return clock
 
 

@@ -1,4 +1,5 @@
 """The Tickets page under AppTest: table <-> JSON, Add field, and Execute against a sandbox."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,11 @@ def sent(at) -> dict:
 
 
 def edit_table(at, edited=None, added=(), deleted=()) -> None:
-    at.session_state[EDITOR] = {"edited_rows": edited or {}, "added_rows": list(added),
-                                "deleted_rows": list(deleted)}
+    at.session_state[EDITOR] = {
+        "edited_rows": edited or {},
+        "added_rows": list(added),
+        "deleted_rows": list(deleted),
+    }
     at.run()
     assert not at.exception
 
@@ -49,13 +53,20 @@ def errors(at) -> list[str]:
 
 def test_starts_with_the_connection_defaults(at):
     assert at.title[0].value == "Tickets"
-    assert sent(at) == {"project": {"key": "DQ"}, "issuetype": {"name": "Task"}, "summary": "",
-                        "description": ""}
+    assert sent(at) == {
+        "project": {"key": "DQ"},
+        "issuetype": {"name": "Task"},
+        "summary": "",
+        "description": "",
+    }
 
 
 def test_table_edits_regenerate_the_json(at):
-    edit_table(at, edited={2: {"value": "Disk full on orders"}},
-               added=[{"field": "priority", "value": '{"name": "High"}', "mode": "include"}])
+    edit_table(
+        at,
+        edited={2: {"value": "Disk full on orders"}},
+        added=[{"field": "priority", "value": '{"name": "High"}', "mode": "include"}],
+    )
     fields = sent(at)
     assert fields["summary"] == "Disk full on orders" and fields["priority"] == {"name": "High"}
     assert errors(at) == []
@@ -69,8 +80,16 @@ def test_excluded_rows_stay_in_the_table_but_leave_the_json(at):
 
 def test_json_edits_update_the_table_and_keep_excluded_rows(at):
     edit_table(at, edited={3: {"mode": "exclude"}})
-    text = json.dumps({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Bug"},
-                                  "summary": "From JSON", "labels": ["dq", "orders"]}})
+    text = json.dumps(
+        {
+            "fields": {
+                "project": {"key": "OPS"},
+                "issuetype": {"name": "Bug"},
+                "summary": "From JSON",
+                "labels": ["dq", "orders"],
+            }
+        }
+    )
     at.text_area(key=JSON).input(text).run()
     assert not at.exception and errors(at) == []
     table = at.dataframe[0].value

@@ -1,4 +1,5 @@
 """The whole flow in a real browser against a real server and its mounted Jira sandbox."""
+
 import re
 import time
 

@@ -5,6 +5,7 @@ ends, every Cloud request (and every documented response) is validated
 against Atlassian's OpenAPI document, and every Data Center request's path
 and query parameters against the Jira 8.4.3 WADL.
 """
+
 from __future__ import annotations
 
 import json
@@ -83,8 +84,9 @@ def check_cloud_contract(calls, api) -> int:
         api.validate_request(RequestsOpenAPIRequest(call.request))
         if isinstance(call.response, requests.Response):
             try:
-                api.validate_response(RequestsOpenAPIRequest(call.request),
-                                      RequestsOpenAPIResponse(call.response))
+                api.validate_response(
+                    RequestsOpenAPIRequest(call.request), RequestsOpenAPIResponse(call.response)
+                )
             except ResponseNotFound:
                 # Error statuses the spec does not list (429, 5xx...) for this operation.
                 assert call.response.status_code >= 400, call.request.url
@@ -108,10 +110,15 @@ def dc_wadl(dc_wadl_text) -> dict[tuple[str, str], set[str]]:
     def walk(node, prefix: str, inherited: set[str]) -> None:
         for res in node.findall("w:resource", ns):
             path = (prefix + "/" + res.get("path", "").strip("/")).strip("/")
-            params = inherited | {p.get("name") for p in res.findall("w:param", ns) if p.get("style") == "query"}
+            params = inherited | {
+                p.get("name") for p in res.findall("w:param", ns) if p.get("style") == "query"
+            }
             for method in res.findall("w:method", ns):
-                query = {p.get("name") for p in method.findall("w:request/w:param", ns)
-                         if p.get("style") == "query"}
+                query = {
+                    p.get("name")
+                    for p in method.findall("w:request/w:param", ns)
+                    if p.get("style") == "query"
+                }
                 table.setdefault((method.get("name"), path), set()).update(params | query)
             walk(res, path, params)
 
@@ -123,7 +130,9 @@ def dc_wadl(dc_wadl_text) -> dict[tuple[str, str], set[str]]:
 
 def _template_regex(template: str) -> re.Pattern:
     parts = re.split(r"(\{[^}]+\})", template)
-    return re.compile("^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+    return re.compile(
+        "^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$"
+    )
 
 
 def check_dc_contract(calls, wadl, base_url: str) -> int:
@@ -133,10 +142,13 @@ def check_dc_contract(calls, wadl, base_url: str) -> int:
     for call in calls:
         url = urlsplit(call.request.url)
         assert url.path.startswith(rest_root), url.path
-        path = url.path[len(rest_root):]
+        path = url.path[len(rest_root) :]
         names = {k for k, _ in parse_qsl(url.query, keep_blank_values=True)}
-        matches = [(m, t) for (m, t) in list(wadl) + list(DC_NEWER_ENDPOINTS)
-                   if m == call.request.method and _template_regex(t).match(path)]
+        matches = [
+            (m, t)
+            for (m, t) in list(wadl) + list(DC_NEWER_ENDPOINTS)
+            if m == call.request.method and _template_regex(t).match(path)
+        ]
         assert matches, f"{call.request.method} /rest/{path} is not in the DC WADL"
         allowed = set().union(*(wadl.get(k, DC_NEWER_PARAMS) for k in matches))
         assert names <= allowed, f"{path}: unknown query params {names - allowed}"

@@ -1,8 +1,9 @@
 """Every client operation on both flavours, over ``responses`` (contract-checked in conftest)."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -10,7 +11,14 @@ import responses
 from responses import matchers
 
 from lib.jira import (
-    BasicAuth, Doc, Flavour, JiraClient, NotFound, Paragraph, Text, detect_flavour,
+    BasicAuth,
+    Doc,
+    Flavour,
+    JiraClient,
+    NotFound,
+    Paragraph,
+    Text,
+    detect_flavour,
 )
 from lib.jira.client import BULK_CHUNK
 from tests.jira.conftest import CLOUD_URL, DC_URL, fixture
@@ -26,7 +34,9 @@ def test_urls_keep_context_path_and_default_prefix(cloud, dc):
     assert dc.url("/myself") == "https://jira.example.com/ctx/rest/api/2/myself"
     sandbox = JiraClient("http://127.0.0.1:8501/sandbox/", None, flavour=Flavour.CLOUD)
     assert sandbox.url("/issue") == "http://127.0.0.1:8501/sandbox/rest/api/3/issue"
-    custom = JiraClient("https://h/jira", None, flavour=Flavour.DATA_CENTER, api_prefix="/api/rest/api/2/")
+    custom = JiraClient(
+        "https://h/jira", None, flavour=Flavour.DATA_CENTER, api_prefix="/api/rest/api/2/"
+    )
     assert custom.url("/myself") == "https://h/jira/api/rest/api/2/myself"
     assert dc.browse_url("DQ-1") == "https://jira.example.com/ctx/browse/DQ-1"
 
@@ -34,12 +44,15 @@ def test_urls_keep_context_path_and_default_prefix(cloud, dc):
 def test_verify_false_is_refused_and_trust_env_false_bypasses_proxies():
     with pytest.raises(ValueError, match="CA bundle"):
         JiraClient(CLOUD_URL, None, flavour=Flavour.CLOUD, verify=False)
-    client = JiraClient(CLOUD_URL, None, flavour=Flavour.CLOUD, trust_env=False, verify="/etc/ca.pem")
+    client = JiraClient(
+        CLOUD_URL, None, flavour=Flavour.CLOUD, trust_env=False, verify="/etc/ca.pem"
+    )
     assert client._session.trust_env is False
 
 
 def test_sandbox_context_path_passes_the_cloud_contract(mocked, sleeps, openapi_for):
     from tests.jira.conftest import check_cloud_contract, make_client
+
     base = "http://127.0.0.1:8501/sandbox"
     client = make_client(Flavour.CLOUD, base, sleeps)
     mocked.get(f"{base}/rest/api/3/myself", json=fixture("cloud_myself"))
@@ -78,13 +91,25 @@ def test_auth_headers_per_flavour(cloud, dc, mocked):
 
 def test_projects_cloud_paged(cloud, mocked):
     url = cloud.url("/project/search")
-    mocked.get(url, json=fixture("cloud_project_page_1"), match=[matchers.query_param_matcher({"startAt": "0", "maxResults": "50"})])
-    mocked.get(url, json=fixture("cloud_project_page_2"), match=[matchers.query_param_matcher({"startAt": "2", "maxResults": "50"})])
+    mocked.get(
+        url,
+        json=fixture("cloud_project_page_1"),
+        match=[matchers.query_param_matcher({"startAt": "0", "maxResults": "50"})],
+    )
+    mocked.get(
+        url,
+        json=fixture("cloud_project_page_2"),
+        match=[matchers.query_param_matcher({"startAt": "2", "maxResults": "50"})],
+    )
     assert [p.key for p in cloud.projects()] == ["DQ", "OPS", "WEB"]
 
 
 def test_projects_cloud_404_is_empty(cloud, mocked):
-    mocked.get(cloud.url("/project/search"), status=404, json={"errorMessages": ["No projects found"], "errors": {}})
+    mocked.get(
+        cloud.url("/project/search"),
+        status=404,
+        json={"errorMessages": ["No projects found"], "errors": {}},
+    )
     assert list(cloud.projects()) == []
 
 
@@ -96,13 +121,19 @@ def test_projects_dc(dc, mocked):
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
 def test_issue_types_and_fields(flavour, request, mocked):
     client = request.getfixturevalue(flavour)
-    mocked.get(client.url("/issue/createmeta/DQ/issuetypes"), json=fixture(f"{flavour}_issue_types"))
+    mocked.get(
+        client.url("/issue/createmeta/DQ/issuetypes"), json=fixture(f"{flavour}_issue_types")
+    )
     type_id = client.issue_types("DQ")[0].id
-    mocked.get(client.url(f"/issue/createmeta/DQ/issuetypes/{type_id}"), json=fixture(f"{flavour}_fields"))
+    mocked.get(
+        client.url(f"/issue/createmeta/DQ/issuetypes/{type_id}"), json=fixture(f"{flavour}_fields")
+    )
     fields = {f.field_id: f for f in client.fields_for_issue_type("DQ", type_id)}
     assert fields["summary"].required and fields["summary"].schema_type == "string"
     assert len(fields["priority"].allowed_values) == 2
-    assert client.priorities("DQ", type_id) == (["Highest", "Medium"] if flavour == "cloud" else ["High", "Low"])
+    assert client.priorities("DQ", type_id) == (
+        ["Highest", "Medium"] if flavour == "cloud" else ["High", "Low"]
+    )
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
@@ -128,13 +159,20 @@ def test_priorities_fallbacks(flavour, request, mocked):
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
 def test_get_issue(flavour, request, mocked):
     client = request.getfixturevalue(flavour)
-    mocked.get(client.url("/issue/DQ-42"), json=fixture(f"{flavour}_issue"),
-               match=[matchers.query_param_matcher({"fields": "summary,status,priority,updated,labels"})])
+    mocked.get(
+        client.url("/issue/DQ-42"),
+        json=fixture(f"{flavour}_issue"),
+        match=[matchers.query_param_matcher({"fields": "summary,status,priority,updated,labels"})],
+    )
     issue = client.get_issue("DQ-42")
     assert issue.key == "DQ-42" and issue.browse_url == client.browse_url("DQ-42")
     if flavour == "cloud":
-        assert (issue.status_name, issue.status_category, issue.priority_name) == ("In Progress", "indeterminate", "Medium")
-        assert issue.updated == datetime(2021, 1, 17, 12, 34, tzinfo=timezone.utc)
+        assert (issue.status_name, issue.status_category, issue.priority_name) == (
+            "In Progress",
+            "indeterminate",
+            "Medium",
+        )
+        assert issue.updated == datetime(2021, 1, 17, 12, 34, tzinfo=UTC)
         assert issue.labels == ("anomaly-desk-42", "data-quality")
     else:
         assert issue.status_category == "done" and issue.id == "20042"
@@ -151,8 +189,24 @@ def test_comments_list_and_add(flavour, request, mocked):
     client = request.getfixturevalue(flavour)
     url = client.url("/issue/DQ-42/comment")
     if flavour == "cloud":
-        mocked.get(url, json=fixture("cloud_comments_page_1"), match=[matchers.query_param_matcher({"orderBy": "created", "startAt": "0", "maxResults": "50"})])
-        mocked.get(url, json=fixture("cloud_comments_page_2"), match=[matchers.query_param_matcher({"orderBy": "created", "startAt": "1", "maxResults": "50"})])
+        mocked.get(
+            url,
+            json=fixture("cloud_comments_page_1"),
+            match=[
+                matchers.query_param_matcher(
+                    {"orderBy": "created", "startAt": "0", "maxResults": "50"}
+                )
+            ],
+        )
+        mocked.get(
+            url,
+            json=fixture("cloud_comments_page_2"),
+            match=[
+                matchers.query_param_matcher(
+                    {"orderBy": "created", "startAt": "1", "maxResults": "50"}
+                )
+            ],
+        )
         texts = [c.body_text for c in client.comments("DQ-42")]
         assert texts == ["Row count dropped 40%\nsee dashboard\n- orders", "Fixed upstream."]
     else:
@@ -162,8 +216,15 @@ def test_comments_list_and_add(flavour, request, mocked):
     comment = client.add_comment("DQ-42", "Hello")
     assert comment.body_text == "Hello" and comment.created is not None
     sent = body_of(mocked.calls[-1])["body"]
-    assert sent == ({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Hello"}]}]}
-                    if flavour == "cloud" else "Hello")
+    assert sent == (
+        {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Hello"}]}],
+        }
+        if flavour == "cloud"
+        else "Hello"
+    )
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
@@ -171,12 +232,21 @@ def test_create_issue_renders_description_per_flavour(flavour, request, mocked, 
     client = request.getfixturevalue(flavour)
     mocked.post(client.url("/issue"), status=201, json=fixture("created"))
     doc = Doc((Paragraph((Text("Anomaly "), Text("{code}", code=True))),))
-    created = client.create_issue({"project": {"key": "DQ"}, "issuetype": {"name": "Bug"},
-                                   "summary": "x" * 300, "description": doc, "labels": ["anomaly-desk-42"]},
-                                  properties={"anomaly-desk": {"anomaly_id": 42}})
+    created = client.create_issue(
+        {
+            "project": {"key": "DQ"},
+            "issuetype": {"name": "Bug"},
+            "summary": "x" * 300,
+            "description": doc,
+            "labels": ["anomaly-desk-42"],
+        },
+        properties={"anomaly-desk": {"anomaly_id": 42}},
+    )
     assert (created.id, created.key) == ("10042", "DQ-42")
     sent = body_of(mocked.calls[0])
-    assert len(sent["fields"]["summary"]) == 255 and sent["fields"]["summary"].endswith("[truncated]")
+    assert len(sent["fields"]["summary"]) == 255 and sent["fields"]["summary"].endswith(
+        "[truncated]"
+    )
     assert sent["properties"] == [{"key": "anomaly-desk", "value": {"anomaly_id": 42}}]
     if flavour == "cloud":
         adf_validator.validate(sent["fields"]["description"])
@@ -189,23 +259,33 @@ def test_bulk_create_chunks_and_maps_items(flavour, request, mocked):
     client = request.getfixturevalue(flavour)
     url = client.url("/issue/bulk")
     partial = fixture("bulk_partial")  # 3 items: #1 failed
-    created = [{"id": str(20000 + n), "key": f"DQ-{n}", "self": f"{client.base_url}/x/{n}"} for n in range(BULK_CHUNK)]
+    created = [
+        {"id": str(20000 + n), "key": f"DQ-{n}", "self": f"{client.base_url}/x/{n}"}
+        for n in range(BULK_CHUNK)
+    ]
     mocked.post(url, status=201, json={"issues": created, "errors": []})
     mocked.post(url, status=201, json=partial)
-    items = [{"project": {"key": "DQ"}, "issuetype": {"name": "Bug"}, "summary": f"s{n}"} for n in range(BULK_CHUNK + 3)]
+    items = [
+        {"project": {"key": "DQ"}, "issuetype": {"name": "Bug"}, "summary": f"s{n}"}
+        for n in range(BULK_CHUNK + 3)
+    ]
     result = client.bulk_create(items)
     assert [len(body_of(c)["issueUpdates"]) for c in mocked.calls] == [50, 3]
     assert [r.index for r in result] == list(range(53))
     assert result[49].created.key == "DQ-49"
     assert result[50].created.key == "DQ-50" and result[52].created.key == "DQ-51"
-    assert result[51].created is None and result[51].error.field_errors == {"priority": "Priority name 'Urgent' is not valid"}
+    assert result[51].created is None and result[51].error.field_errors == {
+        "priority": "Priority name 'Urgent' is not valid"
+    }
 
 
 def test_bulk_create_all_failed_400_and_lost_answer(cloud, mocked):
     url = cloud.url("/issue/bulk")
     mocked.post(url, status=400, json=fixture("bulk_all_failed"))
     result = cloud.bulk_create([{"summary": "a"}])
-    assert result[0].error.code == "rejected" and result[0].error.messages == ("Summary is required.",)
+    assert result[0].error.code == "rejected" and result[0].error.messages == (
+        "Summary is required.",
+    )
     mocked.replace(responses.POST, url, body=requests.ConnectionError("reset"))
     result = cloud.bulk_create([{"summary": str(n)} for n in range(60)])
     assert {r.error.code for r in result[:50]} == {"connection_error"}
@@ -224,25 +304,70 @@ def test_edit_issue_204_without_body(flavour, request, mocked):
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
 def test_issue_picker_ids_as_strings(flavour, request, mocked):
     client = request.getfixturevalue(flavour)
-    mocked.get(client.url("/issue/picker"), json=fixture("picker"),
-               match=[matchers.query_param_matcher({"query": "rate", "currentJQL": 'project = "DQ"'})])
+    mocked.get(
+        client.url("/issue/picker"),
+        json=fixture("picker"),
+        match=[matchers.query_param_matcher({"query": "rate", "currentJQL": 'project = "DQ"'})],
+    )
     found = client.issue_picker("rate", current_jql='project = "DQ"')
-    assert [(p.key, p.summary_text, p.id) for p in found] == [("DQ-42", "Null rate spike", "10042"),
-                                                              ("DQ-43", "Late rate load", "10043")]
+    assert [(p.key, p.summary_text, p.id) for p in found] == [
+        ("DQ-42", "Null rate spike", "10042"),
+        ("DQ-43", "Late rate load", "10043"),
+    ]
 
 
 def test_search_cloud_uses_search_jql_tokens(cloud, mocked):
     url = cloud.url("/search/jql")
-    mocked.post(url, json=fixture("cloud_search_page_1"), match=[matchers.json_params_matcher({"jql": "project = DQ", "fields": ["summary", "labels"], "maxResults": 100})])
-    mocked.post(url, json=fixture("cloud_search_page_2"), match=[matchers.json_params_matcher({"jql": "project = DQ", "fields": ["summary", "labels"], "maxResults": 100, "nextPageToken": "CAEaAggD"})])
-    assert [i.key for i in cloud.search("project = DQ", fields=["summary", "labels"])] == ["DQ-42", "DQ-43"]
+    mocked.post(
+        url,
+        json=fixture("cloud_search_page_1"),
+        match=[
+            matchers.json_params_matcher(
+                {"jql": "project = DQ", "fields": ["summary", "labels"], "maxResults": 100}
+            )
+        ],
+    )
+    mocked.post(
+        url,
+        json=fixture("cloud_search_page_2"),
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "jql": "project = DQ",
+                    "fields": ["summary", "labels"],
+                    "maxResults": 100,
+                    "nextPageToken": "CAEaAggD",
+                }
+            )
+        ],
+    )
+    assert [i.key for i in cloud.search("project = DQ", fields=["summary", "labels"])] == [
+        "DQ-42",
+        "DQ-43",
+    ]
     assert all("startAt" not in body_of(c) for c in mocked.calls)
 
 
 def test_search_dc_uses_start_at(dc, mocked):
     url = dc.url("/search")
-    mocked.post(url, json=fixture("dc_search_page_1"), match=[matchers.json_params_matcher({"jql": "project = DQ", "fields": ["summary"], "startAt": 0, "maxResults": 100})])
-    mocked.post(url, json=fixture("dc_search_page_2"), match=[matchers.json_params_matcher({"jql": "project = DQ", "fields": ["summary"], "startAt": 1, "maxResults": 100})])
+    mocked.post(
+        url,
+        json=fixture("dc_search_page_1"),
+        match=[
+            matchers.json_params_matcher(
+                {"jql": "project = DQ", "fields": ["summary"], "startAt": 0, "maxResults": 100}
+            )
+        ],
+    )
+    mocked.post(
+        url,
+        json=fixture("dc_search_page_2"),
+        match=[
+            matchers.json_params_matcher(
+                {"jql": "project = DQ", "fields": ["summary"], "startAt": 1, "maxResults": 100}
+            )
+        ],
+    )
     assert [i.key for i in dc.search("project = DQ", fields=["summary"])] == ["DQ-42", "DQ-43"]
 
 
@@ -256,8 +381,13 @@ def test_find_issues_by_label(flavour, request, mocked):
     if flavour == "cloud":
         page.pop("total")
     mocked.post(client.url(path), json=page)
-    assert [i.key for i in client.find_issues_by_label("anomaly-desk-42", project="DQ")] == ["DQ-43"]
-    assert body_of(mocked.calls[0])["jql"] == 'project = "DQ" AND labels = "anomaly-desk-42" ORDER BY created ASC'
+    assert [i.key for i in client.find_issues_by_label("anomaly-desk-42", project="DQ")] == [
+        "DQ-43"
+    ]
+    assert (
+        body_of(mocked.calls[0])["jql"]
+        == 'project = "DQ" AND labels = "anomaly-desk-42" ORDER BY created ASC'
+    )
     with pytest.raises(ValueError):
         client.find_issues_by_label("has space")
 
@@ -292,7 +422,11 @@ def test_issue_properties(flavour, request, mocked):
 
 
 def test_near_limit_header_is_kept(cloud, mocked):
-    mocked.get(cloud.url("/myself"), json=fixture("cloud_myself"), headers={"X-RateLimit-NearLimit": "true"})
+    mocked.get(
+        cloud.url("/myself"),
+        json=fixture("cloud_myself"),
+        headers={"X-RateLimit-NearLimit": "true"},
+    )
     cloud.myself()
     assert cloud.near_limit is True
     mocked.replace(responses.GET, cloud.url("/myself"), json=fixture("cloud_myself"))
@@ -308,8 +442,14 @@ def test_timeout_is_sent_on_every_call(mocked):
             seen.append(kw["timeout"])
             raise __import__("requests").Timeout("slow")
 
-    client = JiraClient(CLOUD_URL, BasicAuth("a", "b"), flavour=Flavour.CLOUD, session=Session(),
-                        timeout=7.5, sleep=lambda s: None)
+    client = JiraClient(
+        CLOUD_URL,
+        BasicAuth("a", "b"),
+        flavour=Flavour.CLOUD,
+        session=Session(),
+        timeout=7.5,
+        sleep=lambda s: None,
+    )
     with pytest.raises(Exception):
         client.myself()
     assert seen and set(seen) == {7.5}

@@ -1,4 +1,5 @@
 """A known token goes through every error path; it must show up nowhere."""
+
 from __future__ import annotations
 
 import base64
@@ -22,15 +23,28 @@ EXCEPTIONS = [
     requests.ReadTimeout(f"read timed out {TOKEN}"),
     requests.ConnectTimeout("connect timed out"),
     requests.ConnectionError(f"Connection refused for {TOKEN}"),
-    requests.ConnectionError("Failed to resolve 'jira.invalid' ([Errno -2] Name or service not known)"),
-    requests.exceptions.SSLError(ssl.SSLCertVerificationError(f"certificate verify failed {TOKEN}")),
+    requests.ConnectionError(
+        "Failed to resolve 'jira.invalid' ([Errno -2] Name or service not known)"
+    ),
+    requests.exceptions.SSLError(
+        ssl.SSLCertVerificationError(f"certificate verify failed {TOKEN}")
+    ),
 ]
 
 
 def _outputs(exc: BaseException, client, caplog) -> str:
-    parts = [str(exc), repr(exc), repr(exc.args), str(getattr(exc, "field_errors", "")),
-             "".join(traceback.format_exception(exc)), caplog.text, repr(client), str(client),
-             repr(client._auth), str(client._auth)]
+    parts = [
+        str(exc),
+        repr(exc),
+        repr(exc.args),
+        str(getattr(exc, "field_errors", "")),
+        "".join(traceback.format_exception(exc)),
+        caplog.text,
+        repr(client),
+        str(client),
+        repr(client._auth),
+        str(client._auth),
+    ]
     parts += [r.getMessage() + repr(r.__dict__) for r in caplog.records]
     return "\n".join(parts)
 
@@ -54,11 +68,19 @@ def test_no_secret_in_any_http_error(status, captcha, mocked, sleeps, caplog):
     caplog.set_level(logging.DEBUG)
     headers = {"X-Seraph-LoginReason": "AUTHENTICATION_DENIED"} if captcha else {}
     for client in _clients(sleeps):
-        for method, call in (("GET", lambda c: c.get_issue("DQ-1")),
-                             ("POST", lambda c: c.create_issue({"summary": TOKEN}))):
+        for method, call in (
+            ("GET", lambda c: c.get_issue("DQ-1")),
+            ("POST", lambda c: c.create_issue({"summary": TOKEN})),
+        ):
             path = "/issue/DQ-1" if method == "GET" else "/issue"
-            mocked.add(method, client.url(path), status=status, body=ECHO, headers=headers,
-                       content_type="application/json")
+            mocked.add(
+                method,
+                client.url(path),
+                status=status,
+                body=ECHO,
+                headers=headers,
+                content_type="application/json",
+            )
             with pytest.raises(JiraError) as info:
                 call(client)
             _assert_clean(_outputs(info.value, client, caplog))
@@ -82,8 +104,12 @@ def test_no_secret_in_timeouts_and_connection_errors(exc, mocked, sleeps, caplog
 
 def test_html_and_plain_bodies_are_redacted(mocked, sleeps, caplog):
     client = _clients(sleeps)[0]
-    mocked.get(client.url("/myself"), status=401, body=f"<html><title>Denied {TOKEN}</title></html>",
-               content_type="text/html")
+    mocked.get(
+        client.url("/myself"),
+        status=401,
+        body=f"<html><title>Denied {TOKEN}</title></html>",
+        content_type="text/html",
+    )
     with pytest.raises(JiraError) as info:
         client.myself()
     _assert_clean(_outputs(info.value, client, caplog))

@@ -4,10 +4,12 @@
 document (openapi-core) and every rich-text body in an answer against the
 ADF schema, so a test cannot pass on a shape real Jira would never send.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -23,10 +25,16 @@ TIMEOUT = 5
 
 
 def adf(text: str) -> dict:
-    return {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]}
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+    }
 
 
-def issue_fields(summary: str = "Null rate spike in orders.amount", project: str = "DQ", **extra: Any) -> dict:
+def issue_fields(
+    summary: str = "Null rate spike in orders.amount", project: str = "DQ", **extra: Any
+) -> dict:
     return {"project": {"key": project}, "issuetype": {"name": "Task"}, "summary": summary, **extra}
 
 
@@ -67,8 +75,10 @@ def only_jira_timestamps(exc: Exception) -> bool:
     if not errors:
         return False
     return all(
-        error.validator == "format" and error.validator_value == "date-time"
-        and isinstance(error.instance, str) and JIRA_TIMESTAMP.match(error.instance)
+        error.validator == "format"
+        and error.validator_value == "date-time"
+        and isinstance(error.instance, str)
+        and JIRA_TIMESTAMP.match(error.instance)
         for error in _leaf_errors(errors)
     )
 
@@ -84,15 +94,21 @@ class V3Caller:
         self.auth = auth
         self.checked = 0
 
-    def call(self, method: str, path: str, *, validate: bool = True, auth: Any = "default", **kwargs) -> requests.Response:
-        request = requests.Request(method, self.base_url + path, auth=self.auth if auth == "default" else auth, **kwargs)
+    def call(
+        self, method: str, path: str, *, validate: bool = True, auth: Any = "default", **kwargs
+    ) -> requests.Response:
+        request = requests.Request(
+            method, self.base_url + path, auth=self.auth if auth == "default" else auth, **kwargs
+        )
         prepared = self.session.prepare_request(request)
         if validate:
             self.openapi.validate_request(RequestsOpenAPIRequest(prepared))
         response = self.session.send(prepared, timeout=TIMEOUT)
         if validate:
             try:
-                self.openapi.validate_response(RequestsOpenAPIRequest(prepared), RequestsOpenAPIResponse(response))
+                self.openapi.validate_response(
+                    RequestsOpenAPIRequest(prepared), RequestsOpenAPIResponse(response)
+                )
             except MissingData:
                 # The spec declares a JSON body of any shape for these; Jira sends none.
                 if response.content or response.status_code not in (200, 201, 204):
@@ -101,7 +117,9 @@ class V3Caller:
                 if not only_jira_timestamps(exc):
                     raise
             self.checked += 1
-        if response.content and response.headers.get("content-type", "").startswith("application/json"):
+        if response.content and response.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
             for body in rich_bodies(response.json()):
                 assert isinstance(body, dict), f"v3 answered a non-ADF rich text: {body!r}"
                 self.adf_validator.validate(body)

@@ -2,14 +2,28 @@
 both flavours, and each kind of fault. The client's retries sleep through a
 recorded fake, so rate limits and 5xx cost no wall time.
 """
+
 from __future__ import annotations
 
 import pytest
 import requests
 
 from lib.jira import (
-    BadCredentials, BadRequest, BasicAuth, BearerAuth, CaptchaRequired, Flavour, Gone, JiraClient,
-    JiraConnectionError, JiraTimeout, NotFound, RateLimited, RetryPolicy, ServerError, detect_flavour,
+    BadCredentials,
+    BadRequest,
+    BasicAuth,
+    BearerAuth,
+    CaptchaRequired,
+    Flavour,
+    Gone,
+    JiraClient,
+    JiraConnectionError,
+    JiraTimeout,
+    NotFound,
+    RateLimited,
+    RetryPolicy,
+    ServerError,
+    detect_flavour,
     doc_from_text,
 )
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
@@ -20,7 +34,9 @@ DEMO = {"project": {"key": "DQ"}, "issuetype": {"name": "Task"}}
 
 @pytest.fixture(scope="module")
 def both():
-    running = start_sandbox_in_thread(SandboxConfig(flavour="both", hang_seconds=HANG_SECONDS, seed=3))
+    running = start_sandbox_in_thread(
+        SandboxConfig(flavour="both", hang_seconds=HANG_SECONDS, seed=3)
+    )
     yield running
     running.stop()
 
@@ -33,9 +49,14 @@ def client(request, both):
         auth, flavour = BasicAuth("demo@anomaly-desk.example", "sandbox-api-token"), Flavour.CLOUD
     else:
         auth, flavour = BearerAuth("sandbox-pat"), Flavour.DATA_CENTER
-    made = JiraClient(both.base_url, auth, flavour=flavour, timeout=HANG_SECONDS / 2,
-                      retry_policy=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
-                      sleep=sleeps.append)
+    made = JiraClient(
+        both.base_url,
+        auth,
+        flavour=flavour,
+        timeout=HANG_SECONDS / 2,
+        retry_policy=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
+        sleep=sleeps.append,
+    )
     made.sleeps = sleeps
     return made
 
@@ -53,17 +74,31 @@ def test_every_operation(client):
     assert client.myself().display_name
     assert [p.key for p in client.projects()] == ["DQ", "OPS"]
     task = next(t for t in client.issue_types("DQ") if t.name == "Task")
-    assert {f.field_id for f in client.fields_for_issue_type("DQ", task.id)} >= {"summary", "priority"}
+    assert {f.field_id for f in client.fields_for_issue_type("DQ", task.id)} >= {
+        "summary",
+        "priority",
+    }
     assert client.priorities("OPS", task.id) == ["High", "Medium", "Low"]
-    created = client.create_issue({**DEMO, "summary": "Null spike", "description": doc_from_text("Nulls rose"),
-                                   "labels": ["anomaly-desk-1"], "priority": {"name": "High"}},
-                                  properties={"anomaly-desk": {"id": 1}})
+    created = client.create_issue(
+        {
+            **DEMO,
+            "summary": "Null spike",
+            "description": doc_from_text("Nulls rose"),
+            "labels": ["anomaly-desk-1"],
+            "priority": {"name": "High"},
+        },
+        properties={"anomaly-desk": {"id": 1}},
+    )
     assert created.key == "DQ-1"
     bulk = client.bulk_create([{**DEMO, "summary": "A"}, {**DEMO, "summary": ""}])
     assert bulk[0].created.key == "DQ-2" and bulk[1].error is not None
     client.edit_issue("DQ-1", {"summary": "Null spike in orders"})
     issue = client.get_issue("DQ-1")
-    assert (issue.summary, issue.priority_name, issue.labels) == ("Null spike in orders", "High", ("anomaly-desk-1",))
+    assert (issue.summary, issue.priority_name, issue.labels) == (
+        "Null spike in orders",
+        "High",
+        ("anomaly-desk-1",),
+    )
     assert issue.browse_url.endswith("/browse/DQ-1")
     client.add_comment("DQ-1", doc_from_text("Fixed upstream"))
     assert [c.body_text for c in client.comments("DQ-1")] == ["Fixed upstream"]
@@ -88,7 +123,9 @@ def test_refusals_surface_as_client_errors(client):
 
 def test_flavour_detection_and_bad_credentials(both):
     assert detect_flavour(both.base_url) is Flavour.CLOUD
-    wrong = JiraClient(both.base_url, BasicAuth("demo@anomaly-desk.example", "nope"), flavour=Flavour.CLOUD)
+    wrong = JiraClient(
+        both.base_url, BasicAuth("demo@anomaly-desk.example", "nope"), flavour=Flavour.CLOUD
+    )
     with pytest.raises(BadCredentials):
         wrong.myself()
 
@@ -96,8 +133,12 @@ def test_flavour_detection_and_bad_credentials(both):
 def test_removed_search_is_gone_for_a_cloud_client_on_v2(both):
     running = start_sandbox_in_thread(SandboxConfig(flavour="cloud"))
     try:
-        legacy = JiraClient(running.base_url, BasicAuth("demo@anomaly-desk.example", "sandbox-api-token"),
-                            flavour=Flavour.DATA_CENTER, api_prefix="rest/api/2")
+        legacy = JiraClient(
+            running.base_url,
+            BasicAuth("demo@anomaly-desk.example", "sandbox-api-token"),
+            flavour=Flavour.DATA_CENTER,
+            api_prefix="rest/api/2",
+        )
         with pytest.raises(Gone):
             list(legacy.search("project = DQ"))
     finally:
@@ -111,7 +152,9 @@ def test_rate_limit_is_retried_for_reads_honouring_retry_after(client, both):
 
 
 def test_persistent_rate_limit_raises_rate_limited(client, both):
-    _script(both, kind="status", method="GET", path="/myself$", status=429, retry_after=1, count=None)
+    _script(
+        both, kind="status", method="GET", path="/myself$", status=429, retry_after=1, count=None
+    )
     with pytest.raises(RateLimited):
         client.myself()
 
@@ -133,7 +176,11 @@ def test_lost_create_answer_is_not_resent_and_the_issue_exists(client, both):
     _script(both, kind="drop_after_apply", method="POST", path="/issue$", count=1)
     with pytest.raises(JiraConnectionError):
         client.create_issue({**DEMO, "summary": "Once only", "labels": ["anomaly-desk-9"]})
-    received = sum(n for k, n in _stats(both)["received"].items() if k.startswith("POST") and k.endswith("/issue"))
+    received = sum(
+        n
+        for k, n in _stats(both)["received"].items()
+        if k.startswith("POST") and k.endswith("/issue")
+    )
     assert received == 1  # the POST was not retried blindly
     assert [i.key for i in client.find_issues_by_label("anomaly-desk-9", "DQ")] == ["DQ-1"]
 

@@ -8,6 +8,7 @@ for GET and POST alike (the sandbox reads the request body before closing, so
 the close is never a reset). A hang shows as ``requests.exceptions.ReadTimeout``
 at the client's own timeout (a ``Timeout``, not a ``ConnectionError``).
 """
+
 from __future__ import annotations
 
 import threading
@@ -25,7 +26,9 @@ HANG_SECONDS = 1.5
 
 @pytest.fixture(scope="module")
 def faulty():
-    running = start_sandbox_in_thread(SandboxConfig(flavour="cloud", hang_seconds=HANG_SECONDS, seed=7))
+    running = start_sandbox_in_thread(
+        SandboxConfig(flavour="cloud", hang_seconds=HANG_SECONDS, seed=7)
+    )
     yield running
     running.stop()
 
@@ -42,7 +45,12 @@ def _script(sandbox, *faults: dict) -> None:
 
 
 def _create(sandbox, timeout: float = 5) -> requests.Response:
-    return requests.post(sandbox.base_url + "/rest/api/3/issue", json={"fields": issue_fields()}, auth=CLOUD_AUTH, timeout=timeout)
+    return requests.post(
+        sandbox.base_url + "/rest/api/3/issue",
+        json={"fields": issue_fields()},
+        auth=CLOUD_AUTH,
+        timeout=timeout,
+    )
 
 
 def _stats(sandbox) -> dict:
@@ -50,12 +58,21 @@ def _stats(sandbox) -> dict:
 
 
 def _issue_count(sandbox) -> int:
-    page = requests.get(sandbox.base_url + "/rest/api/3/search/jql", params={"jql": "project = DQ"}, auth=CLOUD_AUTH, timeout=5)
+    page = requests.get(
+        sandbox.base_url + "/rest/api/3/search/jql",
+        params={"jql": "project = DQ"},
+        auth=CLOUD_AUTH,
+        timeout=5,
+    )
     return len(page.json()["issues"])
 
 
 def test_rate_limit_answers_429_with_retry_after_after_n_requests(sandbox):
-    requests.post(sandbox.base_url + "/_sandbox/settings", json={"rate_limit": 5, "rate_limit_seconds": 30}, timeout=5)
+    requests.post(
+        sandbox.base_url + "/_sandbox/settings",
+        json={"rate_limit": 5, "rate_limit_seconds": 30},
+        timeout=5,
+    )
     url = sandbox.base_url + "/rest/api/3/myself"
     answers = [requests.get(url, auth=CLOUD_AUTH, timeout=5) for _ in range(6)]
     assert [a.status_code for a in answers] == [200] * 5 + [429]
@@ -63,22 +80,44 @@ def test_rate_limit_answers_429_with_retry_after_after_n_requests(sandbox):
     assert answers[4].headers["X-RateLimit-NearLimit"] == "true"
     limited = answers[5]
     assert 1 <= int(limited.headers["Retry-After"]) <= 30
-    assert limited.headers["RateLimit-Reason"] and limited.headers["X-RateLimit-Reset"].endswith("Z")
+    assert limited.headers["RateLimit-Reason"] and limited.headers["X-RateLimit-Reset"].endswith(
+        "Z"
+    )
 
 
 def test_error_rate_gives_a_seeded_share_of_5xx(sandbox):
     requests.post(sandbox.base_url + "/_sandbox/settings", json={"error_rate": 0.5}, timeout=5)
-    codes = [requests.get(sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5).status_code for _ in range(40)]
+    codes = [
+        requests.get(
+            sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5
+        ).status_code
+        for _ in range(40)
+    ]
     failures = [code for code in codes if code != 200]
     assert 8 <= len(failures) <= 32 and set(failures) <= {500, 502, 503, 504}
     requests.post(sandbox.base_url + "/_sandbox/reset", timeout=5)
     requests.post(sandbox.base_url + "/_sandbox/settings", json={"error_rate": 0.5}, timeout=5)
-    again = [requests.get(sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5).status_code for _ in range(40)]
+    again = [
+        requests.get(
+            sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5
+        ).status_code
+        for _ in range(40)
+    ]
     assert again == codes  # same seed, same run
 
 
 def test_scripted_status_fault_with_retry_after_hits_only_its_count(sandbox):
-    _script(sandbox, {"kind": "status", "method": "POST", "path": r"^/rest/api/3/issue$", "status": 503, "retry_after": 2, "count": 1})
+    _script(
+        sandbox,
+        {
+            "kind": "status",
+            "method": "POST",
+            "path": r"^/rest/api/3/issue$",
+            "status": 503,
+            "retry_after": 2,
+            "count": 1,
+        },
+    )
     first, second = _create(sandbox), _create(sandbox)
     assert first.status_code == 503 and first.headers["Retry-After"] == "2"
     assert second.status_code == 201 and second.json()["key"] == "DQ-1"
@@ -91,7 +130,10 @@ def test_drop_before_apply_raises_connection_error_and_creates_nothing(sandbox):
     assert "RemoteDisconnected" in repr(dropped.value)
     assert _issue_count(sandbox) == 0
     stats = _stats(sandbox)
-    assert stats["received"]["POST /rest/api/3/issue"] == 1 and "POST /rest/api/3/issue" not in stats["applied"]
+    assert (
+        stats["received"]["POST /rest/api/3/issue"] == 1
+        and "POST /rest/api/3/issue" not in stats["applied"]
+    )
 
 
 def test_drop_after_apply_loses_the_answer_but_keeps_the_issue(sandbox):
@@ -117,7 +159,12 @@ def test_timeout_hangs_without_blocking_other_requests(sandbox):
     thread.start()
     time.sleep(0.1)
     started = time.monotonic()
-    assert requests.get(sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5).status_code == 200
+    assert (
+        requests.get(
+            sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5
+        ).status_code
+        == 200
+    )
     assert time.monotonic() - started < HANG_SECONDS / 2
     thread.join()
     assert isinstance(outcome["error"], requests.exceptions.ReadTimeout)
@@ -127,14 +174,22 @@ def test_timeout_hangs_without_blocking_other_requests(sandbox):
 def test_latency_delays_answers(sandbox):
     _script(sandbox, {"kind": "latency", "path": "/myself", "latency_ms": 300})
     started = time.monotonic()
-    assert requests.get(sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5).status_code == 200
+    assert (
+        requests.get(
+            sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5
+        ).status_code
+        == 200
+    )
     assert time.monotonic() - started >= 0.3
 
 
 def test_captcha_fault_sends_the_seraph_header(sandbox):
     _script(sandbox, {"kind": "captcha", "path": "/myself"})
     answer = requests.get(sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5)
-    assert answer.status_code == 401 and answer.headers["X-Seraph-LoginReason"] == "AUTHENTICATION_DENIED"
+    assert (
+        answer.status_code == 401
+        and answer.headers["X-Seraph-LoginReason"] == "AUTHENTICATION_DENIED"
+    )
 
 
 def test_control_api_lists_clears_and_refuses_bad_faults(sandbox):
@@ -142,5 +197,15 @@ def test_control_api_lists_clears_and_refuses_bad_faults(sandbox):
     assert len(requests.get(sandbox.base_url + "/_sandbox/faults", timeout=5).json()) == 1
     assert requests.delete(sandbox.base_url + "/_sandbox/faults", timeout=5).status_code == 204
     assert requests.get(sandbox.base_url + "/_sandbox/faults", timeout=5).json() == []
-    assert requests.post(sandbox.base_url + "/_sandbox/faults", json={"kind": "explode"}, timeout=5).status_code == 400
-    assert requests.post(sandbox.base_url + "/_sandbox/settings", json={"nonsense": 1}, timeout=5).status_code == 400
+    assert (
+        requests.post(
+            sandbox.base_url + "/_sandbox/faults", json={"kind": "explode"}, timeout=5
+        ).status_code
+        == 400
+    )
+    assert (
+        requests.post(
+            sandbox.base_url + "/_sandbox/settings", json={"nonsense": 1}, timeout=5
+        ).status_code
+        == 400
+    )

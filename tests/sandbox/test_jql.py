@@ -1,4 +1,5 @@
 """The sandbox's JQL subset: right answers for what it supports, Jira's 400 for the rest."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,15 +11,39 @@ from lib.jira.sandbox.state import Issue, now_utc
 
 
 def _issue(number: int, project: str = "DQ", **values) -> Issue:
-    return Issue(id=str(10000 + number), key=f"{project}-{number}", project_key=project, issuetype_id="10001", **values)
+    return Issue(
+        id=str(10000 + number),
+        key=f"{project}-{number}",
+        project_key=project,
+        issuetype_id="10001",
+        **values,
+    )
 
 
 ISSUES = [
     _issue(1, summary="Null rate spike in orders", labels=["anomaly-desk-1"], priority="High"),
-    _issue(2, summary="Row counts dropped", labels=["anomaly-desk-2"], status_id="10001",
-           updated=now_utc() - timedelta(days=3)),
-    _issue(3, project="OPS", summary="Nulls in customers", description={"type": "doc", "version": 1, "content": [
-        {"type": "paragraph", "content": [{"type": "text", "text": "schema drift suspected"}]}]}),
+    _issue(
+        2,
+        summary="Row counts dropped",
+        labels=["anomaly-desk-2"],
+        status_id="10001",
+        updated=now_utc() - timedelta(days=3),
+    ),
+    _issue(
+        3,
+        project="OPS",
+        summary="Nulls in customers",
+        description={
+            "type": "doc",
+            "version": 1,
+            "content": [
+                {
+                    "type": "paragraph",
+                    "content": [{"type": "text", "text": "schema drift suspected"}],
+                }
+            ],
+        },
+    ),
 ]
 KEYS = {issue.key for issue in ISSUES}
 

@@ -10,11 +10,33 @@ from lib.store.models import Anomaly, AnomalyFilter, ArchiveReason, FailedCheck,
 NOW = datetime(2026, 11, 1, 12, 0, 0)
 
 
-def make(ident, *, ds=(1, "Warehouse"), status="Active", reason=None, kind="record",
-         container="ORDERS", fields=("ORDER_ID",), message="3 values in ORDER_ID are null",
-         detected=NOW):
-    return Anomaly(ident, ds[0], ds[1], container, fields, kind, status, reason, detected,
-                   "desc", 5, ("finance",), (FailedCheck(10 + ident, "notNull", message),))
+def make(
+    ident,
+    *,
+    ds=(1, "Warehouse"),
+    status="Active",
+    reason=None,
+    kind="record",
+    container="ORDERS",
+    fields=("ORDER_ID",),
+    message="3 values in ORDER_ID are null",
+    detected=NOW,
+):
+    return Anomaly(
+        ident,
+        ds[0],
+        ds[1],
+        container,
+        fields,
+        kind,
+        status,
+        reason,
+        detected,
+        "desc",
+        5,
+        ("finance",),
+        (FailedCheck(10 + ident, "notNull", message),),
+    )
 
 
 @pytest.fixture
@@ -35,13 +57,22 @@ def test_upsert_inserts_then_updates_without_duplicating(repo):
 
 
 def test_page_filters_sorts_and_counts(repo):
-    repo.upsert_many([
-        make(1, ds=(1, "Warehouse"), status="Active", detected=NOW - timedelta(days=1)),
-        make(2, ds=(2, "Billing"), status="Acknowledged", kind="shape", detected=NOW),
-        make(3, ds=(1, "Warehouse"), status="Archived", reason="Resolved",
-             container="PAYMENTS", message="Row count dropped by 40%",
-             detected=NOW - timedelta(days=5)),
-    ], NOW)
+    repo.upsert_many(
+        [
+            make(1, ds=(1, "Warehouse"), status="Active", detected=NOW - timedelta(days=1)),
+            make(2, ds=(2, "Billing"), status="Acknowledged", kind="shape", detected=NOW),
+            make(
+                3,
+                ds=(1, "Warehouse"),
+                status="Archived",
+                reason="Resolved",
+                container="PAYMENTS",
+                message="Row count dropped by 40%",
+                detected=NOW - timedelta(days=5),
+            ),
+        ],
+        NOW,
+    )
     page = repo.page(AnomalyFilter())
     assert [r["id"] for r in page.rows] == [2, 1, 3]
     assert page.status_counts == {"Active": 1, "Acknowledged": 1, "Archived": 1}
@@ -55,7 +86,11 @@ def test_page_filters_sorts_and_counts(repo):
     assert only_active.total == 1
     # Counts per status ignore the status filter, so the page can show all three.
     assert only_active.status_counts == {"Active": 1, "Acknowledged": 1, "Archived": 1}
-    assert [r["id"] for r in repo.page(AnomalyFilter(), sort="id", descending=False).rows] == [1, 2, 3]
+    assert [r["id"] for r in repo.page(AnomalyFilter(), sort="id", descending=False).rows] == [
+        1,
+        2,
+        3,
+    ]
     assert [r["id"] for r in repo.page(AnomalyFilter(), sort="id", limit=1, offset=1).rows] == [2]
 
 

@@ -3,6 +3,7 @@
 Each test gets a ``Harness`` for one flavour (Cloud v3 / Data Center v2) on a
 freshly reset sandbox, with short backoffs so faults recover in milliseconds.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,37 +14,62 @@ from datetime import datetime
 import pytest
 import requests
 
+from lib.anomalies.actions import AnomalyActions
 from lib.jira import BasicAuth, BearerAuth, Flavour, JiraClient, RetryPolicy, adf_to_text
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL, DEMO_DC_PAT
+from lib.outbox.engine import SyncEngine, utc_now
+from lib.outbox.policy import ActiveJira, Backoff, UpdateLimit
+from lib.outbox.worker import SyncWorker
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import Anomaly, FailedCheck
-from lib.anomalies.actions import AnomalyActions
-from lib.outbox.engine import SyncEngine, utc_now
-from lib.outbox.policy import ActiveJira, Backoff, UpdateLimit
 from lib.tickets.service import TicketService
-from lib.outbox.worker import SyncWorker
 
 DETECTED = datetime(2025, 12, 21, 1, 48, 42)
 PUBLIC_URL = "http://desk.test"
 CHANGE_TIME = datetime(2024, 1, 15, 10, 30, 0)
 
 
-def make_anomaly(ident: int = 1, message: str = "8 values in CUSTOMER_NAME were resolved to 7 distinct entities") -> Anomaly:
-    return Anomaly(ident, 7, "Warehouse", "CUSTOMERS", ("CUSTOMER_NAME", "CUSTOMER_ID"), "shape",
-                   "Active", None, DETECTED, "desc", 5, ("crm",),
-                   (FailedCheck(100 + ident, "entityResolution", message),
-                    FailedCheck(200 + ident, "notNull", "2 values in CUSTOMER_ID are null")))
+def make_anomaly(
+    ident: int = 1, message: str = "8 values in CUSTOMER_NAME were resolved to 7 distinct entities"
+) -> Anomaly:
+    return Anomaly(
+        ident,
+        7,
+        "Warehouse",
+        "CUSTOMERS",
+        ("CUSTOMER_NAME", "CUSTOMER_ID"),
+        "shape",
+        "Active",
+        None,
+        DETECTED,
+        "desc",
+        5,
+        ("crm",),
+        (
+            FailedCheck(100 + ident, "entityResolution", message),
+            FailedCheck(200 + ident, "notNull", "2 values in CUSTOMER_ID are null"),
+        ),
+    )
 
 
 def make_client(base_url: str, flavour: str, timeout: float = 1.0) -> JiraClient:
     if flavour == "cloud":
-        return JiraClient(base_url, BasicAuth(DEMO_CLOUD_EMAIL, DEMO_CLOUD_API_TOKEN),
-                          flavour=Flavour.CLOUD, timeout=timeout,
-                          retry_policy=RetryPolicy(max_attempts=1))
-    return JiraClient(base_url, BearerAuth(DEMO_DC_PAT), flavour=Flavour.DATA_CENTER,
-                      timeout=timeout, retry_policy=RetryPolicy(max_attempts=1))
+        return JiraClient(
+            base_url,
+            BasicAuth(DEMO_CLOUD_EMAIL, DEMO_CLOUD_API_TOKEN),
+            flavour=Flavour.CLOUD,
+            timeout=timeout,
+            retry_policy=RetryPolicy(max_attempts=1),
+        )
+    return JiraClient(
+        base_url,
+        BearerAuth(DEMO_DC_PAT),
+        flavour=Flavour.DATA_CENTER,
+        timeout=timeout,
+        retry_policy=RetryPolicy(max_attempts=1),
+    )
 
 
 def plain(body) -> str:
@@ -87,12 +113,14 @@ class Harness:
         return requests.get(self.sandbox.base_url + "/_sandbox/stats", timeout=5).json()
 
     def fault(self, **fault) -> None:
-        requests.post(self.sandbox.base_url + "/_sandbox/faults", json=fault,
-                      timeout=5).raise_for_status()
+        requests.post(
+            self.sandbox.base_url + "/_sandbox/faults", json=fault, timeout=5
+        ).raise_for_status()
 
     def settings(self, **values) -> None:
-        requests.post(self.sandbox.base_url + "/_sandbox/settings", json=values,
-                      timeout=5).raise_for_status()
+        requests.post(
+            self.sandbox.base_url + "/_sandbox/settings", json=values, timeout=5
+        ).raise_for_status()
 
     def log_rows(self, **where) -> list:
         rows = list(reversed(self.engine.log.recent(1000)))
@@ -110,7 +138,9 @@ class Harness:
 
 @pytest.fixture(scope="session")
 def sandboxes():
-    running = {name: start_sandbox_in_thread(SandboxConfig(flavour=name)) for name in ("cloud", "dc")}
+    running = {
+        name: start_sandbox_in_thread(SandboxConfig(flavour=name)) for name in ("cloud", "dc")
+    }
     yield running
     for sandbox in running.values():
         sandbox.stop()
@@ -118,17 +148,34 @@ def sandboxes():
 
 def build_harness(sandbox, flavour: str, db: Database, *, connection_id: int = 1) -> Harness:
     client = make_client(sandbox.base_url, flavour)
-    holder: dict = {"active": ActiveJira(connection_id, client, default_project="DQ",
-                                         default_issue_type="Task")}
-    engine = SyncEngine(db, lambda: holder["active"], backoff=Backoff(base=0.05, cap=0.3),
-                        reconcile_confirm_s=0.2, claim_token=f"test-{id(holder)}")
+    holder: dict = {
+        "active": ActiveJira(connection_id, client, default_project="DQ", default_issue_type="Task")
+    }
+    engine = SyncEngine(
+        db,
+        lambda: holder["active"],
+        backoff=Backoff(base=0.05, cap=0.3),
+        reconcile_confirm_s=0.2,
+        claim_token=f"test-{id(holder)}",
+    )
     tickets = TicketService(db, engine, PUBLIC_URL)
-    worker = SyncWorker(engine, tickets, poll_s=0.05, refresh_interval_s=0,
-                        update_limit=lambda: UpdateLimit(0, 60))
+    worker = SyncWorker(
+        engine, tickets, poll_s=0.05, refresh_interval_s=0, update_limit=lambda: UpdateLimit(0, 60)
+    )
     change_clock = FixedClock()
     actions = AnomalyActions(db, change_clock, on_enqueued=engine.notify)
-    harness = Harness(flavour, sandbox, db, client, engine, tickets, worker, actions,
-                      change_clock, holder["active"])
+    harness = Harness(
+        flavour,
+        sandbox,
+        db,
+        client,
+        engine,
+        tickets,
+        worker,
+        actions,
+        change_clock,
+        holder["active"],
+    )
     harness.holder = holder
     return harness
 

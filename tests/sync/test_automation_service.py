@@ -1,13 +1,14 @@
 """The automation command end to end: parse, create, idempotent retry, queued updates."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 
-from lib.tickets.automation_command import AutomationRefused
-from lib.tickets.automation import AutomationService, JiraRefused, guid_label
 from lib.outbox.policy import UpdateLimit
+from lib.tickets.automation import AutomationService, JiraRefused, guid_label
+from lib.tickets.automation_command import AutomationRefused
 from tests.sync.conftest import plain
 
 COMMAND = "job-42|CREATE|summary;Disk full on orders|priority;High|labels;dq,orders"
@@ -36,7 +37,12 @@ def test_create_makes_the_ticket_with_defaults_and_the_guid_label(cloud_harness,
     stored = auto.ticket_for("job-42")
     assert (stored.ticket_key, stored.connection_id) == ("DQ-1", 1) and stored.created_at
     [row] = h.log_rows()
-    assert (row.action, row.mode, row.status, row.ticket_key) == ("create", "automatic", "ok", "DQ-1")
+    assert (row.action, row.mode, row.status, row.ticket_key) == (
+        "create",
+        "automatic",
+        "ok",
+        "DQ-1",
+    )
     assert row.anomaly_id is None and row.actor == "automation"
 
 
@@ -62,15 +68,20 @@ def test_update_is_queued_as_automatic_and_delivered_by_the_worker(cloud_harness
     state = auto.update_state(queued.log_id)
     assert (state.status, state.row_status) == ("sent", "ok")
     assert [(r.action, r.mode, r.status) for r in h.log_rows()] == [
-        ("create", "automatic", "ok"), ("update", "automatic", "ok")]
+        ("create", "automatic", "ok"),
+        ("update", "automatic", "ok"),
+    ]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("unknown-guid|UPDATE|priority;Low", "has no ticket"),
-    ("job-42|DELETE|priority;Low", "Part 2 (action) 'DELETE'"),
-    ("job-42|CREATE|summary Disk full", "has no ';'"),
-    ("job-42|CREATE", "Expected GUID|ACTION"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("unknown-guid|UPDATE|priority;Low", "has no ticket"),
+        ("job-42|DELETE|priority;Low", "Part 2 (action) 'DELETE'"),
+        ("job-42|CREATE|summary Disk full", "has no ';'"),
+        ("job-42|CREATE", "Expected GUID|ACTION"),
+    ],
+)
 def test_refused_commands_send_and_write_nothing(cloud_harness, auto, text, words):
     h = cloud_harness
     before = requests_received(h)
@@ -112,6 +123,7 @@ def test_a_lost_create_not_on_jira_is_sent_again_after_the_confirmation_wait(clo
     assert auto.run(COMMAND).status == "pending"
     assert auto.ticket_for("job-42").ticket_key is None
     import time
+
     time.sleep(0.25)
     again = auto.run(COMMAND)
     assert (again.status, again.ticket_key) == ("created", "DQ-1")

@@ -1,4 +1,5 @@
 """The description doc and the sync texts: exact formats, valid ADF, safe wiki."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +7,13 @@ from datetime import datetime
 from lib.jira import adf_to_text, to_adf, to_wiki
 from lib.jira.richtext import Heading, Link
 from lib.tickets.description import (
-    anomaly_doc, anomaly_label, comment_text, default_summary, doc_from_json, doc_text, doc_to_json,
+    anomaly_doc,
+    anomaly_label,
+    comment_text,
+    default_summary,
+    doc_from_json,
+    doc_text,
+    doc_to_json,
     status_text,
 )
 from tests.sync.conftest import make_anomaly
@@ -17,8 +24,14 @@ HOSTILE = 'x {code} [a|javascript:alert(1)] *b* _c_ h1. <b>"q"</b> \\ & &amp; --
 
 def test_status_and_comment_texts_are_exact():
     t = datetime(2024, 1, 15, 10, 30, 0, 999)
-    assert status_text(t, "Acknowledged", None) == "[2024-01-15 10:30:00 UTC] Anomaly Status: Acknowledged"
-    assert status_text(t, "Archived", "Resolved") == "[2024-01-15 10:30:00 UTC] Anomaly Status: Archived (Resolved)"
+    assert (
+        status_text(t, "Acknowledged", None)
+        == "[2024-01-15 10:30:00 UTC] Anomaly Status: Acknowledged"
+    )
+    assert (
+        status_text(t, "Archived", "Resolved")
+        == "[2024-01-15 10:30:00 UTC] Anomaly Status: Archived (Resolved)"
+    )
     assert status_text(t, "Active", None) == "[2024-01-15 10:30:00 UTC] Anomaly Status: Active"
     assert comment_text("bob", "hi") == "Comment from Anomaly Desk (bob): hi"
     assert anomaly_label(42) == "anomaly-desk-42"
@@ -29,22 +42,35 @@ def test_description_has_every_part_in_order(adf_validator):
     assert doc.blocks[0] == Heading(3, doc.blocks[0].inlines)
     text = doc_text(doc)
     assert text.splitlines() == [
-        "Anomaly Linked [2026-01-23 20:22:04 UTC]", "",
-        "Anomaly ID: 1", "Status: Active", "Type: shape", "Detected: 2025-12-21 01:48:42 UTC",
-        "Datastore: Warehouse", "Table/file: CUSTOMERS", "Fields: CUSTOMER_NAME, CUSTOMER_ID", "",
-        "Failed Checks", "",
+        "Anomaly Linked [2026-01-23 20:22:04 UTC]",
+        "",
+        "Anomaly ID: 1",
+        "Status: Active",
+        "Type: shape",
+        "Detected: 2025-12-21 01:48:42 UTC",
+        "Datastore: Warehouse",
+        "Table/file: CUSTOMERS",
+        "Fields: CUSTOMER_NAME, CUSTOMER_ID",
+        "",
+        "Failed Checks",
+        "",
         "- entityResolution: 8 values in CUSTOMER_NAME were resolved to 7 distinct entities",
-        "- notNull: 2 values in CUSTOMER_ID are null", "",
+        "- notNull: 2 values in CUSTOMER_ID are null",
+        "",
         "View in Anomaly Desk: http://desk.test/?anomaly=1",
     ]
     adf = to_adf(doc)
     adf_validator.validate(adf)
-    links = [m["attrs"]["href"] for n in _walk(adf) for m in n.get("marks", []) if m["type"] == "link"]
+    links = [
+        m["attrs"]["href"] for n in _walk(adf) for m in n.get("marks", []) if m["type"] == "link"
+    ]
     assert links == ["http://desk.test/?anomaly=1"]
     wiki = to_wiki(doc)
     assert wiki.startswith("h3. Anomaly Linked \\[2026\\-01\\-23 20:22:04 UTC\\]")
     assert "h4. Failed Checks" in wiki and "* *entityResolution*:" in wiki
-    assert wiki.endswith("View in Anomaly Desk: [http://desk.test/\\?anomaly=1|http://desk.test/?anomaly=1]")
+    assert wiki.endswith(
+        "View in Anomaly Desk: [http://desk.test/\\?anomaly=1|http://desk.test/?anomaly=1]"
+    )
 
 
 def test_hostile_messages_stay_text_in_both_flavours(adf_validator):
@@ -59,7 +85,10 @@ def test_hostile_messages_stay_text_in_both_flavours(adf_validator):
 
 
 def test_default_summary_is_cut_to_255():
-    assert default_summary(make_anomaly(42, message="boom")) == "[Anomaly 42] entityResolution on CUSTOMERS: boom"
+    assert (
+        default_summary(make_anomaly(42, message="boom"))
+        == "[Anomaly 42] entityResolution on CUSTOMERS: boom"
+    )
     long = default_summary(make_anomaly(42, message="y" * 400))
     assert len(long) == 255 and long.endswith("[truncated]")
 

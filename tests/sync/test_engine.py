@@ -1,4 +1,5 @@
 """The sync engine end to end against the sandbox over real HTTP, both flavours."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,9 @@ from tests.sync.conftest import CHANGE_TIME, PUBLIC_URL
 
 def test_create_acknowledge_comment_archive_leaves_the_expected_comments(harness):
     h = harness
-    result = h.tickets.create_ticket(1, summary="Customer names resolve to fewer entities",
-                                     actor="alice")
+    result = h.tickets.create_ticket(
+        1, summary="Customer names resolve to fewer entities", actor="alice"
+    )
     assert result.status == "created" and result.key == "DQ-1"
     issue = h.state.get("DQ-1")
     assert "anomaly-desk-1" in issue.labels
@@ -32,8 +34,11 @@ def test_create_acknowledge_comment_archive_leaves_the_expected_comments(harness
     ]
     rows = h.log_rows()
     assert [(r.action, r.mode, r.status) for r in rows] == [
-        ("create", "manual", "ok"), ("comment", "automatic", "ok"),
-        ("comment", "automatic", "ok"), ("comment", "automatic", "ok")]
+        ("create", "manual", "ok"),
+        ("comment", "automatic", "ok"),
+        ("comment", "automatic", "ok"),
+        ("comment", "automatic", "ok"),
+    ]
     assert all(r.ticket_key == "DQ-1" and r.attempts == 1 and r.latency_ms > 0 for r in rows)
     assert rows[0].ticket_url.endswith("/browse/DQ-1") and rows[0].request_id
     assert "Authorization" not in rows[0].request_json
@@ -57,14 +62,17 @@ def test_reopen_text_and_one_row_per_link(harness):
     h.drain()
     for key in (first.key, other.key):
         texts = h.comments(key)
-        assert texts[-2:] == [status_text(CHANGE_TIME, "Acknowledged", None),
-                              "[2024-01-15 11:30:00 UTC] Anomaly Status: Active"]
+        assert texts[-2:] == [
+            status_text(CHANGE_TIME, "Acknowledged", None),
+            "[2024-01-15 11:30:00 UTC] Anomaly Status: Active",
+        ]
     details = h.comments(other.key)[0]
     assert "Anomaly Linked [" in details.splitlines()[0] and f"{PUBLIC_URL}/?anomaly=2" in details
     assert len(h.log_rows(action="comment", status="ok")) == 5
 
 
 # -- faults: every change delivered exactly once --------------------------------
+
 
 def _api(h) -> str:
     return "3" if h.flavour == "cloud" else "2"
@@ -167,8 +175,10 @@ def test_a_row_left_sending_by_a_dead_worker_is_reconciled_not_resent(harness, s
             __import__("time").sleep(0.05)
     finally:
         assert fresh.worker.stop(timeout=2)
-    assert h.comments(key) == ["[2024-01-15 10:30:00 UTC] Anomaly Status: Acknowledged",
-                               "Comment from Anomaly Desk (bob): after the crash"]
+    assert h.comments(key) == [
+        "[2024-01-15 10:30:00 UTC] Anomaly Status: Acknowledged",
+        "Comment from Anomaly Desk (bob): after the crash",
+    ]
     assert h.stats()["applied"][f"POST /rest/api/{_api(h)}/issue/{key}/comment"] == 2
 
 

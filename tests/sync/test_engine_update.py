@@ -1,21 +1,30 @@
 """The engine's ``update`` rows (PUT /issue/{key}) against the sandbox over real HTTP."""
+
 from __future__ import annotations
 
 import json
 
 from lib.jira import doc_from_text
-from lib.tickets.description import doc_to_json
 from lib.store.sync_log import SyncLog, to_json
+from lib.tickets.description import doc_to_json
 from tests.sync.conftest import CHANGE_TIME, plain
 
 
 def queue_update(h, key: str, fields: dict, description: str | None = None) -> int:
     with h.db.transaction() as cur:
         return SyncLog.insert_in(
-            cur, now=CHANGE_TIME, action="update", mode="automatic", status="pending",
-            connection_id=1, ticket_key=key, actor="robot", next_attempt_at=CHANGE_TIME,
+            cur,
+            now=CHANGE_TIME,
+            action="update",
+            mode="automatic",
+            status="pending",
+            connection_id=1,
+            ticket_key=key,
+            actor="robot",
+            next_attempt_at=CHANGE_TIME,
             body_doc=doc_to_json(doc_from_text(description)) if description else None,
-            request_json=to_json({"method": "PUT", "path": f"/issue/{key}", "fields": fields}))
+            request_json=to_json({"method": "PUT", "path": f"/issue/{key}", "fields": fields}),
+        )
 
 
 def puts(h, key: str, kind: str = "applied") -> int:
@@ -26,8 +35,12 @@ def puts(h, key: str, kind: str = "applied") -> int:
 def test_update_lands_with_its_description_rendered_for_the_flavour(harness):
     h = harness
     issue = h.state.create_issue("DQ", issuetype_id="10001", summary="before")
-    row_id = queue_update(h, issue.key, {"summary": "after", "priority": {"name": "Low"},
-                                         "labels": ["dq"]}, description="Disk *full* on orders")
+    row_id = queue_update(
+        h,
+        issue.key,
+        {"summary": "after", "priority": {"name": "Low"}, "labels": ["dq"]},
+        description="Disk *full* on orders",
+    )
     delivery = h.engine.deliver(row_id)
     assert (delivery.status, delivery.outcome, delivery.ticket_key) == ("ok", "ok", issue.key)
     changed = h.state.get(issue.key)
@@ -84,7 +97,13 @@ def test_a_failed_update_can_be_retried_but_an_automation_create_cannot(cloud_ha
     h.drain()
     assert h.engine.log.get(row_id).status == "ok" and h.state.get(issue.key).summary == "after"
     with h.db.transaction() as cur:
-        create = SyncLog.insert_in(cur, now=CHANGE_TIME, action="create", mode="automatic",
-                                   status="failed", connection_id=1)
+        create = SyncLog.insert_in(
+            cur,
+            now=CHANGE_TIME,
+            action="create",
+            mode="automatic",
+            status="failed",
+            connection_id=1,
+        )
     with pytest.raises(ValueError, match="run the same command again"):
         h.engine.retry(create)

@@ -6,19 +6,30 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from lib.store.db import Database
 from lib.reporting import log_queries as lq
 from lib.reporting.log_queries import LogFilter
+from lib.store.db import Database
 
 T0 = datetime(2026, 3, 1, 8, 0)
 
 
 def insert_log(db: Database, rows: list[dict]) -> None:
     """Bulk insert through a DataFrame (the way tests and the benchmark load logs)."""
-    defaults = {"mode": "automatic", "status": "ok", "action": "create", "anomaly_id": None,
-                "ticket_id": None, "ticket_key": None, "ticket_url": None, "error": None,
-                "request_json": None, "response_json": None, "attempts": 1,
-                "next_attempt_at": None, "permanent": False}
+    defaults = {
+        "mode": "automatic",
+        "status": "ok",
+        "action": "create",
+        "anomaly_id": None,
+        "ticket_id": None,
+        "ticket_key": None,
+        "ticket_url": None,
+        "error": None,
+        "request_json": None,
+        "response_json": None,
+        "attempts": 1,
+        "next_attempt_at": None,
+        "permanent": False,
+    }
     frame = pd.DataFrame([{**defaults, **r} for r in rows])
     with db.transaction() as cur:
         cur.register("incoming_log", frame)
@@ -29,24 +40,71 @@ def insert_log(db: Database, rows: list[dict]) -> None:
 @pytest.fixture
 def logdb(tmp_path):
     db = Database(tmp_path / "log.duckdb")
-    insert_log(db, [
-        {"id": 1, "created_at": T0, "action": "create", "status": "ok", "anomaly_id": 10,
-         "ticket_id": "100", "ticket_key": "DQ-1", "ticket_url": "https://j/browse/DQ-1"},
-        {"id": 2, "created_at": T0 + timedelta(hours=1), "action": "comment", "mode": "manual",
-         "status": "failed", "anomaly_id": 10, "ticket_key": "DQ-1",
-         "error": "Jira answered 503: Service unavailable", "permanent": True,
-         "request_json": json.dumps({"body": "x", "headers": {"Authorization": "Bearer abc.def"}}),
-         "response_json": json.dumps({"errorMessages": ["down"], "token": "s3cret"})},
-        {"id": 3, "created_at": T0 + timedelta(days=1), "action": "update", "status": "pending",
-         "anomaly_id": 11, "ticket_key": "DQ-2", "next_attempt_at": T0 + timedelta(days=1)},
-        {"id": 4, "created_at": T0 + timedelta(days=2), "action": "comment", "status": "sending",
-         "anomaly_id": 12, "ticket_key": "OPS-7"},
-        {"id": 5, "created_at": T0 + timedelta(days=3), "action": "update", "status": "deferred",
-         "anomaly_id": 12, "ticket_key": "OPS-7", "error": "100% of quota_used"},
-        {"id": 6, "created_at": T0 + timedelta(days=3, hours=2), "action": "create",
-         "mode": "manual", "status": "failed", "anomaly_id": 13,
-         "error": "Field 'priority' is required"},
-    ])
+    insert_log(
+        db,
+        [
+            {
+                "id": 1,
+                "created_at": T0,
+                "action": "create",
+                "status": "ok",
+                "anomaly_id": 10,
+                "ticket_id": "100",
+                "ticket_key": "DQ-1",
+                "ticket_url": "https://j/browse/DQ-1",
+            },
+            {
+                "id": 2,
+                "created_at": T0 + timedelta(hours=1),
+                "action": "comment",
+                "mode": "manual",
+                "status": "failed",
+                "anomaly_id": 10,
+                "ticket_key": "DQ-1",
+                "error": "Jira answered 503: Service unavailable",
+                "permanent": True,
+                "request_json": json.dumps(
+                    {"body": "x", "headers": {"Authorization": "Bearer abc.def"}}
+                ),
+                "response_json": json.dumps({"errorMessages": ["down"], "token": "s3cret"}),
+            },
+            {
+                "id": 3,
+                "created_at": T0 + timedelta(days=1),
+                "action": "update",
+                "status": "pending",
+                "anomaly_id": 11,
+                "ticket_key": "DQ-2",
+                "next_attempt_at": T0 + timedelta(days=1),
+            },
+            {
+                "id": 4,
+                "created_at": T0 + timedelta(days=2),
+                "action": "comment",
+                "status": "sending",
+                "anomaly_id": 12,
+                "ticket_key": "OPS-7",
+            },
+            {
+                "id": 5,
+                "created_at": T0 + timedelta(days=3),
+                "action": "update",
+                "status": "deferred",
+                "anomaly_id": 12,
+                "ticket_key": "OPS-7",
+                "error": "100% of quota_used",
+            },
+            {
+                "id": 6,
+                "created_at": T0 + timedelta(days=3, hours=2),
+                "action": "create",
+                "mode": "manual",
+                "status": "failed",
+                "anomaly_id": 13,
+                "error": "Field 'priority' is required",
+            },
+        ],
+    )
     yield db
     db.close()
 
@@ -65,21 +123,24 @@ def test_page_is_newest_first_with_labels(logdb):
     assert by_id[1].ticket_url == "https://j/browse/DQ-1"
 
 
-@pytest.mark.parametrize("flt, expected", [
-    (LogFilter(types=("Manual",)), [6, 2]),
-    (LogFilter(types=("Manual", "Automatic")), [6, 5, 4, 3, 2, 1]),
-    (LogFilter(actions=("update",)), [5, 3]),
-    (LogFilter(statuses=("Pending",)), [4, 3]),
-    (LogFilter(statuses=("Failed", "Deferred")), [6, 5, 2]),
-    (LogFilter(start=T0 + timedelta(days=1), end=T0 + timedelta(days=3)), [4, 3]),
-    (LogFilter(text="ops-7"), [5, 4]),
-    (LogFilter(text="503"), [2]),
-    (LogFilter(text="12"), [5, 4]),  # an anomaly id
-    (LogFilter(text="100%"), [5]),  # % is literal, not a wildcard
-    (LogFilter(text="quota_"), [5]),
-    (LogFilter(text="a_b"), []),  # _ is literal too
-    (LogFilter(types=("Manual",), statuses=("Failed",), actions=("create",)), [6]),
-])
+@pytest.mark.parametrize(
+    "flt, expected",
+    [
+        (LogFilter(types=("Manual",)), [6, 2]),
+        (LogFilter(types=("Manual", "Automatic")), [6, 5, 4, 3, 2, 1]),
+        (LogFilter(actions=("update",)), [5, 3]),
+        (LogFilter(statuses=("Pending",)), [4, 3]),
+        (LogFilter(statuses=("Failed", "Deferred")), [6, 5, 2]),
+        (LogFilter(start=T0 + timedelta(days=1), end=T0 + timedelta(days=3)), [4, 3]),
+        (LogFilter(text="ops-7"), [5, 4]),
+        (LogFilter(text="503"), [2]),
+        (LogFilter(text="12"), [5, 4]),  # an anomaly id
+        (LogFilter(text="100%"), [5]),  # % is literal, not a wildcard
+        (LogFilter(text="quota_"), [5]),
+        (LogFilter(text="a_b"), []),  # _ is literal too
+        (LogFilter(types=("Manual",), statuses=("Failed",), actions=("create",)), [6]),
+    ],
+)
 def test_filters(logdb, flt, expected):
     result = lq.page(logdb, flt)
     assert ids(result) == expected
@@ -119,14 +180,15 @@ def test_details_are_pretty_and_masked(logdb):
     assert lq.details(logdb, 999) is None
 
 
-@pytest.mark.parametrize("raw, secret", [
-    ('{"nested": [{"api_token": "t0k"}]}', "t0k"),
-    ('{"note": "sent with Basic dXNlcjpwYXNz"}', "dXNlcjpwYXNz"),
-    ("not json: Authorization: Bearer xyz123", "xyz123"),
-    ("password=hunter2 then more", "hunter2"),
-])
+@pytest.mark.parametrize(
+    "raw, secret",
+    [
+        ('{"nested": [{"api_token": "t0k"}]}', "t0k"),
+        ('{"note": "sent with Basic dXNlcjpwYXNz"}', "dXNlcjpwYXNz"),
+        ("not json: Authorization: Bearer xyz123", "xyz123"),
+        ("password=hunter2 then more", "hunter2"),
+    ],
+)
 def test_masking_catches_secret_shapes(raw, secret):
     shown = lq.pretty_masked(raw)
     assert secret not in shown and lq.MASK in shown
-
-

@@ -3,9 +3,9 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from lib.store.db import Database
 from lib.reporting import retention
 from lib.reporting.retention import LogRetention
+from lib.store.db import Database
 
 NOW = datetime(2026, 6, 30, 12, 0)
 
@@ -23,19 +23,29 @@ def db(tmp_path):
     database = Database(tmp_path / "retention.duckdb")
     statuses = ["ok", "failed", "pending", "sending", "deferred"]
     # 50 rows, one per day back from NOW: ids 1 (oldest) .. 50 (newest), statuses cycling.
-    insert_log(database, [{"id": i, "created_at": NOW - timedelta(days=50 - i),
-                           "status": statuses[i % 5]} for i in range(1, 51)])
+    insert_log(
+        database,
+        [
+            {"id": i, "created_at": NOW - timedelta(days=50 - i), "status": statuses[i % 5]}
+            for i in range(1, 51)
+        ],
+    )
     with database.transaction() as cur:
-        cur.execute("INSERT INTO ticket_links (anomaly_id, connection_id, issue_id, issue_key, url,"
-                    " created_by_us, linked_at, linked_by) VALUES"
-                    " (1, 1, '10', 'DQ-1', 'u', TRUE, ?, 'a')", [NOW - timedelta(days=400)])
+        cur.execute(
+            "INSERT INTO ticket_links (anomaly_id, connection_id, issue_id, issue_key, url,"
+            " created_by_us, linked_at, linked_by) VALUES"
+            " (1, 1, '10', 'DQ-1', 'u', TRUE, ?, 'a')",
+            [NOW - timedelta(days=400)],
+        )
     yield database
     database.close()
 
 
 def remaining(db) -> dict[str, list[int]]:
     with db.read() as cur:
-        rows = cur.execute("SELECT status, list(id ORDER BY id) FROM sync_log GROUP BY status").fetchall()
+        rows = cur.execute(
+            "SELECT status, list(id ORDER BY id) FROM sync_log GROUP BY status"
+        ).fetchall()
     return dict(rows)
 
 

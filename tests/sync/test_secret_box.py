@@ -5,10 +5,16 @@ import threading
 import pytest
 from cryptography.fernet import Fernet
 
-from lib.settings import load_settings
 from lib.connections.secret_box import (
-    MASK, Secret, SecretBox, SecretKeyInvalid, SecretUnreadable, load_or_create_key, mask,
+    MASK,
+    Secret,
+    SecretBox,
+    SecretKeyInvalid,
+    SecretUnreadable,
+    load_or_create_key,
+    mask,
 )
+from lib.settings import load_settings
 
 TOKEN = "ATATT3xFfGF0-very-secret-token-9f3a"
 
@@ -80,7 +86,9 @@ def test_configured_key_is_used_and_no_key_file_is_written(tmp_path):
 
 @pytest.mark.parametrize("bad", ["not-a-key", "short", "x" * 44])
 def test_a_configured_key_that_is_not_fernet_is_refused_clearly(tmp_path, bad):
-    with pytest.raises(SecretKeyInvalid, match="ANOMALY_DESK_SECRET_KEY.*not a Fernet key.*generate_key"):
+    with pytest.raises(
+        SecretKeyInvalid, match="ANOMALY_DESK_SECRET_KEY.*not a Fernet key.*generate_key"
+    ):
         SecretBox.from_settings(settings_for(tmp_path, bad))
 
 
@@ -93,17 +101,22 @@ def test_a_broken_key_file_is_refused_clearly(tmp_path):
 
 def test_a_changed_key_says_enter_the_token_again(tmp_path):
     sealed = SecretBox(Fernet.generate_key()).seal(TOKEN)
-    with pytest.raises(SecretUnreadable, match="cannot be decrypted with the current key.*enter it again"):
+    with pytest.raises(
+        SecretUnreadable, match="cannot be decrypted with the current key.*enter it again"
+    ):
         SecretBox(Fernet.generate_key()).open(sealed)
 
 
-@pytest.mark.parametrize("value, shown", [
-    ("sandbox-api-token", MASK + "oken"),
-    ("ATATT3xFfGF0abcd", MASK + "abcd"),
-    ("short-secret", MASK + "cret"),
-    ("eleven-char", MASK),  # short secrets show nothing
-    ("pw", MASK),
-])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("sandbox-api-token", MASK + "oken"),
+        ("ATATT3xFfGF0abcd", MASK + "abcd"),
+        ("short-secret", MASK + "cret"),
+        ("eleven-char", MASK),  # short secrets show nothing
+        ("pw", MASK),
+    ],
+)
 def test_mask_shows_at_most_the_last_four_characters(value, shown):
     assert mask(value) == shown
     assert Secret(value).masked() == shown

@@ -3,8 +3,8 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from lib.store.db import Database
 from lib.reporting import statistics as stats
+from lib.store.db import Database
 
 NOW = datetime(2026, 3, 10, 12, 0)  # naive UTC; 13:00 in Berlin (CET, +1)
 BERLIN = "Europe/Berlin"
@@ -24,26 +24,44 @@ def insert_anomalies(db: Database, detected: dict[int, datetime]) -> None:
         for ident, at in detected.items():
             cur.execute(
                 "INSERT INTO anomalies VALUES (?, 1, 'W', 'T', [], 'shape', 'Active', NULL, ?,"
-                " '', 1, [], '', ?)", [ident, at, at])
+                " '', 1, [], '', ?)",
+                [ident, at, at],
+            )
 
 
 @pytest.fixture
 def db(tmp_path):
     database = Database(tmp_path / "stats.duckdb")
-    insert_log(database, [
-        (1, datetime(2026, 3, 9, 23, 30), "create", "ok", 10),  # Berlin: Mar 10 00:30 (today)
-        (2, datetime(2026, 3, 9, 22, 30), "create", "ok", 12),  # Berlin: Mar 9 23:30 (yesterday)
-        (3, datetime(2026, 3, 10, 10, 0), "update", "ok", 10),
-        (4, datetime(2026, 3, 8, 12, 0), "comment", "ok", 10),
-        (5, datetime(2026, 3, 10, 9, 0), "create", "failed", 11),
-        (6, datetime(2026, 3, 10, 9, 30), "link", "ok", 11),
-        (7, datetime(2026, 3, 10, 9, 45), "update", "pending", 11),
-        (8, datetime(2026, 3, 10, 22, 59), "comment", "ok", 10),  # Berlin: Mar 10 23:59
-        (9, datetime(2026, 3, 1, 8, 0), "create", "ok", 13),  # before every range below
-        (10, datetime(2026, 3, 10, 11, 0), "link", "ok", 13),  # 13's second ticket: not first
-    ])
-    insert_anomalies(database, {10: datetime(2026, 3, 9, 20, 0), 11: datetime(2026, 3, 10, 7, 30),
-                                12: datetime(2026, 3, 8, 0, 0), 13: datetime(2026, 2, 28, 0, 0)})
+    insert_log(
+        database,
+        [
+            (1, datetime(2026, 3, 9, 23, 30), "create", "ok", 10),  # Berlin: Mar 10 00:30 (today)
+            (
+                2,
+                datetime(2026, 3, 9, 22, 30),
+                "create",
+                "ok",
+                12,
+            ),  # Berlin: Mar 9 23:30 (yesterday)
+            (3, datetime(2026, 3, 10, 10, 0), "update", "ok", 10),
+            (4, datetime(2026, 3, 8, 12, 0), "comment", "ok", 10),
+            (5, datetime(2026, 3, 10, 9, 0), "create", "failed", 11),
+            (6, datetime(2026, 3, 10, 9, 30), "link", "ok", 11),
+            (7, datetime(2026, 3, 10, 9, 45), "update", "pending", 11),
+            (8, datetime(2026, 3, 10, 22, 59), "comment", "ok", 10),  # Berlin: Mar 10 23:59
+            (9, datetime(2026, 3, 1, 8, 0), "create", "ok", 13),  # before every range below
+            (10, datetime(2026, 3, 10, 11, 0), "link", "ok", 13),  # 13's second ticket: not first
+        ],
+    )
+    insert_anomalies(
+        database,
+        {
+            10: datetime(2026, 3, 9, 20, 0),
+            11: datetime(2026, 3, 10, 7, 30),
+            12: datetime(2026, 3, 8, 0, 0),
+            13: datetime(2026, 2, 28, 0, 0),
+        },
+    )
     yield database
     database.close()
 
@@ -54,12 +72,18 @@ def values(found: dict) -> dict:
 
 def test_counters_in_berlin_put_2330_utc_on_the_next_day(db):
     assert values(stats.counters(db, BERLIN, NOW)) == {
-        "create": (3, 1, 1), "update": (3, 2, 0), "total": (6, 3, 1)}
+        "create": (3, 1, 1),
+        "update": (3, 2, 0),
+        "total": (6, 3, 1),
+    }
 
 
 def test_counters_in_utc(db):
     assert values(stats.counters(db, "UTC", NOW)) == {
-        "create": (3, 0, 2), "update": (3, 2, 0), "total": (6, 2, 2)}
+        "create": (3, 0, 2),
+        "update": (3, 2, 0),
+        "total": (6, 2, 2),
+    }
 
 
 def test_reset_starts_a_counter_again_and_leaves_the_log(db):
@@ -80,8 +104,7 @@ def test_reset_starts_a_counter_again_and_leaves_the_log(db):
 
 def test_daily_series_in_berlin(db):
     days = stats.daily(db, date(2026, 3, 8), date(2026, 3, 11), BERLIN)
-    got = [(d.day.isoformat(), d.created, d.updated, d.failed, d.ok, d.running_total)
-           for d in days]
+    got = [(d.day.isoformat(), d.created, d.updated, d.failed, d.ok, d.running_total) for d in days]
     assert got == [
         ("2026-03-08", 0, 1, 0, 1, 2),  # running total starts with row 9 (Mar 1)
         ("2026-03-09", 1, 0, 0, 1, 3),
@@ -128,8 +151,13 @@ def test_day_boundaries_follow_dst_and_bad_input_is_refused():
 def test_daily_series_in_a_quarter_hour_zone(tmp_path):
     # Kathmandu is UTC+5:45: 18:14 UTC is 23:59 there, 18:15 UTC is midnight.
     db = Database(tmp_path / "ktm.duckdb")
-    insert_log(db, [(1, datetime(2026, 3, 9, 18, 14), "create", "ok", 1),
-                    (2, datetime(2026, 3, 9, 18, 15), "create", "ok", 1)])
+    insert_log(
+        db,
+        [
+            (1, datetime(2026, 3, 9, 18, 14), "create", "ok", 1),
+            (2, datetime(2026, 3, 9, 18, 15), "create", "ok", 1),
+        ],
+    )
     days = stats.daily(db, date(2026, 3, 9), date(2026, 3, 10), "Asia/Kathmandu")
     assert [d.created for d in days] == [1, 1]
     db.close()

@@ -1,4 +1,5 @@
 """Create, search, link, unlink and refresh against the sandbox, with bad input."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,9 @@ from lib.store.links import NOT_FOUND_STATUS
 from lib.tickets.service import TicketRefused
 
 
-@pytest.mark.parametrize("summary, message", [("", "required"), ("   ", "required"),
-                                              ("x" * 256, "256 characters")])
+@pytest.mark.parametrize(
+    "summary, message", [("", "required"), ("   ", "required"), ("x" * 256, "256 characters")]
+)
 def test_bad_summary_is_refused_before_any_call(harness, summary, message):
     with pytest.raises(TicketRefused) as caught:
         harness.tickets.create_ticket(1, summary=summary, actor="alice")
@@ -35,8 +37,9 @@ def test_jira_field_errors_are_returned_and_nothing_is_linked(harness):
 
 def test_create_with_own_description_priority_and_labels(harness):
     doc = Doc((Paragraph((Text("custom body"),)),))
-    result = harness.tickets.create_ticket(1, summary="s", description=doc, priority="High",
-                                           labels=["dq"], actor="alice")
+    result = harness.tickets.create_ticket(
+        1, summary="s", description=doc, priority="High", labels=["dq"], actor="alice"
+    )
     issue = harness.state.get(result.key)
     assert issue.priority == "High" and issue.labels == ["anomaly-desk-1", "dq"]
     assert result.link.priority == "High"
@@ -93,8 +96,12 @@ def test_refresh_reads_status_and_marks_missing(harness):
     issue = h.state.get(link.issue_key)
     issue.status_id, issue.priority, issue.summary = "3", "Low", "renamed"
     fresh = h.tickets.refresh(link.id)
-    assert (fresh.status_name, fresh.status_category, fresh.priority, fresh.summary) == \
-        ("In Progress", "indeterminate", "Low", "renamed")
+    assert (fresh.status_name, fresh.status_category, fresh.priority, fresh.summary) == (
+        "In Progress",
+        "indeterminate",
+        "Low",
+        "renamed",
+    )
     del h.state.issues[link.issue_key]
     missing = h.tickets.refresh(link.id)
     assert missing.status_name == NOT_FOUND_STATUS and missing.active

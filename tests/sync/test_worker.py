@@ -1,4 +1,5 @@
 """The worker thread: prompt stop, wake-up, update limit, periodic refresh, connections."""
+
 from __future__ import annotations
 
 import time
@@ -98,8 +99,9 @@ def test_housekeeping_runs_in_the_worker_and_a_failure_does_not_stop_it(cloud_ha
         calls.append(now)
         raise RuntimeError("disk full")
 
-    worker = SyncWorker(cloud_harness.engine, cloud_harness.tickets, poll_s=0.05,
-                        housekeeping=housekeeping)
+    worker = SyncWorker(
+        cloud_harness.engine, cloud_harness.tickets, poll_s=0.05, housekeeping=housekeeping
+    )
     worker.start()
     wait_until(lambda: len(calls) >= 1)
     time.sleep(0.2)

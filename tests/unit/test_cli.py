@@ -1,12 +1,18 @@
 import json
 
-
 from lib.cli import main
 
-ROW = {"id": 1, "datastore_id": 1, "datastore_name": "Warehouse", "container": "ORDERS",
-       "fields": ["ORDER_ID"], "type": "record", "status": "Active",
-       "detected_at": "2026-11-20T08:00:00Z",
-       "failed_checks": [{"check_id": 1, "rule_type": "notNull", "message": "nulls"}]}
+ROW = {
+    "id": 1,
+    "datastore_id": 1,
+    "datastore_name": "Warehouse",
+    "container": "ORDERS",
+    "fields": ["ORDER_ID"],
+    "type": "record",
+    "status": "Active",
+    "detected_at": "2026-11-20T08:00:00Z",
+    "failed_checks": [{"check_id": 1, "rule_type": "notNull", "message": "nulls"}],
+}
 
 
 def test_import_into_a_closed_database(tmp_path, capsys):
@@ -45,10 +51,16 @@ def test_locked_database_without_a_dashboard_gives_a_clear_message(tmp_path, cap
     import sys
 
     db = tmp_path / "held.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c",
-                               f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
-                               "print('ready', flush=True); time.sleep(30)"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
+            "print('ready', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         good = tmp_path / "x.json"

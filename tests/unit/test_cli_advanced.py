@@ -1,4 +1,5 @@
 """``python -m lib.cli advanced``: directly on the database, and through the running dashboard."""
+
 from __future__ import annotations
 
 import re
@@ -10,9 +11,9 @@ import requests
 
 from lib.cli import main
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
-from lib.services import close_all
 from lib.outbox.policy import UpdateLimit
 from lib.outbox.worker import save_update_limit
+from lib.services import close_all
 
 COMMAND = "job-42|CREATE|summary;Disk full on orders|priority;High|labels;dq,orders"
 
@@ -52,12 +53,17 @@ def test_create_again_and_update_directly_on_the_database(env, sandbox, capsys):
     assert sandbox.runtime.state.get("DQ-1").priority == "Low"
 
 
-@pytest.mark.parametrize("text, words", [
-    ("job-9|UPDATE|priority;Low", "has no ticket"),
-    ("job-9|CREATE|summary;x|prio High", "has no ';'"),
-    ("job-9|MAKE|summary;x", "is not CREATE or UPDATE"),
-])
-def test_refused_commands_exit_1_with_the_message_and_send_nothing(env, sandbox, capsys, text, words):
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("job-9|UPDATE|priority;Low", "has no ticket"),
+        ("job-9|CREATE|summary;x|prio High", "has no ';'"),
+        ("job-9|MAKE|summary;x", "is not CREATE or UPDATE"),
+    ],
+)
+def test_refused_commands_exit_1_with_the_message_and_send_nothing(
+    env, sandbox, capsys, text, words
+):
     assert main(["advanced", text], env) == 1
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
@@ -71,13 +77,17 @@ def test_jira_field_errors_exit_1(env, capsys):
 
 # -- through the running dashboard (it holds the database) ---------------------
 
+
 def _token(dashboard) -> str:
     return Path(dashboard.db_path + ".api_token").read_text().strip()
 
 
 def _sandbox_issue(dashboard, key: str) -> dict:
-    return requests.get(f"{dashboard.url}/sandbox/rest/api/3/issue/{key}", timeout=5,
-                        auth=(DEMO_CLOUD_EMAIL, DEMO_CLOUD_API_TOKEN)).json()
+    return requests.get(
+        f"{dashboard.url}/sandbox/rest/api/3/issue/{key}",
+        timeout=5,
+        auth=(DEMO_CLOUD_EMAIL, DEMO_CLOUD_API_TOKEN),
+    ).json()
 
 
 def test_forwarded_to_the_dashboard_while_it_holds_the_database(dashboard, capsys):

@@ -2,23 +2,37 @@ import json
 
 import pytest
 
-from lib.tickets.field_table import (EXCLUDE, INCLUDE, FieldRow, FieldTableError, json_to_rows,
-                                  rows_to_json, rows_to_payload)
+from lib.tickets.field_table import (
+    EXCLUDE,
+    INCLUDE,
+    FieldRow,
+    FieldTableError,
+    json_to_rows,
+    rows_to_json,
+    rows_to_payload,
+)
 
 
 def test_table_to_json_keeps_excluded_rows_out():
-    rows = [FieldRow("summary", "Disk full"), FieldRow("priority", '{"name": "High"}'),
-            FieldRow("labels", '["dq"]', EXCLUDE), FieldRow("customfield_10020", "7")]
-    assert rows_to_payload(rows) == {"fields": {"summary": "Disk full", "priority": {"name": "High"},
-                                                "customfield_10020": 7}}
+    rows = [
+        FieldRow("summary", "Disk full"),
+        FieldRow("priority", '{"name": "High"}'),
+        FieldRow("labels", '["dq"]', EXCLUDE),
+        FieldRow("customfield_10020", "7"),
+    ]
+    assert rows_to_payload(rows) == {
+        "fields": {"summary": "Disk full", "priority": {"name": "High"}, "customfield_10020": 7}
+    }
 
 
 def test_json_to_table_follows_included_and_keeps_excluded():
     current = [FieldRow("summary", "old"), FieldRow("labels", '["dq"]', EXCLUDE)]
     rows = json_to_rows('{"fields": {"summary": "new", "priority": {"name": "Low"}}}', current)
-    assert rows == [FieldRow("summary", "new", INCLUDE),
-                    FieldRow("priority", '{"name": "Low"}', INCLUDE),
-                    FieldRow("labels", '["dq"]', EXCLUDE)]
+    assert rows == [
+        FieldRow("summary", "new", INCLUDE),
+        FieldRow("priority", '{"name": "Low"}', INCLUDE),
+        FieldRow("labels", '["dq"]', EXCLUDE),
+    ]
 
 
 def test_round_trip_both_ways():
@@ -28,13 +42,16 @@ def test_round_trip_both_ways():
     assert FieldRow("x", "1", EXCLUDE) in again
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("{not json", "The JSON is not valid (line 1"),
-    ("[1, 2]", 'must be an object like {"fields"'),
-    ('{"fields": "x"}', 'must be an object like {"fields"'),
-    ('{"fields": {}, "extra": 1}', "Unexpected top-level key(s): extra"),
-    ('{"fields": {"bad field": 1}}', "'bad field' is not a field id"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("{not json", "The JSON is not valid (line 1"),
+        ("[1, 2]", 'must be an object like {"fields"'),
+        ('{"fields": "x"}', 'must be an object like {"fields"'),
+        ('{"fields": {}, "extra": 1}', "Unexpected top-level key(s): extra"),
+        ('{"fields": {"bad field": 1}}', "'bad field' is not a field id"),
+    ],
+)
 def test_invalid_json_is_refused_and_says_the_table_is_unchanged(text, expected):
     with pytest.raises(FieldTableError) as refused:
         json_to_rows(text, [FieldRow("summary", "keep")])

@@ -17,18 +17,43 @@ CHECKS = [{"check_id": 7, "rule_type": "notNull", "message": "5 values in EMAIL 
 
 
 def record(ident, **over):
-    base = {"id": ident, "datastore_id": 1, "datastore_name": "Warehouse", "container": "CUSTOMERS",
-            "fields": ["EMAIL"], "type": "record", "status": "Active",
-            "detected_at": "2026-11-20T08:00:00Z", "failed_checks": CHECKS,
-            "description": "d", "weight": 3, "tags": ["pii"]}
+    base = {
+        "id": ident,
+        "datastore_id": 1,
+        "datastore_name": "Warehouse",
+        "container": "CUSTOMERS",
+        "fields": ["EMAIL"],
+        "type": "record",
+        "status": "Active",
+        "detected_at": "2026-11-20T08:00:00Z",
+        "failed_checks": CHECKS,
+        "description": "d",
+        "weight": 3,
+        "tags": ["pii"],
+    }
     base.update(over)
     return base
 
 
 def csv_bytes(rows):
     header = "id,datastore_id,datastore_name,container,fields,type,status,archive_reason,detected_at,failed_checks\n"
-    lines = [",".join([str(r[0]), "1", "Warehouse", "ORDERS", '"A,B"', r[1], r[2], r[3], r[4],
-                       '"' + json.dumps(CHECKS).replace('"', '""') + '"']) for r in rows]
+    lines = [
+        ",".join(
+            [
+                str(r[0]),
+                "1",
+                "Warehouse",
+                "ORDERS",
+                '"A,B"',
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                '"' + json.dumps(CHECKS).replace('"', '""') + '"',
+            ]
+        )
+        for r in rows
+    ]
     return (header + "\n".join(lines) + "\n").encode()
 
 
@@ -42,7 +67,9 @@ def db(tmp_path):
 def test_json_import_inserts_then_updates_same_ids(db):
     result = import_file(db, "a.json", json.dumps([record(1), record(2)]).encode(), NOW)
     assert (result.inserted, result.updated) == (2, 0)
-    again = import_file(db, "a.json", json.dumps({"anomalies": [record(2, container="NEW")]}).encode(), NOW)
+    again = import_file(
+        db, "a.json", json.dumps({"anomalies": [record(2, container="NEW")]}).encode(), NOW
+    )
     assert (again.inserted, again.updated) == (0, 1)
     repo = AnomalyRepository(db)
     assert repo.count() == 2 and repo.get(2).container == "NEW"
@@ -66,17 +93,23 @@ def test_parquet_import(db):
     assert AnomalyRepository(db).get(1).fields == ("EMAIL", "PHONE")
 
 
-@pytest.mark.parametrize("rows, expected", [
-    ([record(1, detected_at="yesterday")], "row 2 (id 1): detected_at 'yesterday' is not an ISO 8601"),
-    ([record(1, status="Closed")], "status 'Closed' is not one of"),
-    ([record(1), record(1)], "row 3 (id 1): id 1 already appears in row 2"),
-    ([record("abc")], "id must be a whole number, got 'abc'"),
-    ([record(1, weight="heavy")], "weight must be a whole number"),
-    ([record(1, type="column")], "type 'column' is not one of: shape, record"),
-    ([record(1, status="Archived")], "needs archive_reason"),
-    ([record(1, failed_checks=[])], "failed_checks must be a non-empty list"),
-    ([record(1, fields=[1, 2])], "fields must be a list of text"),
-])
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        (
+            [record(1, detected_at="yesterday")],
+            "row 2 (id 1): detected_at 'yesterday' is not an ISO 8601",
+        ),
+        ([record(1, status="Closed")], "status 'Closed' is not one of"),
+        ([record(1), record(1)], "row 3 (id 1): id 1 already appears in row 2"),
+        ([record("abc")], "id must be a whole number, got 'abc'"),
+        ([record(1, weight="heavy")], "weight must be a whole number"),
+        ([record(1, type="column")], "type 'column' is not one of: shape, record"),
+        ([record(1, status="Archived")], "needs archive_reason"),
+        ([record(1, failed_checks=[])], "failed_checks must be a non-empty list"),
+        ([record(1, fields=[1, 2])], "fields must be a list of text"),
+    ],
+)
 def test_bad_rows_are_named_and_nothing_is_written(db, rows, expected):
     import_file(db, "seed.json", json.dumps([record(50)]).encode(), NOW)
     with pytest.raises(ImportRefused) as refused:

@@ -2,6 +2,7 @@
 
 Public API: ``SandboxConfig``, ``create_sandbox_app``, ``start_sandbox_in_thread``.
 """
+
 from .app import create_sandbox_app
 from .config import SandboxConfig
 from .server import RunningSandbox, start_sandbox_in_thread

@@ -5,13 +5,15 @@ and ``/rest/api/2`` like Data Center (see ``SandboxConfig`` for which one the
 server claims to be). Handlers get a ``Call`` (version, base URL with the
 mount prefix, runtime) after the version gate and authentication ran.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -115,8 +117,14 @@ def _credentials_ok(header: str, config: SandboxConfig) -> tuple[bool, bool]:
         user, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return False, True
-    cloud_ok = config.flavour in ("cloud", "both") and (user, secret) == (config.cloud_email, config.cloud_api_token)
-    dc_ok = config.flavour in ("dc", "both") and (user, secret) == (config.dc_username, config.dc_password)
+    cloud_ok = config.flavour in ("cloud", "both") and (user, secret) == (
+        config.cloud_email,
+        config.cloud_api_token,
+    )
+    dc_ok = config.flavour in ("dc", "both") and (user, secret) == (
+        config.dc_username,
+        config.dc_password,
+    )
     return cloud_ok or dc_ok, True
 
 
@@ -141,14 +149,23 @@ def authenticate(request: Request, runtime: SandboxRuntime) -> Response | None:
         return None
     if was_basic:
         faults.bad_logins += 1
-    headers = {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"} if runtime.config.flavour == "dc" else None
+    headers = (
+        {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"} if runtime.config.flavour == "dc" else None
+    )
     return jira_error(401, [NOT_AUTHENTICATED], headers=headers)
 
 
 Handler = Callable[[Call], Awaitable[Response]]
 
 
-def api_route(path: str, handler: Handler, methods: list[str], runtime: SandboxRuntime, *, anonymous: bool = False) -> Route:
+def api_route(
+    path: str,
+    handler: Handler,
+    methods: list[str],
+    runtime: SandboxRuntime,
+    *,
+    anonymous: bool = False,
+) -> Route:
     """A ``/rest/api/{version}`` route with the version gate and auth in front."""
 
     async def endpoint(request: Request) -> Response:
@@ -162,7 +179,9 @@ def api_route(path: str, handler: Handler, methods: list[str], runtime: SandboxR
         try:
             return await handler(Call(request, version, runtime))
         except PayloadError:
-            return jira_error(400, ["Invalid request payload. Refer to the REST API documentation and try again."])
+            return jira_error(
+                400, ["Invalid request payload. Refer to the REST API documentation and try again."]
+            )
 
     return Route("/rest/api/{version}" + path, endpoint, methods=methods)
 
@@ -173,9 +192,16 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> Starlette:
 
     config = config or SandboxConfig()
     runtime = SandboxRuntime(config, SandboxState(config.state_file), FaultController(config))
-    routes = meta.routes(runtime) + issues.routes(runtime) + search.routes(runtime) + pages.routes(runtime)
+    routes = (
+        meta.routes(runtime)
+        + issues.routes(runtime)
+        + search.routes(runtime)
+        + pages.routes(runtime)
+    )
     if config.control_api:
         routes += control.routes(runtime)
-    app = Starlette(routes=routes, middleware=[Middleware(FaultMiddleware, controller=runtime.faults)])
+    app = Starlette(
+        routes=routes, middleware=[Middleware(FaultMiddleware, controller=runtime.faults)]
+    )
     app.state.sandbox = runtime
     return app

@@ -1,4 +1,5 @@
 """Settings of one sandbox run: flavour, credentials and the faults to inject."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -3,6 +3,7 @@
 It is unauthenticated on purpose (a sandbox holds only demo data); switch it
 off with ``SandboxConfig(control_api=False)`` where that matters.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict

@@ -12,6 +12,7 @@ as the app then returns without a response, closes the socket. ``requests``
 sees ``requests.exceptions.ConnectionError`` (RemoteDisconnected), exactly as
 when a proxy or Jira node dies mid-request.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,12 +24,20 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .config import SandboxConfig
 
-KINDS = ("status", "timeout", "drop", "drop_after_apply", "timeout_after_apply", "latency", "captcha")
+KINDS = (
+    "status",
+    "timeout",
+    "drop",
+    "drop_after_apply",
+    "timeout_after_apply",
+    "latency",
+    "captcha",
+)
 NEAR_LIMIT_SHARE = 0.2
 
 
@@ -50,7 +59,7 @@ class Fault:
         re.compile(self.path)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Fault":
+    def from_json(cls, data: dict) -> Fault:
         """Raises: ValueError on unknown keys, kinds or a bad regex."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
@@ -77,7 +86,7 @@ class FaultSettings:
     captcha_after: int = 0
 
     @classmethod
-    def from_config(cls, config: SandboxConfig) -> "FaultSettings":
+    def from_config(cls, config: SandboxConfig) -> FaultSettings:
         return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
 
 
@@ -92,7 +101,9 @@ class FaultController:
     def reset(self) -> None:
         with self._lock:
             self.settings = FaultSettings.from_config(self._config)
-            self.faults = [f if isinstance(f, Fault) else Fault.from_json(f) for f in self._config.faults]
+            self.faults = [
+                f if isinstance(f, Fault) else Fault.from_json(f) for f in self._config.faults
+            ]
             self._rng = random.Random(self._config.seed)
             self._window_start = 0.0
             self._window_count = 0
@@ -153,7 +164,10 @@ class FaultController:
                 return False, _limited_headers(limit, reset_in)
             self._window_count += 1
             remaining = limit - self._window_count
-        headers = [(b"x-ratelimit-limit", str(limit).encode()), (b"x-ratelimit-remaining", str(remaining).encode())]
+        headers = [
+            (b"x-ratelimit-limit", str(limit).encode()),
+            (b"x-ratelimit-remaining", str(remaining).encode()),
+        ]
         if remaining < limit * NEAR_LIMIT_SHARE:
             headers.append((b"x-ratelimit-nearlimit", b"true"))
         return True, headers
@@ -180,7 +194,7 @@ class FaultController:
 
 def _limited_headers(limit: int, reset_in: float) -> list[tuple[bytes, bytes]]:
     retry_after = max(1, math.ceil(reset_in))
-    reset_at = datetime.fromtimestamp(time.time() + reset_in, timezone.utc)
+    reset_at = datetime.fromtimestamp(time.time() + reset_in, UTC)
     return [
         (b"retry-after", str(retry_after).encode()),
         (b"x-ratelimit-limit", str(limit).encode()),
@@ -193,12 +207,15 @@ def _limited_headers(limit: int, reset_in: float) -> list[tuple[bytes, bytes]]:
 def relative_path(scope: dict) -> str:
     """The request path below any mount prefix (Starlette keeps the full path)."""
     path, root = scope.get("path", ""), scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 async def send_json(send, status: int, body: Any, headers: list | None = None) -> None:
     payload = json.dumps(body).encode()
-    head = [(b"content-type", b"application/json;charset=UTF-8"), (b"content-length", str(len(payload)).encode())]
+    head = [
+        (b"content-type", b"application/json;charset=UTF-8"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
     await send({"type": "http.response.body", "body": payload})
 
@@ -206,7 +223,13 @@ async def send_json(send, status: int, body: Any, headers: list | None = None) -
 async def drop_connection(send) -> None:
     """Close the connection without answering (see the module docstring)."""
     try:
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-sandbox-drop", b"now\r\n")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"x-sandbox-drop", b"now\r\n")],
+            }
+        )
     except Exception:  # noqa: BLE001 - the refusal is the point: the server now closes
         return
     # A server that let the header through: leave the body unfinished instead.
@@ -250,11 +273,19 @@ class FaultMiddleware:
     async def _inject(self, fault: Fault, scope, receive, send, method: str, path: str) -> None:
         hang = self.controller.settings.hang_seconds
         if fault.kind == "status":
-            headers = [(b"retry-after", str(fault.retry_after).encode())] if fault.retry_after else []
-            body = {"errorMessages": [f"Sandbox fault: injected HTTP {fault.status}."], "errors": {}}
+            headers = (
+                [(b"retry-after", str(fault.retry_after).encode())] if fault.retry_after else []
+            )
+            body = {
+                "errorMessages": [f"Sandbox fault: injected HTTP {fault.status}."],
+                "errors": {},
+            }
             await send_json(send, fault.status, body, headers)
         elif fault.kind == "captcha":
-            body = {"errorMessages": ["CAPTCHA required: log in once through the browser."], "errors": {}}
+            body = {
+                "errorMessages": ["CAPTCHA required: log in once through the browser."],
+                "errors": {},
+            }
             await send_json(send, 401, body, [(b"x-seraph-loginreason", b"AUTHENTICATION_DENIED")])
         elif fault.kind in ("drop", "timeout"):
             # Read the request first: closing on an unread body makes the kernel

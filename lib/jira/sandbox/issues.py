@@ -1,4 +1,5 @@
 """Issue endpoints: create, bulk create, get, edit, comments, transitions, properties."""
+
 from __future__ import annotations
 
 from starlette.responses import Response
@@ -26,16 +27,26 @@ def _create(call: Call, payload) -> tuple[Issue | None, dict]:
     if errors:
         return None, errors
     values = dict(changes.values)
-    labels = [label for label in values.pop("labels", []) + changes.labels_add if label not in changes.labels_remove]
+    labels = [
+        label
+        for label in values.pop("labels", []) + changes.labels_add
+        if label not in changes.labels_remove
+    ]
     issue = call.runtime.state.create_issue(
-        changes.project.key, labels=list(dict.fromkeys(labels)),
-        properties=changes.properties, **values,
+        changes.project.key,
+        labels=list(dict.fromkeys(labels)),
+        properties=changes.properties,
+        **values,
     )
     return issue, {}
 
 
 def _created(call: Call, issue: Issue) -> dict:
-    return {"id": issue.id, "key": issue.key, "self": f"{shapes.api(call.base, call.version)}issue/{issue.id}"}
+    return {
+        "id": issue.id,
+        "key": issue.key,
+        "self": f"{shapes.api(call.base, call.version)}issue/{issue.id}",
+    }
 
 
 async def create_issue(call: Call) -> Response:
@@ -50,7 +61,9 @@ async def bulk_create(call: Call) -> Response:
     body = await json_body(call.request)
     updates = body.get("issueUpdates") if isinstance(body, dict) else None
     if not isinstance(updates, list):
-        return jira_error(400, ["Invalid request payload. Refer to the REST API documentation and try again."])
+        return jira_error(
+            400, ["Invalid request payload. Refer to the REST API documentation and try again."]
+        )
     if len(updates) > BULK_MAX:
         message = f"Bulk create is limited to {BULK_MAX} issues per request, not {len(updates)}."
         failure = {"status": 400, "elementErrors": {"errorMessages": [message], "errors": {}}}
@@ -61,10 +74,13 @@ async def bulk_create(call: Call) -> Response:
         if issue is not None:
             created.append(_created(call, issue))
         else:
-            failures.append({
-                "status": 400, "failedElementNumber": number,
-                "elementErrors": {"errorMessages": [], "errors": errors},
-            })
+            failures.append(
+                {
+                    "status": 400,
+                    "failedElementNumber": number,
+                    "elementErrors": {"errorMessages": [], "errors": errors},
+                }
+            )
     return json_answer({"issues": created, "errors": failures}, 201 if created else 400)
 
 
@@ -81,14 +97,20 @@ async def edit_issue(call: Call) -> Response:
     issue, missing = _issue_or_404(call)
     if missing:
         return missing
-    changes, errors = check_issue_payload(await json_body(call.request) or {}, call.version, find_project(issue.project_key))
+    changes, errors = check_issue_payload(
+        await json_body(call.request) or {}, call.version, find_project(issue.project_key)
+    )
     if errors:
         return jira_error(400, errors=errors)
     state = call.runtime.state
     with state.lock:
         for name, value in changes.values.items():
             setattr(issue, name, value)
-        labels = [label for label in issue.labels + changes.labels_add if label not in changes.labels_remove]
+        labels = [
+            label
+            for label in issue.labels + changes.labels_add
+            if label not in changes.labels_remove
+        ]
         issue.labels = list(dict.fromkeys(labels))
         issue.properties.update(changes.properties)
         state.touch(issue)
@@ -118,14 +140,22 @@ async def list_comments(call: Call) -> Response:
     params = call.request.query_params
     try:
         start_at = int(params.get("startAt") or 0)
-        max_results = min(int(params.get("maxResults") or COMMENTS_MAX_RESULTS), COMMENTS_MAX_RESULTS)
+        max_results = min(
+            int(params.get("maxResults") or COMMENTS_MAX_RESULTS), COMMENTS_MAX_RESULTS
+        )
     except ValueError:
         return jira_error(400, ["startAt and maxResults must be integers."])
     order = params.get("orderBy", "created")
     if order.lstrip("+-") != "created":
         return jira_error(400, [f"Invalid orderBy value '{order}': only 'created' is supported."])
-    comments = sorted(issue.comments, key=lambda c: (c.created, int(c.id)), reverse=order.startswith("-"))
-    return json_answer(shapes.comment_page(call.base, call.version, call.config, issue, comments, start_at, max_results))
+    comments = sorted(
+        issue.comments, key=lambda c: (c.created, int(c.id)), reverse=order.startswith("-")
+    )
+    return json_answer(
+        shapes.comment_page(
+            call.base, call.version, call.config, issue, comments, start_at, max_results
+        )
+    )
 
 
 async def get_transitions(call: Call) -> Response:
@@ -148,8 +178,10 @@ async def do_transition(call: Call) -> Response:
     if target is None or target == issue.status_id:
         return jira_error(400, [f"Transition id '{transition_id}' is not valid for this issue."])
     # No transition screens here: fields sent with a transition cannot be set.
-    extra = {name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
-             for name in (payload.get("fields") or {})}
+    extra = {
+        name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+        for name in (payload.get("fields") or {})
+    }
     if extra:
         return jira_error(400, errors=extra)
     with call.runtime.state.lock:
@@ -205,6 +237,7 @@ def routes(runtime) -> list:
         api_route("/issue/{key}/transitions", get_transitions, ["GET"], runtime),
         api_route("/issue/{key}/transitions", do_transition, ["POST"], runtime),
         api_route("/issue/{key}/properties", list_properties, ["GET"], runtime),
-        api_route("/issue/{key}/properties/{prop}", one_property, ["GET", "PUT", "DELETE"], runtime),
+        api_route(
+            "/issue/{key}/properties/{prop}", one_property, ["GET", "PUT", "DELETE"], runtime
+        ),
     ]
-

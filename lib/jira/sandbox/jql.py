@@ -10,12 +10,13 @@ Refused with Jira's 400 (never silently ignored): ``OR``, ``NOT``, brackets,
 functions, ``!=``, ``IS EMPTY`` and every other field, as well as unknown
 projects and issue keys (real Jira refuses those too).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from .richtext import adf_to_text
 from .state import PRIORITIES, PROJECTS, STATUSES, Issue, find_issue_type, find_project, now_utc
@@ -54,7 +55,17 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-_EQUALITY_FIELDS = {"project", "key", "issuekey", "id", "labels", "status", "priority", "issuetype", "type"}
+_EQUALITY_FIELDS = {
+    "project",
+    "key",
+    "issuekey",
+    "id",
+    "labels",
+    "status",
+    "priority",
+    "issuetype",
+    "type",
+}
 _TEXT_FIELDS = {"summary", "description", "comment", "text"}
 _DATE_FIELDS = {"created", "updated", "createddate", "updateddate"}
 _ORDER_FIELDS = {"key", "issuekey", "id", "created", "updated", "summary", "status", "priority"}
@@ -67,7 +78,9 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise JqlError(f"{PREFIX}The character '{text[pos].strip() or text[pos]}' at position {pos} is unexpected.")
+            raise JqlError(
+                f"{PREFIX}The character '{text[pos].strip() or text[pos]}' at position {pos} is unexpected."
+            )
         kind = match.lastgroup
         value = match.group(kind)
         if kind == "string":
@@ -89,7 +102,9 @@ class _Parser:
     def take(self) -> tuple[str, str]:
         token = self.peek()
         if token is None:
-            raise JqlError(f"{PREFIX}Expecting more input at the end of the query. The query was: {self.text}")
+            raise JqlError(
+                f"{PREFIX}Expecting more input at the end of the query. The query was: {self.text}"
+            )
         self.pos += 1
         return token
 
@@ -113,7 +128,9 @@ class _Parser:
 
     def refuse_word(self, word: str) -> None:
         if word.lower() in _UNSUPPORTED_WORDS or word == "(":
-            raise JqlError(f"{PREFIX}'{word}' is not supported by the Jira sandbox (only AND of simple clauses).")
+            raise JqlError(
+                f"{PREFIX}'{word}' is not supported by the Jira sandbox (only AND of simple clauses)."
+            )
 
     def clause(self) -> Clause:
         kind, name = self.take()
@@ -126,7 +143,9 @@ class _Parser:
         if kind == "word" and operator.lower() in ("in", "is", "was", "not"):
             operator = operator.lower()
         elif kind != "op":
-            raise JqlError(f"{PREFIX}Expecting operator but got '{operator}'. The query was: {self.text}")
+            raise JqlError(
+                f"{PREFIX}Expecting operator but got '{operator}'. The query was: {self.text}"
+            )
         _check_operator(field, operator)
         values = self.value_list() if operator == "in" else (self.value(),)
         return Clause(field, operator, values)
@@ -137,7 +156,9 @@ class _Parser:
             raise JqlError(f"{PREFIX}Expecting a value but got '{value}'.")
         after = self.peek()
         if kind == "word" and after == ("punct", "("):
-            raise JqlError(f"{PREFIX}Functions such as '{value}()' are not supported by the Jira sandbox.")
+            raise JqlError(
+                f"{PREFIX}Functions such as '{value}()' are not supported by the Jira sandbox."
+            )
         if kind == "word" and value.lower() in ("and", "order", "empty", "null"):
             raise JqlError(f"{PREFIX}Expecting a value but got '{value}'.")
         return value
@@ -168,7 +189,9 @@ class _Parser:
         _, name = self.take()
         field = name.lower()
         if field not in _ORDER_FIELDS:
-            raise JqlError(f"{PREFIX}Field '{name}' cannot be used in ORDER BY in the Jira sandbox.")
+            raise JqlError(
+                f"{PREFIX}Field '{name}' cannot be used in ORDER BY in the Jira sandbox."
+            )
         descending = False
         if self.is_word("asc", "desc"):
             descending = self.take()[1].lower() == "desc"
@@ -183,9 +206,13 @@ def _check_operator(field: str, operator: str) -> None:
     elif field in _DATE_FIELDS:
         allowed = (">=", ">", "<=", "<")
     else:
-        raise JqlError(f"{PREFIX}Field '{field}' does not exist or is not supported by the Jira sandbox.")
+        raise JqlError(
+            f"{PREFIX}Field '{field}' does not exist or is not supported by the Jira sandbox."
+        )
     if operator not in allowed:
-        raise JqlError(f"{PREFIX}The operator '{operator}' is not supported by the '{field}' field.")
+        raise JqlError(
+            f"{PREFIX}The operator '{operator}' is not supported by the '{field}' field."
+        )
 
 
 def parse_jql(text: str) -> Query:
@@ -286,7 +313,9 @@ def _term_matches(term: str, tokens: set[str]) -> bool:
 def _text_predicate(field: str, query_text: str) -> Callable[[Issue], bool]:
     terms = _words(query_text)
     if not terms:
-        raise JqlError(f"{PREFIX}The text query '{query_text}' for field '{field}' has no words to search for.")
+        raise JqlError(
+            f"{PREFIX}The text query '{query_text}' for field '{field}' has no words to search for."
+        )
 
     def issue_text(issue: Issue) -> str:
         parts = []
@@ -318,7 +347,7 @@ def parse_jql_date(value: str, field: str) -> datetime:
         return now_utc() - delta if sign == "-" else now_utc() + delta
     for pattern in ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"):
         try:
-            return datetime.strptime(value.strip(), pattern).replace(tzinfo=timezone.utc)
+            return datetime.strptime(value.strip(), pattern).replace(tzinfo=UTC)
         except ValueError:
             continue
     raise JqlError(
@@ -332,8 +361,10 @@ def _date_predicate(field: str, operator: str, value: str) -> Callable[[Issue], 
     bound = parse_jql_date(value, field)
     attribute = "created" if field.startswith("created") else "updated"
     compare = {
-        ">=": lambda a, b: a >= b, ">": lambda a, b: a > b,
-        "<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
+        ">=": lambda a, b: a >= b,
+        ">": lambda a, b: a > b,
+        "<=": lambda a, b: a <= b,
+        "<": lambda a, b: a < b,
     }[operator]
     return lambda issue: compare(getattr(issue, attribute), bound)
 

@@ -1,11 +1,20 @@
 """Who am I, what server is this, which projects, issue types and fields exist."""
+
 from __future__ import annotations
 
 from starlette.responses import Response
 
 from . import shapes
 from .app import Call, api_route, jira_error, json_answer
-from .state import ISSUE_TYPES, PRIORITIES, PROJECTS, find_issue_type, find_project, jira_time, now_utc
+from .state import (
+    ISSUE_TYPES,
+    PRIORITIES,
+    PROJECTS,
+    find_issue_type,
+    find_project,
+    jira_time,
+    now_utc,
+)
 
 CLOUD_VERSION = ("1001.0.0-SNAPSHOT", [1001, 0, 0])
 DC_VERSION = ("10.3.1", [10, 3, 1])
@@ -24,12 +33,20 @@ async def myself(call: Call) -> Response:
 async def server_info(call: Call) -> Response:
     version, numbers = DC_VERSION if call.config.flavour == "dc" else CLOUD_VERSION
     base = call.base.rstrip("/")
-    return json_answer({
-        "baseUrl": base, "displayUrl": base, "version": version, "versionNumbers": numbers,
-        "deploymentType": call.config.deployment_type, "buildNumber": 100289,
-        "buildDate": "2025-12-01T00:00:00.000+0000", "serverTime": jira_time(now_utc()),
-        "scmInfo": "sandbox", "serverTitle": "Anomaly Desk Jira sandbox",
-    })
+    return json_answer(
+        {
+            "baseUrl": base,
+            "displayUrl": base,
+            "version": version,
+            "versionNumbers": numbers,
+            "deploymentType": call.config.deployment_type,
+            "buildNumber": 100289,
+            "buildDate": "2025-12-01T00:00:00.000+0000",
+            "serverTime": jira_time(now_utc()),
+            "scmInfo": "sandbox",
+            "serverTitle": "Anomaly Desk Jira sandbox",
+        }
+    )
 
 
 async def project_list(call: Call) -> Response:
@@ -57,15 +74,19 @@ async def project_search(call: Call) -> Response:
     query = params.get("query", "").lower()
     keys = {k.upper() for k in params.getlist("keys")}
     found = [
-        p for p in PROJECTS
+        p
+        for p in PROJECTS
         if (query in p.key.lower() or query in p.name.lower()) and (not keys or p.key in keys)
     ]
     if not found:
         return jira_error(404, ["No projects found matching the search criteria."])
-    page = found[start_at:start_at + max_results]
+    page = found[start_at : start_at + max_results]
     body = {
-        "self": str(call.request.url), "maxResults": max_results, "startAt": start_at,
-        "total": len(found), "isLast": start_at + len(page) >= len(found),
+        "self": str(call.request.url),
+        "maxResults": max_results,
+        "startAt": start_at,
+        "total": len(found),
+        "isLast": start_at + len(page) >= len(found),
         "values": [shapes.project(call.base, call.version, p) for p in page],
     }
     return json_answer(body)
@@ -77,7 +98,7 @@ def _page(call: Call, items: list, key: str) -> Response:
         max_results = min(_int_param(call, "maxResults", 50), 200)
     except ValueError:
         return jira_error(400, ["startAt and maxResults must be integers."])
-    page = items[start_at:start_at + max_results]
+    page = items[start_at : start_at + max_results]
     body = {"maxResults": max_results, "startAt": start_at, "total": len(items), key: page}
     if not call.cloud_api:
         body["isLast"] = start_at + len(page) >= len(items)
@@ -97,7 +118,9 @@ async def createmeta_fields(call: Call) -> Response:
     project = find_project(call.request.path_params["project"])
     issue_type = find_issue_type(id_=call.request.path_params["type_id"])
     if project is None or issue_type is None:
-        return jira_error(404, ["Issue type or project does not exist or you do not have permission to see it."])
+        return jira_error(
+            404, ["Issue type or project does not exist or you do not have permission to see it."]
+        )
     items = shapes.create_fields(call.base, call.version, project, issue_type)
     return _page(call, items, "fields" if call.cloud_api else "values")
 
@@ -113,7 +136,11 @@ def routes(runtime) -> list:
         api_route("/project", project_list, ["GET"], runtime),
         api_route("/project/search", project_search, ["GET"], runtime),
         api_route("/project/{key}", project_one, ["GET"], runtime),
-        api_route("/issue/createmeta/{project}/issuetypes", createmeta_issue_types, ["GET"], runtime),
-        api_route("/issue/createmeta/{project}/issuetypes/{type_id}", createmeta_fields, ["GET"], runtime),
+        api_route(
+            "/issue/createmeta/{project}/issuetypes", createmeta_issue_types, ["GET"], runtime
+        ),
+        api_route(
+            "/issue/createmeta/{project}/issuetypes/{type_id}", createmeta_fields, ["GET"], runtime
+        ),
         api_route("/priority", priorities, ["GET"], runtime),
     ]

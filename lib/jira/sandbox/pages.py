@@ -3,6 +3,7 @@
 Links from the dashboard point here in demo mode. Every user-supplied string
 is escaped; rich text goes through ``richtext.rich_to_html``.
 """
+
 from __future__ import annotations
 
 from html import escape
@@ -60,11 +61,14 @@ def routes(runtime: SandboxRuntime) -> list[Route]:
         if issue is None:
             return _page("Not found", "<h1>Issue does not exist</h1>", 404)
         status = status_by_id(issue.status_id)
-        comments = "".join(
-            f"<div class='comment'><small>{escape(c.author)} - {escape(jira_time(c.created))}</small>"
-            f"{rich_to_html(c.body)}</div>"
-            for c in issue.comments
-        ) or "<p>No comments.</p>"
+        comments = (
+            "".join(
+                f"<div class='comment'><small>{escape(c.author)} - {escape(jira_time(c.created))}</small>"
+                f"{rich_to_html(c.body)}</div>"
+                for c in issue.comments
+            )
+            or "<p>No comments.</p>"
+        )
         labels = " ".join(f"<span class='lozenge'>{escape(label)}</span>" for label in issue.labels)
         body = (
             f"<p><a href='{escape(sandbox_base_url(request))}'>All issues</a></p>"

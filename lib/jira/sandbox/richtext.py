@@ -5,6 +5,7 @@ ADF document from v3, a wiki string from v2) and converts only when the other
 flavour reads it. The conversions are deliberately simple (structure and
 links survive, exotic marks are flattened): enough for a faithful demo.
 """
+
 from __future__ import annotations
 
 import html
@@ -114,9 +115,7 @@ def wiki_to_adf(text: str) -> dict:
             inline = _wiki_inline_to_adf(line)
             content.append({"type": "heading", "attrs": {"level": level}, "content": inline})
         elif kind == "bullets":
-            items = [
-                {"type": "listItem", "content": [_paragraph(item)]} for item in payload
-            ]
+            items = [{"type": "listItem", "content": [_paragraph(item)]} for item in payload]
             content.append({"type": "bulletList", "content": items})
         else:
             content.append(_paragraph(payload))
@@ -132,7 +131,7 @@ def _wiki_inline_to_adf(line: str) -> list[dict]:
     nodes, pos = [], 0
     for match in _WIKI_LINK.finditer(line):
         if match.start() > pos:
-            nodes.append({"type": "text", "text": line[pos:match.start()]})
+            nodes.append({"type": "text", "text": line[pos : match.start()]})
         link = {"type": "link", "attrs": {"href": match.group(2)}}
         nodes.append({"type": "text", "text": match.group(1), "marks": [link]})
         pos = match.end()
@@ -152,7 +151,7 @@ def _wiki_blocks(text: str):
             end = i + 1
             while end < len(lines) and lines[end].strip() not in ("{code}", "{noformat}"):
                 end += 1
-            yield "code", "\n".join(lines[i + 1:end])
+            yield "code", "\n".join(lines[i + 1 : end])
             i = end + 1
             continue
         heading = re.match(r"^h([1-6])\.\s+(.*)$", line)

@@ -1,4 +1,5 @@
 """JQL search in both styles (Cloud tokens, DC offsets), the removed search, the picker."""
+
 from __future__ import annotations
 
 import base64
@@ -18,10 +19,32 @@ REMOVED_SEARCH = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
     "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
 )
-UNBOUNDED = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+UNBOUNDED = (
+    "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+)
 INVALID_PAYLOAD = "Invalid request payload. Refer to the REST API documentation and try again."
-TOKEN_KEYS = {"jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys", "reconcileIssues", "failFast"}
-OFFSET_KEYS = {"jql", "startAt", "maxResults", "fields", "expand", "properties", "fieldsByKeys", "validateQuery", "validation"}
+TOKEN_KEYS = {
+    "jql",
+    "nextPageToken",
+    "maxResults",
+    "fields",
+    "expand",
+    "properties",
+    "fieldsByKeys",
+    "reconcileIssues",
+    "failFast",
+}
+OFFSET_KEYS = {
+    "jql",
+    "startAt",
+    "maxResults",
+    "fields",
+    "expand",
+    "properties",
+    "fieldsByKeys",
+    "validateQuery",
+    "validation",
+}
 CLOUD_PAGE_MAX, CLOUD_ID_PAGE_MAX = 100, 5000
 DC_PAGE_MAX = 1000
 PICKER_MAX = 50
@@ -88,9 +111,11 @@ async def search_jql(call: Call) -> Response:
         found = _matching(call, jql, require_bound=True)
     except JqlError as exc:
         return jira_error(400, [str(exc)])
-    page = found[offset:offset + max_results]
+    page = found[offset : offset + max_results]
     issues = [
-        shapes.issue(call.base, call.version, call.config, issue, fields) if fields else {"id": issue.id}
+        shapes.issue(call.base, call.version, call.config, issue, fields)
+        if fields
+        else {"id": issue.id}
         for issue in page
     ]
     body: dict = {"issues": issues, "isLast": offset + len(page) >= len(found)}
@@ -114,11 +139,18 @@ async def search_offset(call: Call) -> Response:
     except JqlError as exc:
         return jira_error(400, [str(exc)])
     fields = shapes.requested_fields(params.get("fields"))
-    page = found[start_at:start_at + max_results]
-    return json_answer({
-        "expand": "schema,names", "startAt": start_at, "maxResults": max_results, "total": len(found),
-        "issues": [shapes.issue(call.base, call.version, call.config, issue, fields) for issue in page],
-    })
+    page = found[start_at : start_at + max_results]
+    return json_answer(
+        {
+            "expand": "schema,names",
+            "startAt": start_at,
+            "maxResults": max_results,
+            "total": len(found),
+            "issues": [
+                shapes.issue(call.base, call.version, call.config, issue, fields) for issue in page
+            ],
+        }
+    )
 
 
 def _highlight(summary: str, words: list[str]) -> str:
@@ -151,14 +183,19 @@ async def issue_picker(call: Call) -> Response:
     shown = found[:PICKER_MAX]
     suggestions = [
         {
-            "id": int(issue.id), "key": issue.key, "keyHtml": html.escape(issue.key),
+            "id": int(issue.id),
+            "key": issue.key,
+            "keyHtml": html.escape(issue.key),
             "img": "/images/icons/issuetypes/task.svg",
-            "summary": _highlight(issue.summary, words), "summaryText": issue.summary,
+            "summary": _highlight(issue.summary, words),
+            "summaryText": issue.summary,
         }
         for issue in shown
     ]
     section = {
-        "label": "Current Search", "id": "cs", "issues": suggestions,
+        "label": "Current Search",
+        "id": "cs",
+        "issues": suggestions,
         "sub": f"Showing {len(shown)} of {len(found)} matching issues",
     }
     history = {"label": "History Search", "id": "hs", "issues": []}

@@ -6,13 +6,14 @@ Tests, benchmarks and the dashboard's own tests use this:
     requests.get(running.base_url + "/rest/api/2/serverInfo")
     running.stop()
 """
+
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import uvicorn
 from starlette.applications import Starlette
@@ -48,7 +49,9 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0) -> tuple[str, C
     # Hanging requests (timeout faults) must not hold a test run at shutdown.
     config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="jira-sandbox")
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="jira-sandbox"
+    )
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not server.started:
@@ -65,7 +68,9 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0) -> tuple[str, C
     return f"http://{bound_host}:{bound_port}", stop
 
 
-def start_sandbox_in_thread(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
+def start_sandbox_in_thread(
+    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> RunningSandbox:
     """Start a sandbox for ``config`` on ``host:port`` (0: a free port)."""
     app = create_sandbox_app(config or SandboxConfig())
     base_url, stop = serve_in_thread(app, host, port)

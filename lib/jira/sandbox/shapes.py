@@ -4,6 +4,7 @@
 ``/`` (``app.sandbox_base_url``), so every ``self`` link works when the sandbox is
 mounted inside the dashboard.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,13 +12,32 @@ from typing import Any
 from .config import SandboxConfig
 from .richtext import adf_to_wiki, wiki_to_adf
 from .state import (
-    ISSUE_TYPES, PRIORITIES, TRANSITIONS, Comment, Issue, IssueType, Project, Status,
-    find_project, jira_time, status_by_id,
+    ISSUE_TYPES,
+    PRIORITIES,
+    TRANSITIONS,
+    Comment,
+    Issue,
+    IssueType,
+    Project,
+    Status,
+    find_project,
+    jira_time,
+    status_by_id,
 )
 
 ALL_FIELDS = (
-    "summary", "description", "status", "priority", "labels", "issuetype",
-    "project", "created", "updated", "comment", "reporter", "creator",
+    "summary",
+    "description",
+    "status",
+    "priority",
+    "labels",
+    "issuetype",
+    "project",
+    "created",
+    "updated",
+    "comment",
+    "reporter",
+    "creator",
 )
 
 
@@ -35,33 +55,49 @@ def user(base: str, version: str, config: SandboxConfig) -> dict:
     if config.flavour == "dc":
         return {
             "self": f"{api(base, version)}user?username={config.dc_username}",
-            "key": "JIRAUSER10000", "name": config.dc_username,
+            "key": "JIRAUSER10000",
+            "name": config.dc_username,
             "emailAddress": f"{config.dc_username}@anomaly-desk.example",
-            "displayName": "Sandbox Admin", "active": True, "timeZone": "UTC", "locale": "en_GB",
+            "displayName": "Sandbox Admin",
+            "active": True,
+            "timeZone": "UTC",
+            "locale": "en_GB",
             "avatarUrls": avatar_urls(base, "user", "10122"),
         }
     return {
         "self": f"{api(base, version)}user?accountId=sandbox-account-1",
-        "accountId": "sandbox-account-1", "accountType": "atlassian",
-        "emailAddress": config.cloud_email, "displayName": "Sandbox Demo User",
-        "active": True, "timeZone": "UTC", "locale": "en_GB",
+        "accountId": "sandbox-account-1",
+        "accountType": "atlassian",
+        "emailAddress": config.cloud_email,
+        "displayName": "Sandbox Demo User",
+        "active": True,
+        "timeZone": "UTC",
+        "locale": "en_GB",
         "avatarUrls": avatar_urls(base, "user", "10122"),
     }
 
 
 def project(base: str, version: str, item: Project) -> dict:
     return {
-        "self": f"{api(base, version)}project/{item.id}", "id": item.id, "key": item.key,
-        "name": item.name, "projectTypeKey": "software", "simplified": False,
-        "style": "classic", "isPrivate": False,
+        "self": f"{api(base, version)}project/{item.id}",
+        "id": item.id,
+        "key": item.key,
+        "name": item.name,
+        "projectTypeKey": "software",
+        "simplified": False,
+        "style": "classic",
+        "isPrivate": False,
         "avatarUrls": avatar_urls(base, "project", "10400"),
     }
 
 
 def issue_type(base: str, version: str, item: IssueType) -> dict:
     return {
-        "self": f"{api(base, version)}issuetype/{item.id}", "id": item.id,
-        "description": item.description, "name": item.name, "subtask": False,
+        "self": f"{api(base, version)}issuetype/{item.id}",
+        "id": item.id,
+        "description": item.description,
+        "name": item.name,
+        "subtask": False,
         "iconUrl": f"{base}images/icons/issuetypes/{item.name.lower()}.svg",
         "hierarchyLevel": 0,
     }
@@ -70,19 +106,26 @@ def issue_type(base: str, version: str, item: IssueType) -> dict:
 def priority(base: str, version: str, name: str) -> dict:
     priority_id = PRIORITIES[name]
     return {
-        "self": f"{api(base, version)}priority/{priority_id}", "id": priority_id, "name": name,
+        "self": f"{api(base, version)}priority/{priority_id}",
+        "id": priority_id,
+        "name": name,
         "iconUrl": f"{base}images/icons/priorities/{name.lower()}.svg",
     }
 
 
 def status(base: str, version: str, item: Status) -> dict:
     return {
-        "self": f"{api(base, version)}status/{item.id}", "id": item.id, "name": item.name,
-        "description": "", "iconUrl": f"{base}images/icons/statuses/generic.png",
+        "self": f"{api(base, version)}status/{item.id}",
+        "id": item.id,
+        "name": item.name,
+        "description": "",
+        "iconUrl": f"{base}images/icons/statuses/generic.png",
         "statusCategory": {
             "self": f"{api(base, version)}statuscategory/{item.category_id}",
-            "id": item.category_id, "key": item.category_key,
-            "colorName": item.color, "name": item.category_name,
+            "id": item.category_id,
+            "key": item.category_key,
+            "colorName": item.color,
+            "name": item.category_name,
         },
     }
 
@@ -106,22 +149,30 @@ def user_details(base: str, version: str, config: SandboxConfig) -> dict:
 def comment(base: str, version: str, config: SandboxConfig, issue: Issue, item: Comment) -> dict:
     author = user_details(base, version, config)
     return {
-        "self": f"{api(base, version)}issue/{issue.id}/comment/{item.id}", "id": item.id,
-        "author": author, "updateAuthor": author, "body": rich_text(item.body, version),
-        "created": jira_time(item.created), "updated": jira_time(item.updated),
+        "self": f"{api(base, version)}issue/{issue.id}/comment/{item.id}",
+        "id": item.id,
+        "author": author,
+        "updateAuthor": author,
+        "body": rich_text(item.body, version),
+        "created": jira_time(item.created),
+        "updated": jira_time(item.updated),
         "jsdPublic": True,
     }
 
 
 def comment_page(base, version, config, issue, comments, start_at, max_results) -> dict:
-    page = comments[start_at:start_at + max_results]
+    page = comments[start_at : start_at + max_results]
     return {
-        "startAt": start_at, "maxResults": max_results, "total": len(comments),
+        "startAt": start_at,
+        "maxResults": max_results,
+        "total": len(comments),
         "comments": [comment(base, version, config, issue, c) for c in page],
     }
 
 
-def requested_fields(raw: str | list | None, default: tuple[str, ...] = ALL_FIELDS) -> tuple[str, ...]:
+def requested_fields(
+    raw: str | list | None, default: tuple[str, ...] = ALL_FIELDS
+) -> tuple[str, ...]:
     """Field names from a ``fields`` parameter (``*all``, ``*navigable``, ``-x`` too)."""
     if raw is None or raw == "" or raw == []:
         return default
@@ -156,7 +207,9 @@ def issue(base: str, version: str, config: SandboxConfig, item: Issue, wanted=AL
     fields = {name: every[name]() for name in wanted if name in every}
     return {
         "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
-        "id": item.id, "self": f"{api(base, version)}issue/{item.id}", "key": item.key,
+        "id": item.id,
+        "self": f"{api(base, version)}issue/{item.id}",
+        "key": item.key,
         "fields": fields,
     }
 
@@ -169,10 +222,15 @@ def transitions(base: str, version: str, item: Issue) -> dict:
     names = {"11": "To Do", "21": "In Progress", "31": "Done"}
     listed = [
         {
-            "id": transition_id, "name": names[transition_id],
+            "id": transition_id,
+            "name": names[transition_id],
             "to": status(base, version, status_by_id(status_id)),
-            "hasScreen": False, "isGlobal": True, "isInitial": False,
-            "isAvailable": True, "isConditional": False, "isLooped": False,
+            "hasScreen": False,
+            "isGlobal": True,
+            "isInitial": False,
+            "isAvailable": True,
+            "isConditional": False,
+            "isLooped": False,
         }
         for transition_id, status_id in TRANSITIONS.items()
         if status_id != item.status_id
@@ -182,23 +240,60 @@ def transitions(base: str, version: str, item: Issue) -> dict:
 
 def create_fields(base: str, version: str, item: Project, type_item: IssueType) -> list[dict]:
     """FieldCreateMetadata for one project and issue type."""
+
     def field(key, name, required, schema, operations, **extra):
-        return {"required": required, "schema": schema, "name": name, "key": key,
-                "fieldId": key, "hasDefaultValue": "defaultValue" in extra,
-                "operations": operations, **extra}
+        return {
+            "required": required,
+            "schema": schema,
+            "name": name,
+            "key": key,
+            "fieldId": key,
+            "hasDefaultValue": "defaultValue" in extra,
+            "operations": operations,
+            **extra,
+        }
 
     set_only = ["set"]
     return [
-        field("project", "Project", True, {"type": "project", "system": "project"}, set_only,
-              allowedValues=[project(base, version, item)]),
-        field("issuetype", "Issue Type", True, {"type": "issuetype", "system": "issuetype"}, [],
-              allowedValues=[issue_type(base, version, type_item)]),
+        field(
+            "project",
+            "Project",
+            True,
+            {"type": "project", "system": "project"},
+            set_only,
+            allowedValues=[project(base, version, item)],
+        ),
+        field(
+            "issuetype",
+            "Issue Type",
+            True,
+            {"type": "issuetype", "system": "issuetype"},
+            [],
+            allowedValues=[issue_type(base, version, type_item)],
+        ),
         field("summary", "Summary", True, {"type": "string", "system": "summary"}, set_only),
-        field("description", "Description", False, {"type": "string", "system": "description"}, set_only),
-        field("priority", "Priority", False, {"type": "priority", "system": "priority"}, set_only,
-              allowedValues=[priority(base, version, name) for name in item.allowed_priorities],
-              defaultValue=priority(base, version, "Medium")),
-        field("labels", "Labels", False, {"type": "array", "items": "string", "system": "labels"},
-              ["add", "set", "remove"],
-              autoCompleteUrl=f"{api(base, version)}label/suggest?query="),
+        field(
+            "description",
+            "Description",
+            False,
+            {"type": "string", "system": "description"},
+            set_only,
+        ),
+        field(
+            "priority",
+            "Priority",
+            False,
+            {"type": "priority", "system": "priority"},
+            set_only,
+            allowedValues=[priority(base, version, name) for name in item.allowed_priorities],
+            defaultValue=priority(base, version, "Medium"),
+        ),
+        field(
+            "labels",
+            "Labels",
+            False,
+            {"type": "array", "items": "string", "system": "labels"},
+            ["add", "set", "remove"],
+            autoCompleteUrl=f"{api(base, version)}label/suggest?query=",
+        ),
     ]

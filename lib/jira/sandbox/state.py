@@ -5,6 +5,7 @@ the lock, so concurrent requests (the sync engine's worker plus a page) see
 consistent keys and counters. With a ``state_file`` every change is written
 atomically (temp file + rename) so a demo survives a restart.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ import os
 import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -64,7 +65,7 @@ TRANSITIONS = {"11": "10000", "21": "3", "31": "10001"}
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def jira_time(moment: datetime) -> str:
@@ -149,8 +150,10 @@ class SandboxState:
             number = self.next_number[project_key]
             self.next_number[project_key] = number + 1
             issue = Issue(
-                id=str(self.next_issue_id), key=f"{project_key}-{number}",
-                project_key=project_key, **values,
+                id=str(self.next_issue_id),
+                key=f"{project_key}-{number}",
+                project_key=project_key,
+                **values,
             )
             self.next_issue_id += 1
             self.issues[issue.key] = issue

@@ -3,6 +3,7 @@
 Pure functions: a payload in, (changes, errors) out. ``errors`` maps a field
 to a message, as in Jira's ``{"errorMessages": [], "errors": {...}}``.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,9 @@ def rich_text_error(value: Any, version: str) -> str | None:
         if not isinstance(value, dict) or adf_problem(value):
             return ADF_REQUIRED
         if len(json.dumps(value)) > TEXT_MAX * 4:
-            return "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
+            return (
+                "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
+            )
         return None
     if not isinstance(value, str):
         return STRING_REQUIRED
@@ -47,7 +50,9 @@ def rich_text_error(value: Any, version: str) -> str | None:
     return None
 
 
-def check_issue_payload(body: Any, version: str, existing_project: Project | None = None) -> tuple[IssueChanges, dict]:
+def check_issue_payload(
+    body: Any, version: str, existing_project: Project | None = None
+) -> tuple[IssueChanges, dict]:
     """Validate a POST /issue (``existing_project`` None) or PUT /issue/{key} body."""
     changes, errors = IssueChanges(), {}
     if not isinstance(body, dict):
@@ -58,14 +63,18 @@ def check_issue_payload(body: Any, version: str, existing_project: Project | Non
     creating = existing_project is None
     for name in fields:
         if name not in SETTABLE:
-            errors[name] = f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+            errors[name] = (
+                f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+            )
     if creating:
         changes.project = _check_project(fields, errors)
         _check_issue_type(fields, changes, errors)
     else:
         changes.project = existing_project
         if "project" in fields:
-            errors["project"] = "Field 'project' cannot be set. It is not on the appropriate screen, or unknown."
+            errors["project"] = (
+                "Field 'project' cannot be set. It is not on the appropriate screen, or unknown."
+            )
         if "issuetype" in fields:
             _check_issue_type(fields, changes, errors)
     _check_summary(fields, creating, changes, errors)
@@ -134,7 +143,11 @@ def _check_priority(fields: dict, changes: IssueChanges, errors: dict) -> None:
         name = next((n for n in PRIORITIES if n.lower() == str(ref["name"]).lower()), None)
     if name is None:
         shown = ref.get("name") or ref.get("id")
-        errors["priority"] = f"Priority name '{shown}' is not valid" if ref.get("name") else "The priority selected is invalid."
+        errors["priority"] = (
+            f"Priority name '{shown}' is not valid"
+            if ref.get("name")
+            else "The priority selected is invalid."
+        )
         return
     if changes.project is not None and name not in changes.project.allowed_priorities:
         # Exists on the site, but not in this project's priority scheme.
@@ -149,7 +162,9 @@ def label_error(label: Any) -> str | None:
     if any(ch.isspace() for ch in label):
         return f"The label '{label}' contains spaces which is invalid."
     if len(label) > LABEL_MAX:
-        return f"The label '{label}' exceeds the maximum length for a single label of 255 characters."
+        return (
+            f"The label '{label}' exceeds the maximum length for a single label of 255 characters."
+        )
     return None
 
 
@@ -167,7 +182,11 @@ def _check_labels(fields: dict, update: Any, changes: IssueChanges, errors: dict
     operations = (update or {}).get("labels") if isinstance(update, dict) else None
     for operation in operations or []:
         for verb, label in (operation or {}).items():
-            problem = label_error(label) if verb in ("add", "remove") else f"Operation '{verb}' is not supported for labels."
+            problem = (
+                label_error(label)
+                if verb in ("add", "remove")
+                else f"Operation '{verb}' is not supported for labels."
+            )
             if problem:
                 errors["labels"] = problem
             elif verb == "add":
@@ -189,7 +208,11 @@ def _check_properties(properties: Any, changes: IssueChanges, errors: dict) -> N
         errors["properties"] = "Properties must be an array of {key, value}."
         return
     for item in properties:
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or "value" not in item:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("key"), str)
+            or "value" not in item
+        ):
             errors["properties"] = "Each property needs a key and a value."
             return
         problem = property_error(item["value"])

@@ -3,6 +3,7 @@
 Every file runs inside one transaction together with the row that records its
 version, so a failed migration leaves neither half a schema nor a stamp.
 """
+
 from __future__ import annotations
 
 import re
