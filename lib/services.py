@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from lib.anomalies.actions import AnomalyActions
+from lib.anomalies.changes import AnomalyChanges
 from lib.anomalies.demo import seed_demo_if_empty
 from lib.connections.jira_connections import ConnectionStore, deployed_input_from_secrets
 from lib.connections.jira_provider import ActiveJiraProvider
@@ -40,7 +40,7 @@ class Services:
     settings: Settings
     db: Database
     anomalies: AnomalyRepository
-    actions: AnomalyActions
+    changes: AnomalyChanges  # every anomaly change: pages, import, CLI, HTTP
     connections: ConnectionStore
     jira: ActiveJiraProvider
     sync: SyncEngine
@@ -78,7 +78,7 @@ def _build(settings: Settings, db: Database) -> Services:
     jira = ActiveJiraProvider(connections)
     engine = SyncEngine(db, jira, clock=utc_now)
     tickets = TicketService(db, engine, lambda: connections.public_url(connections.active()))
-    actions = AnomalyActions(
+    changes = AnomalyChanges(
         db, utc_now, on_enqueued=engine.notify, active_connection=lambda: connections.active().id
     )
     worker = SyncWorker(
@@ -91,7 +91,7 @@ def _build(settings: Settings, db: Database) -> Services:
         settings,
         db,
         AnomalyRepository(db),
-        actions,
+        changes,
         connections,
         jira,
         engine,

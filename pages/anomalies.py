@@ -9,8 +9,8 @@ import streamlit as st
 
 from components import linked_tickets
 from components.common import actor, services
-from lib.anomalies.importing import ImportRefused, import_file
-from lib.services import utc_now
+from lib.anomalies.changes import Mode
+from lib.anomalies.importing import ImportRefused
 from lib.store.anomalies import AnomalyNotFound, InvalidTransition
 from lib.store.models import AnomalyFilter, ArchiveReason, Status
 
@@ -44,13 +44,19 @@ def import_section() -> None:
         upload = st.file_uploader("File", type=["csv", "json", "parquet"], key="anomalies_upload")
         if upload is not None and st.button("Import", key="anomalies_import"):
             try:
-                result = import_file(svc.db, upload.name, upload.getvalue(), utc_now())
+                result = svc.changes.import_file(upload.name, upload.getvalue(), mode=Mode.MANUAL)
             except ImportRefused as exc:
                 st.error(str(exc))
             else:
+                sent = (
+                    f" {result.status_changes} status change(s), {result.queued} Jira update(s) queued."
+                    if result.status_changes
+                    else ""
+                )
                 flash(
                     "success",
-                    f"Imported {upload.name}: {result.inserted} new, {result.updated} updated.",
+                    f"Imported {upload.name}: {result.inserted} new, {result.updated} updated."
+                    + sent,
                 )
                 st.rerun()
 
@@ -175,7 +181,7 @@ def act(label: str, action) -> None:
 def actions(anomaly_id: int, status: str) -> None:
     c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
     if status == Status.ACTIVE.value and c1.button("Acknowledge", key="anomalies_ack"):
-        act("Acknowledged.", lambda: svc.actions.acknowledge(anomaly_id, actor()))
+        act("Acknowledged.", lambda: svc.changes.acknowledge(anomaly_id, actor(), mode=Mode.MANUAL))
     if status != Status.ARCHIVED.value:
         reason = c2.selectbox(
             "Archive reason",
@@ -184,9 +190,12 @@ def actions(anomaly_id: int, status: str) -> None:
             label_visibility="collapsed",
         )
         if c3.button("Archive", key="anomalies_archive"):
-            act(f"Archived ({reason}).", lambda: svc.actions.archive(anomaly_id, reason, actor()))
+            act(
+                f"Archived ({reason}).",
+                lambda: svc.changes.archive(anomaly_id, reason, actor(), mode=Mode.MANUAL),
+            )
     if status != Status.ACTIVE.value and c4.button("Reopen", key="anomalies_reopen"):
-        act("Reopened.", lambda: svc.actions.reopen(anomaly_id, actor()))
+        act("Reopened.", lambda: svc.changes.reopen(anomaly_id, actor(), mode=Mode.MANUAL))
 
 
 def details(anomaly_id: int) -> None:
@@ -223,7 +232,10 @@ def details(anomaly_id: int) -> None:
             st.text(c.body)
         text = st.text_area("Add a comment", key="anomalies_comment_text")
         if st.button("Comment", key="anomalies_comment"):
-            act("Comment added.", lambda: svc.actions.comment(anomaly.id, actor(), text))
+            act(
+                "Comment added.",
+                lambda: svc.changes.comment(anomaly.id, actor(), text, mode=Mode.MANUAL),
+            )
     with right:
         st.markdown("**Status history**")
         history = svc.anomalies.history(anomaly.id)

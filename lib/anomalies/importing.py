@@ -2,6 +2,11 @@
 
 A file is parsed and validated completely before anything touches the
 database; a bad file comes back as a report naming each bad row and why.
+Validation knows what the store can hold (BIGINT ids, an INTEGER weight,
+TIMESTAMP dates, UTF-8 text), so a value the database would refuse is named
+here instead of ending in a traceback. The write itself is
+``lib.anomalies.changes.AnomalyChanges.import_file``: the one way in for
+anomaly changes, which also records and queues each status change.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,7 +23,6 @@ from pathlib import PurePath
 
 import pyarrow.parquet as pq
 
-from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import (
     ANOMALY_TYPES,
@@ -42,6 +48,9 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS = ("archive_reason", "description", "weight", "tags", "comments", "history")
 FORMATS = ("csv", "json", "parquet")
 MAX_ROWS = 1_000_000
+BIGINT_MAX = 2**63 - 1  # ids, datastore ids and check ids are BIGINT columns
+INTEGER_MAX = 2**31 - 1  # the weight is an INTEGER column
+_WHOLE = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)  # ASCII only: int() takes other digits too
 
 
 class ImportRefused(ValueError):
@@ -68,6 +77,8 @@ class ParsedAnomaly:
 class ImportResult:
     inserted: int
     updated: int
+    status_changes: int = 0  # known anomalies whose status or archive reason the file changed
+    queued: int = 0  # Jira comments queued for their linked tickets
 
     @property
     def total(self) -> int:
@@ -81,7 +92,8 @@ class _RowErrors:
     reasons: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        who = f"row {self.row}" + (f" (id {self.ident})" if self.ident not in (None, "") else "")
+        ident = _shown(self.ident)
+        who = f"row {self.row}" + (f" (id {ident})" if ident not in ("None", "''") else "")
         return f"{who}: " + "; ".join(self.reasons)
 
 
@@ -101,21 +113,40 @@ def read_records(filename: str, data: bytes) -> list[dict]:
             text = data.decode("utf-8-sig")
             return [dict(r) for r in csv.DictReader(io.StringIO(text))]
         if kind == "json":
-            loaded = json.loads(data.decode("utf-8-sig"))
-            if isinstance(loaded, Mapping) and isinstance(loaded.get("anomalies"), list):
-                loaded = loaded["anomalies"]
-            if not isinstance(loaded, list) or not all(isinstance(r, Mapping) for r in loaded):
-                raise ImportRefused(
-                    ['A JSON file must hold a list of anomaly objects (or {"anomalies": [...]}).']
-                )
-            return [dict(r) for r in loaded]
+            return _json_records(filename, data.decode("utf-8-sig"))
         return pq.read_table(io.BytesIO(data)).to_pylist()
     except ImportRefused:
         raise
-    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
+        raise ImportRefused(
+            [
+                f"'{filename}' is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                f"position {exc.start}): save it as UTF-8 and import it again."
+            ]
+        ) from None
+    except RecursionError:
+        raise ImportRefused(
+            [f"'{filename}' is nested too deeply to be read as {kind.upper()}."]
+        ) from None
+    except Exception as exc:  # json, csv and pyarrow raise several unrelated types
         raise ImportRefused([f"'{filename}' cannot be read as {kind.upper()}: {exc}"]) from None
-    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        raise ImportRefused([f"'{filename}' cannot be read as {kind.upper()}: {exc}"]) from None
+
+
+def _json_records(filename: str, text: str) -> list[dict]:
+    def no_constant(name: str) -> None:
+        # Python's json reads NaN and Infinity, which JSON itself does not allow.
+        raise ImportRefused(
+            [f"'{filename}' holds {name}, which is not a number: give a whole number."]
+        )
+
+    loaded = json.loads(text, parse_constant=no_constant)
+    if isinstance(loaded, Mapping) and isinstance(loaded.get("anomalies"), list):
+        loaded = loaded["anomalies"]
+    if not isinstance(loaded, list) or not all(isinstance(r, Mapping) for r in loaded):
+        raise ImportRefused(
+            ['A JSON file must hold a list of anomaly objects (or {"anomalies": [...]}).']
+        )
+    return [dict(r) for r in loaded]
 
 
 def parse_records(records: Sequence[Mapping]) -> list[ParsedAnomaly]:
@@ -144,11 +175,13 @@ def parse_records(records: Sequence[Mapping]) -> list[ParsedAnomaly]:
     first_row_of: dict[int, int] = {}
     for number, record in enumerate(records, start=1):
         errors = _RowErrors(number, record.get("id"))
+        _check_text(record, errors.reasons)
         item = _parse_one(record, errors.reasons)
-        if item is not None:
-            seen = first_row_of.setdefault(item.anomaly.id, number)
-            if seen != number:
-                errors.reasons.append(f"id {item.anomaly.id} already appears in row {seen}")
+        # Ids are compared even on rows with other problems, so every duplicate is named.
+        ident = _int(record.get("id"), "id", [], minimum=1, maximum=BIGINT_MAX)
+        seen = first_row_of.setdefault(ident, number)
+        if ident and seen != number:
+            errors.reasons.append(f"id {ident} already appears in row {seen}")
         if errors.reasons:
             problems.append(str(errors))
         elif item is not None:
@@ -159,40 +192,23 @@ def parse_records(records: Sequence[Mapping]) -> list[ParsedAnomaly]:
 
 
 def import_file(db: Database, filename: str, data: bytes, now: datetime) -> ImportResult:
-    """Check a whole file, then insert new anomalies and update known ones in one transaction.
+    """Import a file as a person would (``manual``), at ``now``: tests and one-off scripts.
 
     Raises:
         ImportRefused: the file or one of its rows is bad; the database is unchanged.
     """
-    return import_parsed(db, parse_records(read_records(filename, data)), now)
+    # Imported here, not at the top: the changes service imports this module's parsing.
+    from lib.anomalies.changes import AnomalyChanges, Mode
 
-
-def import_parsed(db: Database, items: Sequence[ParsedAnomaly], now: datetime) -> ImportResult:
-    repo = AnomalyRepository(db)
-    ids = [p.anomaly.id for p in items]
-    with db.transaction() as cur:
-        known = {
-            r[0]
-            for r in cur.execute(
-                "SELECT id FROM anomalies WHERE id IN (SELECT unnest(?::BIGINT[]))", [ids]
-            ).fetchall()
-        }
-        repo.upsert_many_in(cur, [p.anomaly for p in items], now)
-        # Comments and history in a file describe the anomaly's past: load them
-        # once, for new anomalies, so a re-import never doubles them.
-        fresh = [p for p in items if p.anomaly.id not in known]
-        repo.add_history_in(
-            cur, [h for p in fresh for h in p.history], [c for p in fresh for c in p.comments]
-        )
-    return ImportResult(inserted=len(items) - len(known), updated=len(known))
+    return AnomalyChanges(db, lambda: now).import_file(filename, data, mode=Mode.MANUAL)
 
 
 # -- one record ---------------------------------------------------------------
 
 
 def _parse_one(r: Mapping, reasons: list[str]) -> ParsedAnomaly | None:
-    ident = _int(r.get("id"), "id", reasons, minimum=1)
-    ds_id = _int(r.get("datastore_id"), "datastore_id", reasons, minimum=0)
+    ident = _int(r.get("id"), "id", reasons, minimum=1, maximum=BIGINT_MAX)
+    ds_id = _int(r.get("datastore_id"), "datastore_id", reasons, minimum=0, maximum=BIGINT_MAX)
     ds_name = _text(r.get("datastore_name"), "datastore_name", reasons)
     container = _text(r.get("container"), "container", reasons)
     fields = _string_list(r.get("fields"), "fields", reasons)
@@ -203,10 +219,16 @@ def _parse_one(r: Mapping, reasons: list[str]) -> ParsedAnomaly | None:
     detected = _timestamp(r.get("detected_at"), "detected_at", reasons)
     checks = _checks(r.get("failed_checks"), reasons)
     weight = _int(
-        r.get("weight") if not _blank(r.get("weight")) else 1, "weight", reasons, minimum=0
+        r.get("weight") if not _blank(r.get("weight")) else 1,
+        "weight",
+        reasons,
+        minimum=0,
+        maximum=INTEGER_MAX,
     )
     tags = _string_list(r.get("tags"), "tags", reasons, required=False)
-    description = "" if _blank(r.get("description")) else str(r.get("description"))
+    description = (
+        "" if _blank(r.get("description")) else _text(r.get("description"), "description", reasons)
+    )
     comments = _comments(r.get("comments"), ident, reasons)
     history = _history(r.get("history"), ident, reasons)
     if reasons:
@@ -230,11 +252,32 @@ def _parse_one(r: Mapping, reasons: list[str]) -> ParsedAnomaly | None:
 
 
 def _blank(value: object) -> bool:
-    return (
-        value is None
-        or (isinstance(value, float) and value != value)
-        or (isinstance(value, str) and not value.strip())
-    )
+    # NaN is not blank: a number that is not a number is refused, never read as "missing".
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _shown(value: object) -> str:
+    """A value as a message quotes it: short, whatever the file held."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+def _check_text(value: object, reasons: list[str], where: str = "") -> None:
+    """Name every text that is not valid UTF-8 (a lone surrogate from a JSON escape)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            reasons.append(
+                f"{where or 'a value'} holds text that is not valid UTF-8 "
+                f"({value[exc.start]!r} at position {exc.start})"
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_text(item, reasons, f"{where} {key}".strip())
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value, start=1):
+            _check_text(item, reasons, f"{where} {i}".strip())
 
 
 def _text(value: object, name: str, reasons: list[str]) -> str:
@@ -247,22 +290,27 @@ def _text(value: object, name: str, reasons: list[str]) -> str:
     return str(value).strip()
 
 
-def _int(value: object, name: str, reasons: list[str], *, minimum: int) -> int:
+def _int(value: object, name: str, reasons: list[str], *, minimum: int, maximum: int) -> int:
+    """A whole number within what its column holds; 0 (and a reason) otherwise."""
     if _blank(value):
         reasons.append(f"{name} is empty")
         return 0
-    if isinstance(value, bool):
-        reasons.append(f"{name} must be a whole number, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        reasons.append(f"{name} must be a whole number, got {value!r} (not a number)")
         return 0
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         value = int(value.strip())
-    if not isinstance(value, int):
-        reasons.append(f"{name} must be a whole number, got {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool):
+        reasons.append(f"{name} must be a whole number, got {_shown(value)}")
         return 0
     if value < minimum:
-        reasons.append(f"{name} must be at least {minimum}, got {value}")
+        reasons.append(f"{name} must be at least {minimum}, got {_shown(value)}")
+    elif value > maximum:
+        reasons.append(
+            f"{name} must be at most {maximum:,} (what the database holds), got {_shown(value)}"
+        )
     return value
 
 
@@ -331,7 +379,15 @@ def _timestamp(value: object, name: str, reasons: list[str]) -> datetime:
             )
             return datetime(1970, 1, 1)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            # e.g. 0001-01-01T00:00:00+05:00: in UTC it falls before year 1.
+            reasons.append(
+                f"{name} '{value}' is outside the dates that can be stored "
+                "(years 1 to 9999, in UTC)"
+            )
+            return datetime(1970, 1, 1)
     return parsed
 
 
@@ -349,7 +405,13 @@ def _checks(value: object, reasons: list[str]) -> list[FailedCheck]:
             reasons.append(f"failed check {i} is not an object")
             continue
         sub: list[str] = []
-        check_id = _int(item.get("check_id"), f"failed check {i} check_id", sub, minimum=0)
+        check_id = _int(
+            item.get("check_id"),
+            f"failed check {i} check_id",
+            sub,
+            minimum=0,
+            maximum=BIGINT_MAX,
+        )
         rule = _text(item.get("rule_type"), f"failed check {i} rule_type", sub)
         message = _text(item.get("message"), f"failed check {i} message", sub)
         reasons.extend(sub)
@@ -368,7 +430,9 @@ def _comments(value: object, anomaly_id: int, reasons: list[str]) -> list[Commen
     out = []
     for i, item in enumerate(value, start=1):
         sub: list[str] = []
-        item = item if isinstance(item, Mapping) else {}
+        if not isinstance(item, Mapping):
+            reasons.append(f"comment {i} is not an object {{author, text, created_at}}")
+            continue
         author = _text(item.get("author"), f"comment {i} author", sub)
         text = _text(item.get("text"), f"comment {i} text", sub)
         created = _timestamp(item.get("created_at"), f"comment {i} created_at", sub)
@@ -388,7 +452,9 @@ def _history(value: object, anomaly_id: int, reasons: list[str]) -> list[StatusC
     out = []
     for i, item in enumerate(value, start=1):
         sub: list[str] = []
-        item = item if isinstance(item, Mapping) else {}
+        if not isinstance(item, Mapping):
+            reasons.append(f"history {i} is not an object {{changed_by, changed_at, from, to}}")
+            continue
         who = _text(item.get("changed_by"), f"history {i} changed_by", sub)
         when = _timestamp(item.get("changed_at"), f"history {i} changed_at", sub)
         to_status, to_reason = _status(

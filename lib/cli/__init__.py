@@ -21,13 +21,14 @@ from pathlib import Path
 
 import requests
 
-from lib.anomalies.importing import ImportRefused, import_file
+from lib.anomalies.changes import Mode
+from lib.anomalies.importing import ImportRefused, ImportResult
 from lib.connections.secret_box import SecretKeyInvalid
 from lib.http.api_token import read_token
 from lib.outbox.worker import SyncWorker
-from lib.services import services_for, utc_now
+from lib.services import services_for
 from lib.settings import Settings, load_settings
-from lib.store.db import Database, DatabaseLocked
+from lib.store.db import DatabaseLocked
 from lib.tickets.automation import QUEUED, AutomationResult
 from lib.tickets.automation_command import AutomationRefused
 
@@ -75,15 +76,25 @@ def _import_via_dashboard(settings: Settings, path: Path, locked: DatabaseLocked
         else {}
     )
     if answer.status_code == 200:
-        print(
-            f"Imported {path.name} through the running dashboard: "
-            f"{body['inserted']} new, {body['updated']} updated."
+        result = ImportResult(
+            body["inserted"], body["updated"], body.get("status_changes", 0), body.get("queued", 0)
         )
+        print(f"Imported {path.name} through the running dashboard: {_import_summary(result)}")
         return 0
     print(
         body.get("error") or f"error: the dashboard answered {answer.status_code}", file=sys.stderr
     )
     return 1 if answer.status_code == 400 else 2
+
+
+def _import_summary(result: ImportResult) -> str:
+    text = f"{result.inserted} new, {result.updated} updated."
+    if result.status_changes:
+        text += (
+            f" {result.status_changes} status change(s) recorded;"
+            f" {result.queued} Jira comment(s) queued for linked tickets."
+        )
+    return text
 
 
 def cmd_import(settings: Settings, file: str) -> int:
@@ -92,17 +103,23 @@ def cmd_import(settings: Settings, file: str) -> int:
         print(f"error: no file at {path}", file=sys.stderr)
         return 2
     try:
-        db = Database(settings.db_path)
+        # No demo data: an import must not first fill an empty database with examples.
+        services = services_for(replace(settings, seed_demo=False))
     except DatabaseLocked as locked:
         return _import_via_dashboard(settings, path, locked)
+    except SecretKeyInvalid as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
-        result = import_file(db, path.name, path.read_bytes(), utc_now())
+        # A person runs this command: their import is manual. Queued comments wait
+        # in the outbox for the dashboard's worker (this process does not call Jira).
+        result = services.changes.import_file(path.name, path.read_bytes(), mode=Mode.MANUAL)
     except ImportRefused as exc:
         print(str(exc), file=sys.stderr)
         return 1
     finally:
-        db.close()
-    print(f"Imported {path.name}: {result.inserted} new, {result.updated} updated.")
+        services.db.close()
+    print(f"Imported {path.name}: {_import_summary(result)}")
     return 0
 
 

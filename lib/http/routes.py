@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from lib.anomalies.importing import ImportRefused, import_file
+from lib.anomalies.changes import Mode
+from lib.anomalies.importing import ImportRefused
 from lib.http.api_token import token_matches
-from lib.services import Services, utc_now
+from lib.services import Services
 from lib.tickets.automation_command import AutomationRefused
 
 API_PREFIX = "/api/v1"
@@ -36,13 +37,23 @@ def build_routes(get_services: Callable[[], Services], get_token: Callable[[], s
             return JSONResponse({"error": "Missing or wrong API token."}, status_code=401)
         filename = request.query_params.get("filename", "")
         data = await request.body()
+        changes = get_services().changes
         try:
+            # A person's import (the command line sends it here): manual, never
+            # held back by the automatic update limit.
             result = await run_in_threadpool(
-                import_file, get_services().db, filename, data, utc_now()
+                lambda: changes.import_file(filename, data, mode=Mode.MANUAL)
             )
         except ImportRefused as exc:
             return JSONResponse({"error": str(exc), "problems": exc.problems}, status_code=400)
-        return JSONResponse({"inserted": result.inserted, "updated": result.updated})
+        return JSONResponse(
+            {
+                "inserted": result.inserted,
+                "updated": result.updated,
+                "status_changes": result.status_changes,
+                "queued": result.queued,
+            }
+        )
 
     async def advanced(request: Request) -> JSONResponse:
         """One automation command: ``{"command": "GUID|CREATE|..."}`` (or the bare text)."""

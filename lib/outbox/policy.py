@@ -184,7 +184,11 @@ def enqueue_comment_in(
     actor: str,
     now: datetime,
 ) -> int:
-    """Queue one comment for one linked issue (inside the caller's transaction)."""
+    """Queue one comment for one linked issue (inside the caller's transaction).
+
+    ``mode`` comes from the caller, never assumed: a person's change is
+    ``manual`` and must not wait behind the automatic update limit.
+    """
     return SyncLog.insert_in(
         cur,
         now=now,
@@ -209,13 +213,18 @@ def enqueue_for_links_in(
     anomaly_id: int,
     text: str,
     *,
+    mode: str,
     actor: str,
     now: datetime,
     connection_id: int | None = None,
 ) -> list[int]:
-    """One pending comment per active link of the anomaly (of one connection if given)."""
+    """One pending comment per active link of the anomaly (of one connection if given).
+
+    ``mode`` is the caller's (``manual`` for a person, ``automatic`` for
+    automation): only automatic rows are held to the update limit.
+    """
     links = LinkRepository.for_anomaly_in(cur, anomaly_id, connection_id=connection_id)
     return [
-        enqueue_comment_in(cur, link, text=text, doc=None, mode="automatic", actor=actor, now=now)
+        enqueue_comment_in(cur, link, text=text, doc=None, mode=mode, actor=actor, now=now)
         for link in links
     ]

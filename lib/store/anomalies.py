@@ -204,6 +204,17 @@ class AnomalyRepository:
             ).fetchall()
         return [StatusChange(*r) for r in rows]
 
+    def statuses_in(
+        self, cur: duckdb.DuckDBPyConnection, ids: Sequence[int]
+    ) -> dict[int, tuple[str, str | None]]:
+        """Status and archive reason of each known anomaly among ``ids`` (import compares them)."""
+        rows = cur.execute(
+            "SELECT id, status, archive_reason FROM anomalies"
+            " WHERE id IN (SELECT unnest(?::BIGINT[]))",
+            [list(ids)],
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     # -- writes --------------------------------------------------------------
     def upsert_many(self, anomalies: Sequence[Anomaly], now: datetime) -> int:
         """Insert or replace anomalies (and their checks) in one transaction."""

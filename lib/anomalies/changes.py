@@ -1,0 +1,288 @@
+"""Every change to an anomaly, from every edge, in one place and one transaction each.
+
+The pages, the import (page, command line, HTTP) and automation all come
+here. A status change or comment writes the anomaly, its history row and one
+pending Jira comment per linked ticket (the outbox) together, so a change is
+never stored without its queued updates, nor queued without being stored.
+Decisions, and why:
+
+- Every call says its mode. What a person does (in the dashboard, or by
+  importing a file) is ``manual`` and is never held back by the automatic
+  update limit; only automation is ``automatic``. A default would let a new
+  call site slip into the wrong one unnoticed.
+- An import states the truth about an anomaly, so it may move it between any
+  two statuses (no workflow check), but only a real change is recorded: a
+  re-import of the same file writes no history and sends nothing.
+- Jira's own workflow status is not changed: the team's workflow is theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import PurePath
+
+import duckdb
+import pyarrow as pa
+
+from lib.anomalies.importing import (
+    ImportRefused,
+    ImportResult,
+    ParsedAnomaly,
+    parse_records,
+    read_records,
+)
+from lib.outbox.policy import enqueue_for_links_in
+from lib.store.anomalies import AnomalyRepository
+from lib.store.db import Database
+from lib.store.models import ArchiveReason, Comment, Status, StatusChange
+from lib.tickets.description import comment_text, status_text
+
+
+class Mode(StrEnum):
+    """Who caused a change, as the outbox's update limit sees it."""
+
+    MANUAL = "manual"  # a person: never deferred by the update limit
+    AUTOMATIC = "automatic"  # automation: held to the operator's update limit
+
+
+class ActorKind(StrEnum):
+    PERSON = "person"
+    IMPORT = "import"
+    API = "api"
+    AUTOMATION = "automation"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change; ``label`` is what history rows and Jira comments show."""
+
+    kind: ActorKind
+    name: str = ""
+
+    @classmethod
+    def person(cls, name: str) -> Actor:
+        return cls(ActorKind.PERSON, name.strip())
+
+    @classmethod
+    def importer(cls, filename: str) -> Actor:
+        return cls(ActorKind.IMPORT, PurePath(filename or "file").name)
+
+    @classmethod
+    def api(cls) -> Actor:
+        return cls(ActorKind.API)
+
+    @classmethod
+    def automation(cls) -> Actor:
+        return cls(ActorKind.AUTOMATION)
+
+    @property
+    def label(self) -> str:
+        if self.kind is ActorKind.PERSON:
+            return self.name
+        if self.kind is ActorKind.IMPORT:
+            return f"import {self.name}"
+        return self.kind.value
+
+
+def _actor(actor: Actor | str) -> Actor:
+    """A bare name is a person (what the pages pass)."""
+    return actor if isinstance(actor, Actor) else Actor.person(actor)
+
+
+def _mode(mode: Mode | str) -> Mode:
+    try:
+        return Mode(mode)
+    except ValueError:
+        raise ValueError(f"'{mode}' is not a mode: use manual or automatic.") from None
+
+
+# A row the validation let through but the database cannot hold still becomes a
+# refusal (the transaction is rolled back): a bad file must never end in a traceback.
+_STORE_REFUSALS = (
+    duckdb.ConversionException,
+    duckdb.ConstraintException,
+    duckdb.OutOfRangeException,
+    pa.ArrowException,
+    OverflowError,
+    UnicodeEncodeError,
+)
+
+
+class AnomalyChanges:
+    """Status changes, comments and imports, each with its queued Jira comments.
+
+    ``active_connection`` (optional) names the connection whose links get
+    updates; without it every active link does. ``on_enqueued`` is called
+    after a commit that queued something (the worker's wake-up).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        *,
+        active_connection: Callable[[], int | None] | None = None,
+        on_enqueued: Callable[[], None] | None = None,
+    ):
+        self._db = db
+        self._repo = AnomalyRepository(db)
+        self._clock = clock
+        self._active_connection = active_connection
+        self._on_enqueued = on_enqueued
+
+    def _connection(self) -> int | None:
+        return self._active_connection() if self._active_connection else None
+
+    def _queued(self, ids: Sequence[int]) -> None:
+        if ids and self._on_enqueued is not None:
+            self._on_enqueued()
+
+    # -- one anomaly ---------------------------------------------------------
+    def acknowledge(self, anomaly_id: int, actor: Actor | str, *, mode: Mode) -> StatusChange:
+        return self._change(anomaly_id, Status.ACKNOWLEDGED, None, actor, mode)
+
+    def archive(
+        self, anomaly_id: int, reason: ArchiveReason | str, actor: Actor | str, *, mode: Mode
+    ) -> StatusChange:
+        """Raises: ValueError for a reason that is not one of the four."""
+        try:
+            reason = ArchiveReason(reason)
+        except ValueError:
+            raise ValueError(
+                f"'{reason}' is not an archive reason: use Resolved, Invalid, Duplicate or Discarded."
+            ) from None
+        return self._change(anomaly_id, Status.ARCHIVED, reason, actor, mode)
+
+    def reopen(self, anomaly_id: int, actor: Actor | str, *, mode: Mode) -> StatusChange:
+        return self._change(anomaly_id, Status.ACTIVE, None, actor, mode)
+
+    def _change(
+        self,
+        anomaly_id: int,
+        to: Status,
+        reason: ArchiveReason | None,
+        actor: Actor | str,
+        mode: Mode,
+    ) -> StatusChange:
+        who, mode = _actor(actor).label, _mode(mode)
+        now = self._clock()
+        connection = self._connection()
+        with self._db.transaction() as cur:
+            change = self._repo.change_status_in(cur, anomaly_id, to, reason, who, now)
+            ids = enqueue_for_links_in(
+                cur,
+                anomaly_id,
+                status_text(now, change.to_status, change.to_reason),
+                mode=mode,
+                actor=who,
+                now=now,
+                connection_id=connection,
+            )
+        self._queued(ids)
+        return change
+
+    def comment(self, anomaly_id: int, author: Actor | str, text: str, *, mode: Mode) -> Comment:
+        """Raises: AnomalyNotFound, or ValueError for an empty text or author."""
+        who, mode = _actor(author).label, _mode(mode)
+        connection = self._connection()
+        with self._db.transaction() as cur:
+            comment = self._repo.add_comment_in(cur, anomaly_id, who, text, self._clock())
+            ids = enqueue_for_links_in(
+                cur,
+                anomaly_id,
+                comment_text(comment.author, comment.body),
+                mode=mode,
+                actor=comment.author,
+                now=comment.created_at,
+                connection_id=connection,
+            )
+        self._queued(ids)
+        return comment
+
+    # -- import --------------------------------------------------------------
+    def import_file(self, filename: str, data: bytes, *, mode: Mode) -> ImportResult:
+        """Check a whole file, then write it (and what it changes) in one transaction.
+
+        Raises:
+            ImportRefused: the file or one of its rows is bad; nothing was changed.
+        """
+        items = parse_records(read_records(filename, data))
+        return self.import_parsed(items, actor=Actor.importer(filename), mode=mode)
+
+    def import_parsed(
+        self, items: Sequence[ParsedAnomaly], *, actor: Actor | str, mode: Mode
+    ) -> ImportResult:
+        """Insert new anomalies, update known ones, record and queue each status change.
+
+        Raises:
+            ImportRefused: the database refused a row; nothing was changed.
+        """
+        who, mode = _actor(actor).label, _mode(mode)
+        now = self._clock()
+        connection = self._connection()
+        try:
+            with self._db.transaction() as cur:
+                result, queued = self._import_in(cur, items, who, mode, now, connection)
+        except _STORE_REFUSALS as exc:
+            raise ImportRefused([f"The database cannot hold a value in the file: {exc}"]) from None
+        self._queued(queued)
+        return result
+
+    def _import_in(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        items: Sequence[ParsedAnomaly],
+        who: str,
+        mode: Mode,
+        now: datetime,
+        connection: int | None,
+    ) -> tuple[ImportResult, list[int]]:
+        before = self._repo.statuses_in(cur, [p.anomaly.id for p in items])
+        self._repo.upsert_many_in(cur, [p.anomaly for p in items], now)
+        # Comments and history in a file describe the anomaly's past: load them
+        # once, for new anomalies, so a re-import never doubles them.
+        fresh = [p for p in items if p.anomaly.id not in before]
+        self._repo.add_history_in(
+            cur, [h for p in fresh for h in p.history], [c for p in fresh for c in p.comments]
+        )
+        moves = status_moves(before, items, who, now)
+        self._repo.add_history_in(cur, moves, [])
+        queued = [
+            row_id
+            for move in moves
+            for row_id in enqueue_for_links_in(
+                cur,
+                move.anomaly_id,
+                status_text(now, move.to_status, move.to_reason),
+                mode=mode,
+                actor=who,
+                now=now,
+                connection_id=connection,
+            )
+        ]
+        result = ImportResult(
+            inserted=len(items) - len(before),
+            updated=len(before),
+            status_changes=len(moves),
+            queued=len(queued),
+        )
+        return result, queued
+
+
+def status_moves(
+    before: dict[int, tuple[str, str | None]],
+    items: Sequence[ParsedAnomaly],
+    who: str,
+    now: datetime,
+) -> list[StatusChange]:
+    """The history rows an import writes: one per known anomaly whose status or reason changes."""
+    moves = []
+    for p in items:
+        old = before.get(p.anomaly.id)
+        new = (p.anomaly.status, p.anomaly.archive_reason)
+        if old is not None and tuple(old) != new:
+            moves.append(StatusChange(0, p.anomaly.id, who, now, old[0], old[1], *new))
+    return moves
