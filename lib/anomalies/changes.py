@@ -37,6 +37,7 @@ from lib.anomalies.importing import (
 from lib.outbox.policy import enqueue_for_links_in
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
+from lib.store.links import LinkRepository
 from lib.store.models import ArchiveReason, Comment, Status, StatusChange
 from lib.tickets.description import comment_text, status_text
 
@@ -245,14 +246,19 @@ class AnomalyChanges:
         # Comments and history in a file describe the anomaly's past: load them
         # once, for new anomalies, so a re-import never doubles them.
         fresh = [p for p in items if p.anomaly.id not in before]
-        self._repo.add_history_in(
-            cur, [h for p in fresh for h in p.history], [c for p in fresh for c in p.comments]
-        )
+        self._repo.add_status_changes_in(cur, [h for p in fresh for h in p.history])
+        self._repo.add_history_in(cur, [], [c for p in fresh for c in p.comments])
         moves = status_moves(before, items, who, now)
-        self._repo.add_history_in(cur, moves, [])
+        self._repo.add_status_changes_in(cur, moves)
+        # Asked once for the whole file: most anomalies have no ticket, and a
+        # query per moved anomaly cost ~1 ms each (10 s for 10,000).
+        linked = LinkRepository.anomalies_with_links_in(
+            cur, [m.anomaly_id for m in moves], connection_id=connection
+        )
         queued = [
             row_id
             for move in moves
+            if move.anomaly_id in linked
             for row_id in enqueue_for_links_in(
                 cur,
                 move.anomaly_id,

@@ -173,9 +173,11 @@ def parse_records(records: Sequence[Mapping]) -> list[ParsedAnomaly]:
     parsed: list[ParsedAnomaly] = []
     problems: list[str] = []
     first_row_of: dict[int, int] = {}
+    bad_text = not _all_text_encodes(records)
     for number, record in enumerate(records, start=1):
         errors = _RowErrors(number, record.get("id"))
-        _check_text(record, errors.reasons)
+        if bad_text:
+            _check_text(record, errors.reasons)
         item = _parse_one(record, errors.reasons)
         # Ids are compared even on rows with other problems, so every duplicate is named.
         ident = _int(record.get("id"), "id", [], minimum=1, maximum=BIGINT_MAX)
@@ -260,6 +262,15 @@ def _shown(value: object) -> str:
     """A value as a message quotes it: short, whatever the file held."""
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+def _all_text_encodes(records: Sequence[Mapping]) -> bool:
+    """One fast pass over the whole file: can every text in it be stored as UTF-8?"""
+    try:
+        json.dumps(records, ensure_ascii=False, default=str).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        return False  # a bad text, or a shape json cannot write: the walk names it
+    return True
 
 
 def _check_text(value: object, reasons: list[str], where: str = "") -> None:

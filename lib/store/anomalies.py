@@ -58,6 +58,18 @@ _ANOMALY_SCHEMA = pa.schema(
     ]
 )
 
+_CHANGE_SCHEMA = pa.schema(
+    [
+        ("anomaly_id", pa.int64()),
+        ("changed_by", pa.string()),
+        ("changed_at", pa.timestamp("us")),
+        ("from_status", pa.string()),
+        ("from_reason", pa.string()),
+        ("to_status", pa.string()),
+        ("to_reason", pa.string()),
+    ]
+)
+
 
 class AnomalyNotFound(LookupError):
     def __init__(self, anomaly_id: int):
@@ -348,6 +360,37 @@ class AnomalyRepository:
     def add_comment(self, anomaly_id: int, author: str, body: str, now: datetime) -> Comment:
         with self._db.transaction() as cur:
             return self.add_comment_in(cur, anomaly_id, author, body, now)
+
+    def add_status_changes_in(
+        self, cur: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange]
+    ) -> None:
+        """Store many status changes at once (an import may change thousands)."""
+        if not changes:
+            return
+        # Bulk through Arrow: one INSERT per row costs ~1 ms, so 10,000 took ~8 s.
+        table = pa.Table.from_pylist(
+            [
+                {
+                    "anomaly_id": c.anomaly_id,
+                    "changed_by": c.changed_by,
+                    "changed_at": c.changed_at,
+                    "from_status": c.from_status,
+                    "from_reason": c.from_reason,
+                    "to_status": c.to_status,
+                    "to_reason": c.to_reason,
+                }
+                for c in changes
+            ],
+            schema=_CHANGE_SCHEMA,
+        )
+        cur.register("incoming_changes", table)
+        try:
+            cur.execute(
+                "INSERT INTO status_changes (anomaly_id, changed_by, changed_at, from_status,"
+                " from_reason, to_status, to_reason) SELECT * FROM incoming_changes"
+            )
+        finally:
+            cur.unregister("incoming_changes")
 
     def add_history_in(
         self,

@@ -6,6 +6,7 @@ row stays as history and the Jira issue is never touched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,6 +87,24 @@ class LinkRepository:
             params.append(connection_id)
         rows = cur.execute(sql + " ORDER BY linked_at, id", params).fetchall()
         return [TicketLink(*r) for r in rows]
+
+    @staticmethod
+    def anomalies_with_links_in(
+        cur: duckdb.DuckDBPyConnection,
+        anomaly_ids: Sequence[int],
+        *,
+        connection_id: int | None = None,
+    ) -> set[int]:
+        """Which of ``anomaly_ids`` have an active link (of one connection if given)."""
+        sql = (
+            "SELECT DISTINCT anomaly_id FROM ticket_links WHERE unlinked_at IS NULL"
+            " AND anomaly_id IN (SELECT unnest(?::BIGINT[]))"
+        )
+        params: list = [list(anomaly_ids)]
+        if connection_id is not None:
+            sql += " AND connection_id = ?"
+            params.append(connection_id)
+        return {r[0] for r in cur.execute(sql, params).fetchall()}
 
     def due_for_refresh(
         self, connection_id: int, synced_before: datetime, limit: int
