@@ -177,3 +177,17 @@ def test_a_mode_that_is_neither_is_refused_and_changes_nothing(cloud_harness):
     assert AnomalyRepository(h.db).get(1).status == "Active"
     assert AnomalyRepository(h.db).history(1) == []
     assert h.log_rows()[before:] == []
+
+
+def test_import_queues_only_for_active_links_of_the_active_connection(cloud_harness):
+    h = cloud_harness
+    first = link_tickets(h, 1, 2)[0]
+    h.tickets.unlink(h.tickets.links_for(1)[1].id, "alice")
+    other_connection = AnomalyChanges(h.db, h.change_clock, active_connection=lambda: 2)
+    ack = export_of(make_anomaly(1), status="Acknowledged")
+    assert other_connection.import_file("a.json", ack, mode=Mode.MANUAL).queued == 0
+    reopen = export_of(make_anomaly(1), status="Active")
+    this_connection = AnomalyChanges(h.db, h.change_clock, active_connection=lambda: 1)
+    result = this_connection.import_file("b.json", reopen, mode=Mode.MANUAL)
+    assert (result.status_changes, result.queued) == (1, 1)
+    assert [r.ticket_key for r in h.engine.log.unfinished()] == [first]

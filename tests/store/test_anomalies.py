@@ -46,6 +46,13 @@ def repo(tmp_path):
     db.close()
 
 
+@pytest.fixture
+def store(tmp_path):
+    db = Database(tmp_path / "s.duckdb")
+    yield db, AnomalyRepository(db)
+    db.close()
+
+
 def test_upsert_inserts_then_updates_without_duplicating(repo):
     repo.upsert_many([make(1), make(2)], NOW)
     repo.upsert_many([make(1, container="CUSTOMERS", message="changed")], NOW)
@@ -152,3 +159,60 @@ def test_concurrent_writes_from_threads_all_land(repo):
         t.join()
     assert errors == []
     assert len(repo.comments(1)) == 80
+
+
+def test_statuses_of_known_anomalies_for_an_import_to_compare(store):
+    db, repo = store
+    repo.upsert_many([make(1), make(2, status="Archived", reason="Invalid")], NOW)
+    with db.transaction() as cur:
+        assert repo.statuses_in(cur, [1, 2, 3]) == {1: ("Active", None), 2: ("Archived", "Invalid")}
+        assert repo.statuses_in(cur, []) == {}
+
+
+def test_status_changes_in_bulk_keep_every_field_and_their_order(store):
+    db, repo = store
+    from lib.store.models import StatusChange
+
+    repo.upsert_many([make(1), make(2)], NOW)
+    changes = [
+        StatusChange(0, 1, "import a.json", NOW, "Active", None, "Archived", "Resolved"),
+        StatusChange(
+            0,
+            1,
+            "import b.json",
+            NOW + timedelta(seconds=1),
+            "Archived",
+            "Resolved",
+            "Active",
+            None,
+        ),
+        StatusChange(0, 2, "alice", NOW, None, None, "Acknowledged", None),
+    ]
+    with db.transaction() as cur:
+        repo.add_status_changes_in(cur, changes)
+        repo.add_status_changes_in(cur, [])
+    got = repo.history(1) + repo.history(2)
+    assert [
+        (
+            c.anomaly_id,
+            c.changed_by,
+            c.changed_at,
+            c.from_status,
+            c.from_reason,
+            c.to_status,
+            c.to_reason,
+        )
+        for c in got
+    ] == [
+        (
+            c.anomaly_id,
+            c.changed_by,
+            c.changed_at,
+            c.from_status,
+            c.from_reason,
+            c.to_status,
+            c.to_reason,
+        )
+        for c in changes
+    ]
+    assert len({c.id for c in got}) == 3 and all(c.id > 0 for c in got)
