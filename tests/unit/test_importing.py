@@ -156,3 +156,45 @@ def test_demo_data_is_rich_and_recent(db):
     assert max(times) <= NOW and (NOW - min(times)).days <= 60
     assert (NOW - max(times)).total_seconds() <= 2 * 3600
     assert seed_demo_if_empty(db, NOW) is None  # not twice
+
+
+def test_status_moves_only_for_known_anomalies_whose_status_or_reason_changes():
+    from lib.anomalies.changes import status_moves
+    from lib.anomalies.importing import parse_records
+
+    items = parse_records(
+        [
+            record(1, status="Acknowledged"),
+            record(2),
+            record(3, status="Archived", archive_reason="Invalid"),
+            record(4, status="Archived", archive_reason="Resolved"),
+            record(5, status="Archived", archive_reason="Resolved"),
+        ]
+    )
+    before = {
+        1: ("Active", None),
+        2: ("Active", None),
+        3: ("Archived", "Resolved"),
+        5: ("Archived", "Resolved"),
+    }  # 4 is new
+    moves = status_moves(before, items, "import f.json", NOW)
+    assert [
+        (m.anomaly_id, m.from_label, m.to_label, m.changed_by, m.changed_at) for m in moves
+    ] == [
+        (1, "Active", "Acknowledged", "import f.json", NOW),
+        (3, "Archived (Resolved)", "Archived (Invalid)", "import f.json", NOW),
+    ]
+
+
+def test_the_legacy_import_file_is_a_manual_import_named_after_its_file(db):
+    import_file(db, "a.json", json.dumps([record(1)]).encode(), NOW)
+    result = import_file(
+        db, "dir/b.json", json.dumps([record(1, status="Acknowledged")]).encode(), NOW
+    )
+    assert (result.status_changes, result.queued) == (1, 0)  # no tickets linked: nothing to send
+    (change,) = AnomalyRepository(db).history(1)
+    assert (change.changed_by, change.changed_at, change.to_status) == (
+        "import b.json",
+        NOW,
+        "Acknowledged",
+    )
