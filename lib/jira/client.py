@@ -409,8 +409,11 @@ class JiraClient:
     def _prepare_fields(self, fields: dict) -> dict:
         out = dict(fields)
         for name, value in fields.items():
+            # A plain string for a system rich-text field is rich text too; a
+            # textarea custom field is known only from createmeta, so its
+            # producers give a Doc.
             if isinstance(value, richtext.Doc) or (
-                name == "description" and isinstance(value, str)
+                name in richtext.RICH_TEXT_SYSTEM_FIELDS and isinstance(value, str)
             ):
                 out[name] = self.render(value)
         if isinstance(out.get("summary"), str):
