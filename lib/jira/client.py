@@ -23,9 +23,10 @@ from lib.jira.errors import (
     UnexpectedAnswer,
     error_from_exception,
     error_from_response,
+    failure_kind,
 )
 from lib.jira.jql import jql_quote
-from lib.jira.retry import CONNECTION, TIMEOUT, RetryPolicy, retry_delay
+from lib.jira.retry import RetryPolicy, retry_delay
 
 log = logging.getLogger("anomaly_desk.jira")
 
@@ -182,8 +183,9 @@ class JiraClient:
                 )
             else:
                 error = failure
-                kind = TIMEOUT if error.code == "timeout" else CONNECTION
-                delay = retry_delay(self.retry_policy, method, attempt=attempt, failure=kind)
+                delay = retry_delay(
+                    self.retry_policy, method, attempt=attempt, failure=failure_kind(error)
+                )
             if delay is None:
                 log.warning(
                     "jira.request.failed",

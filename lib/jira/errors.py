@@ -23,7 +23,16 @@ from urllib.parse import urlsplit
 
 import requests
 
-from lib.jira.retry import server_wait
+from lib.jira.retry import (
+    CONNECTION,
+    DNS,
+    TIMEOUT,
+    TLS,
+    UNREADABLE,
+    Classification,
+    classify,
+    server_wait,
+)
 
 CAPTCHA_HEADERS = ("X-Seraph-LoginReason", "X-Authentication-Denied-Reason")
 _MAX_DETAIL = 300
@@ -45,6 +54,7 @@ class JiraError(Exception):
         path: str | None = None,
         field_errors: dict[str, str] | None = None,
         request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -53,6 +63,7 @@ class JiraError(Exception):
         self.path = path
         self.field_errors = dict(field_errors or {})
         self.request_id = request_id
+        self.retry_after = retry_after  # the server's requested wait (seconds), if any
 
     def __repr__(self) -> str:
         return (
@@ -121,10 +132,6 @@ class RateLimited(JiraError):
     code = "rate_limited"
     hint = "Jira's rate limit was hit: wait and try again later; send fewer requests."
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
-
 
 class ServerError(JiraError):
     code = "server_error"
@@ -180,6 +187,36 @@ _BY_STATUS: dict[int, type[JiraError]] = {
 }
 
 
+_STATUS_OF: dict[type[JiraError], int] = {cls: status for status, cls in _BY_STATUS.items()}
+_STATUS_OF[ServerError] = 500
+
+
+def failure_kind(error: JiraError) -> str | None:
+    """The ``lib.jira.retry`` failure kind of an error that carries no HTTP answer."""
+    for cls, kind in (
+        (JiraDnsError, DNS),
+        (JiraTLSError, TLS),
+        (JiraTimeout, TIMEOUT),
+        (JiraConnectionError, CONNECTION),
+        (UnexpectedAnswer, UNREADABLE),
+    ):
+        if isinstance(error, cls):
+            return kind
+    return None
+
+
+def classify_error(error: JiraError, method: str) -> Classification:
+    """``lib.jira.retry.classify`` for an error the client raised (or a test built)."""
+    status = error.status if error.status is not None else _STATUS_OF.get(type(error))
+    return classify(
+        method,
+        status=status if status is not None and status >= 400 else None,
+        failure=failure_kind(error),
+        captcha=isinstance(error, CaptchaRequired),
+        wait=error.retry_after,
+    )
+
+
 def error_from_response(
     response: requests.Response,
     flavour: Any = None,
@@ -205,8 +242,8 @@ def error_from_response(
         request_id=request_id,
         field_errors={k: scrub(v, redact) for k, v in field_errors.items()},
     )
-    if cls is RateLimited:
-        kw["retry_after"] = server_wait(response.headers, now or datetime.now(UTC))
+    # Any answer may name a wait (a 503 with Retry-After too): classify honours it.
+    kw["retry_after"] = server_wait(response.headers, now or datetime.now(UTC))
     return cls(scrub(text, redact), **kw)
 
 
