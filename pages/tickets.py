@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from components.common import actor, services
-from lib.connections.jira_connections import explain
 from lib.jira import JiraError
+from lib.jira.wording import explain
 from lib.services import Services
 from lib.store.anomalies import AnomalyNotFound
 from lib.tickets.automation import JiraRefused

@@ -226,7 +226,9 @@ class JiraClient:
         except requests.RequestException as exc:
             # Built outside the raise so the original (whose request holds the
             # Authorization header) is not chained onto what callers see.
-            return None, error_from_exception(exc, method=method, url=url, redact=self._secrets())
+            return None, error_from_exception(
+                exc, method=method, url=url, redact=self._secrets(), timeout=self.timeout
+            )
         near = response.headers.get("X-RateLimit-NearLimit", "")
         self.near_limit = near.strip().lower() == "true"
         log.debug(

@@ -2,7 +2,8 @@
 
 Every error carries ``status`` (or None), ``method``, ``path`` (the URL path
 only: the query may hold user text and the host may hold credentials), a
-stable ``code`` string for programs, and a message that says what to do.
+stable ``code`` string for programs, and a message that says what to do (its
+words come from ``lib.jira.wording``, the one place that words errors).
 
 Errors never keep the ``requests`` response or request: their headers hold
 the ``Authorization`` header. Any Jira text echoed into a message is passed
@@ -33,6 +34,7 @@ from lib.jira.retry import (
     classify,
     server_wait,
 )
+from lib.jira.wording import hint
 
 CAPTCHA_HEADERS = ("X-Seraph-LoginReason", "X-Authentication-Denied-Reason")
 _MAX_DETAIL = 300
@@ -43,7 +45,6 @@ class JiraError(Exception):
     """Base of every error the Jira client raises."""
 
     code = "jira_error"
-    hint = "Check the Jira connection settings and try again."
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ class JiraError(Exception):
         field_errors: dict[str, str] | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -64,6 +66,12 @@ class JiraError(Exception):
         self.field_errors = dict(field_errors or {})
         self.request_id = request_id
         self.retry_after = retry_after  # the server's requested wait (seconds), if any
+        self.timeout = timeout  # the client's timeout when no answer came in time
+
+    @property
+    def hint(self) -> str:
+        """What to do next, in words (``lib.jira.wording``)."""
+        return hint(self.code, timeout=self.timeout)
 
     def __repr__(self) -> str:
         return (
@@ -74,104 +82,62 @@ class JiraError(Exception):
 
 class BadRequest(JiraError):
     code = "bad_request"
-    hint = "Jira rejected the values: fix the fields named above and send again."
 
 
 class BadCredentials(JiraError):
     code = "bad_credentials"
-    hint = "Check the credentials."  # replaced per flavour in _hint_for
 
 
 class CaptchaRequired(JiraError):
     code = "captcha_required"
-    hint = (
-        "Jira locked the account behind a CAPTCHA after failed logins: log in once "
-        "in a browser, then fix the stored password or use a personal access token."
-    )
 
 
 class Forbidden(JiraError):
     code = "forbidden"
-    hint = (
-        "The account signed in but may not do this: ask a Jira admin for the "
-        "project permission (Browse / Create / Edit issues). If basic auth is "
-        "blocked on your site, use an API token or personal access token."
-    )
 
 
 class NotFound(JiraError):
     code = "not_found"
-    hint = (
-        "Not found, or no permission to see it (Jira answers 404 for both): check "
-        "the key or project and that the account can browse it."
-    )
 
 
 class Conflict(JiraError):
     code = "conflict"
-    hint = "Someone else changed it at the same time: reload it and apply the change again."
 
 
 class Gone(JiraError):
     code = "gone"
-    hint = (
-        "Jira removed this API (for example the old Cloud /search): update "
-        "Anomaly Desk or check the flavour and REST prefix settings."
-    )
 
 
 class TooLarge(JiraError):
     code = "too_large"
-    hint = (
-        "Jira refused the size (for example the issue's comment limit): shorten "
-        "the text or add to a new issue."
-    )
 
 
 class RateLimited(JiraError):
     code = "rate_limited"
-    hint = "Jira's rate limit was hit: wait and try again later; send fewer requests."
 
 
 class ServerError(JiraError):
     code = "server_error"
-    hint = (
-        "Jira (or a proxy before it) failed: try again later; if it persists, tell the Jira admin."
-    )
 
 
 class JiraTimeout(JiraError):
     code = "timeout"
-    hint = (
-        "Jira did not answer in time: try again later or raise the timeout. If this "
-        "was a create or comment it may have been applied: look before resending."
-    )
 
 
 class JiraConnectionError(JiraError):
     code = "connection_error"
-    hint = (
-        "Could not reach Jira: check the base URL, the network and the proxy "
-        "setting. If this was a create or comment it may have been applied."
-    )
 
 
 class JiraDnsError(JiraConnectionError):
     code = "dns_failure"
-    hint = "The Jira host name does not resolve (DNS failure): check the spelling of the base URL."
 
 
 class JiraTLSError(JiraConnectionError):
     code = "tls_error"
-    hint = (
-        "The TLS/SSL certificate check failed: if Jira uses an internal certificate "
-        "authority, set its CA bundle path (verification is never switched off)."
-    )
 
 
 class UnexpectedAnswer(JiraError):
     code = "unexpected_answer"
-    hint = "Check the base URL and REST prefix: something other than Jira's API answered."
 
 
 _BY_STATUS: dict[int, type[JiraError]] = {
@@ -248,14 +214,22 @@ def error_from_response(
 
 
 def error_from_exception(
-    exc: BaseException, *, method: str, url: str, redact: Iterable[str] = ()
+    exc: BaseException,
+    *,
+    method: str,
+    url: str,
+    redact: Iterable[str] = (),
+    timeout: float | None = None,
 ) -> JiraError:
-    """Turn a ``requests`` exception (no answer from Jira) into a JiraError."""
+    """Turn a ``requests`` exception (no answer from Jira) into a JiraError.
+
+    ``timeout`` is the client's, so the words name the wait that applied.
+    """
     path = urlsplit(url).path or None
     cls = _class_for_exception(exc)
     # Only the exception's class name: its text repeats the full URL (query included).
-    text = _compose(cls, None, method, path, type(exc).__name__, None, None)
-    return cls(scrub(text, redact), method=method, path=path)
+    text = _compose(cls, None, method, path, type(exc).__name__, None, None, timeout)
+    return cls(scrub(text, redact), method=method, path=path, timeout=timeout)
 
 
 def parse_error_body(text: str, content_type: str = "") -> tuple[list[str], dict[str, str]]:
@@ -343,30 +317,17 @@ def _compose(
     detail: str,
     flavour: Any,
     request_id: str | None,
+    timeout: float | None = None,
 ) -> str:
     where = f"{method or '?'} {path or '?'}"
     head = (
         f"Jira answered HTTP {status} to {where}" if status else f"No answer from Jira to {where}"
     )
     parts = [head + (f": {detail}" if detail else "") + "."]
-    parts.append(_hint_for(cls, flavour))
+    parts.append(hint(cls.code, flavour=flavour, timeout=timeout))
     if request_id:
         parts.append(f"(Jira request id {request_id})")
     return " ".join(parts)
-
-
-def _hint_for(cls: type[JiraError], flavour: Any) -> str:
-    if cls is BadCredentials:
-        if getattr(flavour, "value", flavour) == "data_center":
-            return (
-                "Check the username and password, or the personal access token "
-                "(tokens can expire or be revoked)."
-            )
-        return (
-            "Check the email:api_token pair; API tokens expire within a year: "
-            "create a new one at id.atlassian.com if needed."
-        )
-    return cls.hint
 
 
 def _html_text(text: str) -> str:
