@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import socket
 import ssl
@@ -230,6 +231,55 @@ def error_from_exception(
     # Only the exception's class name: its text repeats the full URL (query included).
     text = _compose(cls, None, method, path, type(exc).__name__, None, None, timeout)
     return cls(scrub(text, redact), method=method, path=path, timeout=timeout)
+
+
+def answer_json(response: requests.Response) -> Any:
+    """The JSON of a successful answer, or None for 204 / an empty body.
+
+    Raises:
+        UnexpectedAnswer: the body is not JSON (an SSO login page or a proxy).
+    """
+    if response.status_code == 204 or not response.content or not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        method, path = response.request.method, urlsplit(response.url).path
+        raise UnexpectedAnswer(
+            f"Jira answered HTTP {response.status_code} to {method} {path} with something "
+            f"that is not JSON (a login page or proxy may be in the way). "
+            + hint(UnexpectedAnswer.code),
+            status=response.status_code,
+            method=method,
+            path=path,
+        ) from None
+
+
+def log_failure(
+    logger: logging.Logger,
+    level: int,
+    event: str,
+    error: JiraError,
+    path: str,
+    secrets: Iterable[str] = (),
+    delay: float | None = None,
+) -> None:
+    """One server log line for a failed call: method, path, status, Jira's request id.
+
+    ``path`` is the API path without its query (which may hold user text or a
+    token), scrubbed of the client's secrets all the same; the same values go
+    in ``extra`` for structured handlers.
+    """
+    fields = {
+        "jira_method": error.method,
+        "jira_path": scrub(path, secrets),
+        "jira_status": error.status,
+        "jira_request_id": error.request_id,
+        "jira_code": error.code,
+        **({"jira_delay": delay} if delay is not None else {}),
+    }
+    text = " ".join(f"{k.removeprefix('jira_')}={v}" for k, v in fields.items())
+    logger.log(level, "%s %s", event, text, extra=fields)
 
 
 def parse_error_body(text: str, content_type: str = "") -> tuple[list[str], dict[str, str]]:
