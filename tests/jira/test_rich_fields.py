@@ -10,6 +10,8 @@ these tests fail, never skip, when it is missing).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import requests
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
@@ -19,6 +21,7 @@ from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.tickets.automation_command import fields_lookup, parse_command
 from lib.tickets.create_form import input_kind, jira_value, rich_text_fields
 from lib.tickets.field_table import FieldRow, rows_to_fields, rows_to_payload
+from tests.jira.conftest import check_dc_contract
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type")
 TEXTAREA_ID = "customfield_10050"  # the sandbox's "Root cause" (schema.custom textarea)
@@ -45,20 +48,31 @@ def both():
 
 
 @pytest.fixture(params=[Flavour.CLOUD, Flavour.DATA_CENTER], ids=["cloud", "dc"])
-def client(request, both) -> JiraClient:
+def client(request, both, openapi_for, dc_wadl):
+    """A client over HTTP; afterwards every request it sent is checked against the spec."""
     requests.post(both.base_url + "/_sandbox/reset", timeout=5).raise_for_status()
     auth = (
         BasicAuth("demo@anomaly-desk.example", "sandbox-api-token")
         if request.param is Flavour.CLOUD
         else BearerAuth("sandbox-pat")
     )
-    return JiraClient(
+    made = JiraClient(
         both.base_url,
         auth,
         flavour=request.param,
         session=RecordingSession(),
         retry_policy=RetryPolicy(max_attempts=1),
     )
+    yield made
+    sent = made._session.sent
+    assert sent
+    if made.cloud:
+        api = openapi_for(both.base_url)
+        for prepared in sent:
+            api.validate_request(RequestsOpenAPIRequest(prepared))
+    else:
+        calls = [SimpleNamespace(request=prepared) for prepared in sent]
+        assert check_dc_contract(calls, dc_wadl, both.base_url) == len(sent)
 
 
 def _metas(client: JiraClient) -> dict:
