@@ -12,7 +12,8 @@ Decisions, and why:
 - Which custom field is a textarea (rich text: ADF on Cloud, wiki on Data
   Center), a number or a date is only known from Jira's create metadata, so
   the caller passes a lookup (``field_meta``: field id -> ``FieldMeta`` of
-  the target project and issue type, e.g. built with ``fields_lookup``).
+  the target project and issue type: ``create_form.createmeta_lookup``, or
+  ``fields_lookup`` over fields already read).
   Without it a custom field's text is sent as text and only its JSON is
   checked; with it, a value the field's type cannot take is refused here.
 """

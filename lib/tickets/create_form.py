@@ -7,7 +7,7 @@ is mapped to the shape Jira expects (an option by id, a list of options, text).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -92,3 +92,23 @@ def jira_value(field: FieldMeta, value):
 def rich_text_fields(fields: Iterable[FieldMeta]) -> frozenset[str]:
     """Ids of the fields Jira takes as rich text, from one issue type's createmeta."""
     return frozenset(f.field_id for f in fields if f.rich_text)
+
+
+def createmeta_lookup(
+    client: JiraClient, project_key: str, issue_type: str
+) -> Callable[[str], FieldMeta | None]:
+    """Field id -> createmeta of one project and issue type (by id or name).
+
+    The automation command's ``field_meta``: how it learns which custom field
+    is a textarea (rich text), a number or a date. Unknown type: no fields.
+
+    Raises:
+        JiraError: Jira could not be read.
+    """
+    wanted = str(issue_type).strip().lower()
+    found = next(
+        (t for t in client.issue_types(project_key) if wanted in (t.id, t.name.lower())), None
+    )
+    if found is None:
+        return lambda _field_id: None
+    return {f.field_id: f for f in client.fields_for_issue_type(project_key, found.id)}.get

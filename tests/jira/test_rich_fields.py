@@ -19,7 +19,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from lib.jira import BasicAuth, BearerAuth, Doc, Flavour, JiraClient, RetryPolicy
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.tickets.automation_command import fields_lookup, parse_command
-from lib.tickets.create_form import input_kind, jira_value, rich_text_fields
+from lib.tickets.create_form import createmeta_lookup, input_kind, jira_value, rich_text_fields
 from lib.tickets.field_table import FieldRow, rows_to_fields, rows_to_payload
 from tests.jira.conftest import check_dc_contract
 
@@ -175,3 +175,11 @@ def test_a_plain_string_environment_is_rich_text_for_the_client_too(client, adf_
     else:
         assert sent == "Prod EU"
     assert created.key.startswith("DQ-")
+
+
+def test_the_command_learns_textareas_from_createmeta_by_issue_type_name(client):
+    lookup = createmeta_lookup(client, "DQ", "task")
+    command = parse_command(f"job-1|CREATE|summary;x|{TEXTAREA_ID};Disk full", lookup)
+    assert isinstance(command.fields[TEXTAREA_ID], Doc)
+    assert createmeta_lookup(client, "DQ", "Epic")(TEXTAREA_ID) is None  # no such type
+    assert lookup("customfield_10051").schema_type == "number"
