@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.connections.jira_connections import explain
 from lib.jira import JiraError
+from lib.jira.wording import explain
 from lib.services import Services, utc_now
 from lib.store.links import DuplicateLink
 from lib.store.models import Anomaly

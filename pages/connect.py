@@ -20,7 +20,6 @@ from lib.connections.jira_connections import (
     InvalidConnectionInput,
     TicketDefaults,
     detect_kind,
-    explain,
     list_issue_types,
     list_priorities,
     list_projects,
@@ -29,6 +28,7 @@ from lib.connections.jira_connections import (
 )
 from lib.connections.secret_box import SecretUnreadable
 from lib.jira import JiraError
+from lib.jira.wording import explain
 
 KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
 DC_AUTH = {"Personal access token": "pat", "Username and password": "basic"}

@@ -13,8 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from components.common import services
-from lib.connections.jira_connections import explain
 from lib.jira import JiraError, looks_like_issue_key
+from lib.jira.wording import explain
 from lib.tickets.service import TicketRefused
 
 REFRESH_LIMIT = 50  # links refreshed per click: each is one Jira call

@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from components.common import actor, services
-from lib.connections.jira_connections import explain
 from lib.jira import JiraError
+from lib.jira.wording import explain
 from lib.services import Services
 from lib.store.anomalies import AnomalyNotFound
 from lib.tickets.automation import JiraRefused
@@ -28,6 +28,7 @@ from lib.tickets.field_table import (
     FieldRow,
     FieldTableError,
     json_to_rows,
+    rows_to_fields,
     rows_to_payload,
     value_to_cell,
 )
@@ -35,6 +36,7 @@ from lib.tickets.service import TicketRefused
 
 EDITOR, JSON = "tickets_table_editor", "tickets_json"
 ROWS, BASE, SHOWN = "tickets_table_rows", "tickets_table_base", "tickets_table_last_json"
+RICH = "tickets_table_rich_fields"  # textarea fields added from createmeta
 CUSTOM_FIELD = re.compile(r"^customfield_\d+$")
 
 svc = services()
@@ -160,6 +162,8 @@ def metadata_field_picker(svc: Services) -> None:
     else:
         value = st.text_input("Value", key="tickets_table_meta_value")
     if st.button("Add field", key="tickets_table_add_meta", icon=":material/add:"):
+        if meta.rich_text:  # a textarea: sent as rich text (see field_table.rows_to_fields)
+            st.session_state[RICH] = {*st.session_state.get(RICH, ()), picked}
         add_row(picked, jira_value(meta, value) if value not in (None, "", []) else "")
 
 
@@ -300,7 +304,8 @@ def execute(svc: Services) -> None:
     if not st.button(f"{action} ticket", key="tickets_table_execute", type="primary"):
         return
     try:
-        fields = rows_to_payload([r for r in st.session_state[ROWS] if r.field.strip()])["fields"]
+        rows = [r for r in st.session_state[ROWS] if r.field.strip()]
+        fields = rows_to_fields(rows, rich_text=st.session_state.get(RICH, ()))
         if action == "Create":
             create(svc, fields, target)
         else:

@@ -32,8 +32,13 @@ Methods (all raise a ``JiraError`` subclass on failure):
 - ``set_property(key, prop, value) -> None``; ``get_property(key, prop) -> Any``
 - ``browse_url(key) -> str``; ``render(doc_or_str)`` (ADF or wiki for the flavour)
 
-In ``fields`` dicts, ``description`` (str or ``Doc``) and any ``Doc`` value are
-rendered for the flavour and cut to 32,767 characters; ``summary`` is cut to 255.
+In ``fields`` dicts, ``description`` and ``environment`` (str or ``Doc``) and any
+``Doc`` value (a textarea custom field) are rendered for the flavour (ADF on
+Cloud, wiki markup on Data Center) and cut to 32,767 characters; ``summary`` is
+cut to 255.
+
+Failures: ``lib.jira.retry.classify`` is the one rule for retrying (the
+client's and the outbox's); ``lib.jira.wording`` words errors for people.
 """
 
 from lib.jira.auth import BasicAuth, BearerAuth

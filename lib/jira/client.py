@@ -20,12 +20,14 @@ from lib.jira.errors import (
     CaptchaRequired,
     JiraError,
     NotFound,
-    UnexpectedAnswer,
+    answer_json,
     error_from_exception,
     error_from_response,
+    failure_kind,
+    log_failure,
 )
 from lib.jira.jql import jql_quote
-from lib.jira.retry import CONNECTION, TIMEOUT, RetryPolicy, retry_delay
+from lib.jira.retry import RetryPolicy, retry_delay
 
 log = logging.getLogger("anomaly_desk.jira")
 
@@ -166,7 +168,7 @@ class JiraClient:
             if response is not None and (
                 response.status_code < 400 or response.status_code in accept
             ):
-                return _parse_json(response)
+                return answer_json(response)
             if response is not None:
                 error = error_from_response(
                     response, self.flavour, redact=self._secrets(), now=self._now()
@@ -182,27 +184,16 @@ class JiraClient:
                 )
             else:
                 error = failure
-                kind = TIMEOUT if error.code == "timeout" else CONNECTION
-                delay = retry_delay(self.retry_policy, method, attempt=attempt, failure=kind)
+                delay = retry_delay(
+                    self.retry_policy, method, attempt=attempt, failure=failure_kind(error)
+                )
             if delay is None:
-                log.warning(
-                    "jira.request.failed",
-                    extra={
-                        "jira_method": method,
-                        "jira_path": path,
-                        "jira_code": error.code,
-                        "jira_status": error.status,
-                    },
+                log_failure(
+                    log, logging.WARNING, "jira.request.failed", error, path, self._secrets()
                 )
                 raise error
-            log.info(
-                "jira.request.retry",
-                extra={
-                    "jira_method": method,
-                    "jira_path": path,
-                    "jira_code": error.code,
-                    "jira_delay": delay,
-                },
+            log_failure(
+                log, logging.INFO, "jira.request.retry", error, path, self._secrets(), delay
             )
             self._sleep(delay)
 
@@ -224,7 +215,9 @@ class JiraClient:
         except requests.RequestException as exc:
             # Built outside the raise so the original (whose request holds the
             # Authorization header) is not chained onto what callers see.
-            return None, error_from_exception(exc, method=method, url=url, redact=self._secrets())
+            return None, error_from_exception(
+                exc, method=method, url=url, redact=self._secrets(), timeout=self.timeout
+            )
         near = response.headers.get("X-RateLimit-NearLimit", "")
         self.near_limit = near.strip().lower() == "true"
         log.debug(
@@ -409,8 +402,11 @@ class JiraClient:
     def _prepare_fields(self, fields: dict) -> dict:
         out = dict(fields)
         for name, value in fields.items():
+            # A plain string for a system rich-text field is rich text too; a
+            # textarea custom field is known only from createmeta, so its
+            # producers give a Doc.
             if isinstance(value, richtext.Doc) or (
-                name == "description" and isinstance(value, str)
+                name in richtext.RICH_TEXT_SYSTEM_FIELDS and isinstance(value, str)
             ):
                 out[name] = self.render(value)
         if isinstance(out.get("summary"), str):
@@ -485,23 +481,6 @@ class JiraClient:
 def _seg(value: str) -> str:
     """One URL path segment: a key or id cannot add path parts or a query."""
     return quote(str(value), safe="")
-
-
-def _parse_json(response: requests.Response) -> Any:
-    if response.status_code == 204 or not response.content or not response.content.strip():
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        # A 200 HTML page is usually an SSO login page or a proxy, not Jira's API.
-        raise UnexpectedAnswer(
-            f"Jira answered HTTP {response.status_code} to {response.request.method} "
-            f"{urlsplit(response.url).path} with something that is not JSON. Check the base URL "
-            "and REST prefix (a login page or proxy may be in the way).",
-            status=response.status_code,
-            method=response.request.method,
-            path=urlsplit(response.url).path,
-        ) from None
 
 
 def _failed_items(items: Sequence[dict], offset: int, exc: JiraError) -> list[records.BulkItem]:

@@ -2,7 +2,8 @@
 
 Every error carries ``status`` (or None), ``method``, ``path`` (the URL path
 only: the query may hold user text and the host may hold credentials), a
-stable ``code`` string for programs, and a message that says what to do.
+stable ``code`` string for programs, and a message that says what to do (its
+words come from ``lib.jira.wording``, the one place that words errors).
 
 Errors never keep the ``requests`` response or request: their headers hold
 the ``Authorization`` header. Any Jira text echoed into a message is passed
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import socket
 import ssl
@@ -23,7 +25,17 @@ from urllib.parse import urlsplit
 
 import requests
 
-from lib.jira.retry import server_wait
+from lib.jira.retry import (
+    CONNECTION,
+    DNS,
+    TIMEOUT,
+    TLS,
+    UNREADABLE,
+    Classification,
+    classify,
+    server_wait,
+)
+from lib.jira.wording import hint
 
 CAPTCHA_HEADERS = ("X-Seraph-LoginReason", "X-Authentication-Denied-Reason")
 _MAX_DETAIL = 300
@@ -34,7 +46,6 @@ class JiraError(Exception):
     """Base of every error the Jira client raises."""
 
     code = "jira_error"
-    hint = "Check the Jira connection settings and try again."
 
     def __init__(
         self,
@@ -45,6 +56,8 @@ class JiraError(Exception):
         path: str | None = None,
         field_errors: dict[str, str] | None = None,
         request_id: str | None = None,
+        retry_after: float | None = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -53,6 +66,13 @@ class JiraError(Exception):
         self.path = path
         self.field_errors = dict(field_errors or {})
         self.request_id = request_id
+        self.retry_after = retry_after  # the server's requested wait (seconds), if any
+        self.timeout = timeout  # the client's timeout when no answer came in time
+
+    @property
+    def hint(self) -> str:
+        """What to do next, in words (``lib.jira.wording``)."""
+        return hint(self.code, timeout=self.timeout)
 
     def __repr__(self) -> str:
         return (
@@ -63,108 +83,62 @@ class JiraError(Exception):
 
 class BadRequest(JiraError):
     code = "bad_request"
-    hint = "Jira rejected the values: fix the fields named above and send again."
 
 
 class BadCredentials(JiraError):
     code = "bad_credentials"
-    hint = "Check the credentials."  # replaced per flavour in _hint_for
 
 
 class CaptchaRequired(JiraError):
     code = "captcha_required"
-    hint = (
-        "Jira locked the account behind a CAPTCHA after failed logins: log in once "
-        "in a browser, then fix the stored password or use a personal access token."
-    )
 
 
 class Forbidden(JiraError):
     code = "forbidden"
-    hint = (
-        "The account signed in but may not do this: ask a Jira admin for the "
-        "project permission (Browse / Create / Edit issues). If basic auth is "
-        "blocked on your site, use an API token or personal access token."
-    )
 
 
 class NotFound(JiraError):
     code = "not_found"
-    hint = (
-        "Not found, or no permission to see it (Jira answers 404 for both): check "
-        "the key or project and that the account can browse it."
-    )
 
 
 class Conflict(JiraError):
     code = "conflict"
-    hint = "Someone else changed it at the same time: reload it and apply the change again."
 
 
 class Gone(JiraError):
     code = "gone"
-    hint = (
-        "Jira removed this API (for example the old Cloud /search): update "
-        "Anomaly Desk or check the flavour and REST prefix settings."
-    )
 
 
 class TooLarge(JiraError):
     code = "too_large"
-    hint = (
-        "Jira refused the size (for example the issue's comment limit): shorten "
-        "the text or add to a new issue."
-    )
 
 
 class RateLimited(JiraError):
     code = "rate_limited"
-    hint = "Jira's rate limit was hit: wait and try again later; send fewer requests."
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
 
 
 class ServerError(JiraError):
     code = "server_error"
-    hint = (
-        "Jira (or a proxy before it) failed: try again later; if it persists, tell the Jira admin."
-    )
 
 
 class JiraTimeout(JiraError):
     code = "timeout"
-    hint = (
-        "Jira did not answer in time: try again later or raise the timeout. If this "
-        "was a create or comment it may have been applied: look before resending."
-    )
 
 
 class JiraConnectionError(JiraError):
     code = "connection_error"
-    hint = (
-        "Could not reach Jira: check the base URL, the network and the proxy "
-        "setting. If this was a create or comment it may have been applied."
-    )
 
 
 class JiraDnsError(JiraConnectionError):
     code = "dns_failure"
-    hint = "The Jira host name does not resolve (DNS failure): check the spelling of the base URL."
 
 
 class JiraTLSError(JiraConnectionError):
     code = "tls_error"
-    hint = (
-        "The TLS/SSL certificate check failed: if Jira uses an internal certificate "
-        "authority, set its CA bundle path (verification is never switched off)."
-    )
 
 
 class UnexpectedAnswer(JiraError):
     code = "unexpected_answer"
-    hint = "Check the base URL and REST prefix: something other than Jira's API answered."
 
 
 _BY_STATUS: dict[int, type[JiraError]] = {
@@ -178,6 +152,36 @@ _BY_STATUS: dict[int, type[JiraError]] = {
     422: BadRequest,
     429: RateLimited,
 }
+
+
+_STATUS_OF: dict[type[JiraError], int] = {cls: status for status, cls in _BY_STATUS.items()}
+_STATUS_OF[ServerError] = 500
+
+
+def failure_kind(error: JiraError) -> str | None:
+    """The ``lib.jira.retry`` failure kind of an error that carries no HTTP answer."""
+    for cls, kind in (
+        (JiraDnsError, DNS),
+        (JiraTLSError, TLS),
+        (JiraTimeout, TIMEOUT),
+        (JiraConnectionError, CONNECTION),
+        (UnexpectedAnswer, UNREADABLE),
+    ):
+        if isinstance(error, cls):
+            return kind
+    return None
+
+
+def classify_error(error: JiraError, method: str) -> Classification:
+    """``lib.jira.retry.classify`` for an error the client raised (or a test built)."""
+    status = error.status if error.status is not None else _STATUS_OF.get(type(error))
+    return classify(
+        method,
+        status=status if status is not None and status >= 400 else None,
+        failure=failure_kind(error),
+        captcha=isinstance(error, CaptchaRequired),
+        wait=error.retry_after,
+    )
 
 
 def error_from_response(
@@ -205,20 +209,77 @@ def error_from_response(
         request_id=request_id,
         field_errors={k: scrub(v, redact) for k, v in field_errors.items()},
     )
-    if cls is RateLimited:
-        kw["retry_after"] = server_wait(response.headers, now or datetime.now(UTC))
+    # Any answer may name a wait (a 503 with Retry-After too): classify honours it.
+    kw["retry_after"] = server_wait(response.headers, now or datetime.now(UTC))
     return cls(scrub(text, redact), **kw)
 
 
 def error_from_exception(
-    exc: BaseException, *, method: str, url: str, redact: Iterable[str] = ()
+    exc: BaseException,
+    *,
+    method: str,
+    url: str,
+    redact: Iterable[str] = (),
+    timeout: float | None = None,
 ) -> JiraError:
-    """Turn a ``requests`` exception (no answer from Jira) into a JiraError."""
+    """Turn a ``requests`` exception (no answer from Jira) into a JiraError.
+
+    ``timeout`` is the client's, so the words name the wait that applied.
+    """
     path = urlsplit(url).path or None
     cls = _class_for_exception(exc)
     # Only the exception's class name: its text repeats the full URL (query included).
-    text = _compose(cls, None, method, path, type(exc).__name__, None, None)
-    return cls(scrub(text, redact), method=method, path=path)
+    text = _compose(cls, None, method, path, type(exc).__name__, None, None, timeout)
+    return cls(scrub(text, redact), method=method, path=path, timeout=timeout)
+
+
+def answer_json(response: requests.Response) -> Any:
+    """The JSON of a successful answer, or None for 204 / an empty body.
+
+    Raises:
+        UnexpectedAnswer: the body is not JSON (an SSO login page or a proxy).
+    """
+    if response.status_code == 204 or not response.content or not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        method, path = response.request.method, urlsplit(response.url).path
+        raise UnexpectedAnswer(
+            f"Jira answered HTTP {response.status_code} to {method} {path} with something "
+            f"that is not JSON (a login page or proxy may be in the way). "
+            + hint(UnexpectedAnswer.code),
+            status=response.status_code,
+            method=method,
+            path=path,
+        ) from None
+
+
+def log_failure(
+    logger: logging.Logger,
+    level: int,
+    event: str,
+    error: JiraError,
+    path: str,
+    secrets: Iterable[str] = (),
+    delay: float | None = None,
+) -> None:
+    """One server log line for a failed call: method, path, status, Jira's request id.
+
+    ``path`` is the API path without its query (which may hold user text or a
+    token), scrubbed of the client's secrets all the same; the same values go
+    in ``extra`` for structured handlers.
+    """
+    fields = {
+        "jira_method": error.method,
+        "jira_path": scrub(path, secrets),
+        "jira_status": error.status,
+        "jira_request_id": error.request_id,
+        "jira_code": error.code,
+        **({"jira_delay": delay} if delay is not None else {}),
+    }
+    text = " ".join(f"{k.removeprefix('jira_')}={v}" for k, v in fields.items())
+    logger.log(level, "%s %s", event, text, extra=fields)
 
 
 def parse_error_body(text: str, content_type: str = "") -> tuple[list[str], dict[str, str]]:
@@ -306,30 +367,17 @@ def _compose(
     detail: str,
     flavour: Any,
     request_id: str | None,
+    timeout: float | None = None,
 ) -> str:
     where = f"{method or '?'} {path or '?'}"
     head = (
         f"Jira answered HTTP {status} to {where}" if status else f"No answer from Jira to {where}"
     )
     parts = [head + (f": {detail}" if detail else "") + "."]
-    parts.append(_hint_for(cls, flavour))
+    parts.append(hint(cls.code, flavour=flavour, timeout=timeout))
     if request_id:
         parts.append(f"(Jira request id {request_id})")
     return " ".join(parts)
-
-
-def _hint_for(cls: type[JiraError], flavour: Any) -> str:
-    if cls is BadCredentials:
-        if getattr(flavour, "value", flavour) == "data_center":
-            return (
-                "Check the username and password, or the personal access token "
-                "(tokens can expire or be revoked)."
-            )
-        return (
-            "Check the email:api_token pair; API tokens expire within a year: "
-            "create a new one at id.atlassian.com if needed."
-        )
-    return cls.hint
 
 
 def _html_text(text: str) -> str:

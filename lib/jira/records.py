@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lib.jira.richtext import adf_to_text
+from lib.jira.richtext import adf_to_text, is_rich_text_field
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,13 @@ class FieldMeta:
     required: bool
     schema_type: str | None
     allowed_values: tuple[AllowedValue, ...]
+    schema_custom: str | None = None  # e.g. ...customfieldtypes:textarea
+    schema_system: str | None = None
+
+    @property
+    def rich_text(self) -> bool:
+        """Jira takes this field as ADF on Cloud and a wiki string on Data Center."""
+        return is_rich_text_field(self.schema_system or self.field_id, self.schema_custom)
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,8 @@ def parse_field_meta(data: dict) -> FieldMeta:
         bool(data.get("required", False)),
         schema.get("type"),
         values,
+        schema.get("custom"),
+        schema.get("system"),
     )
 
 

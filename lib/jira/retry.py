@@ -1,22 +1,25 @@
-"""When to send a Jira request again, and after how long: pure functions.
+"""Whether and when to send a Jira request again: one classification, pure functions.
 
-The decision is separated from the HTTP code so a table of tests can pin
-every case (see tests/jira/test_retry.py), and the random jitter lives in its
-own function so those tests can replace it.
+``classify`` is the one rule: the client's own retries (``retry_delay``) and
+the outbox's disposition (``lib.outbox.policy.disposition``) both call it, so
+they cannot drift apart; tests/jira/test_retry.py pins it with a table and
+checks both callers against every row. The random jitter lives in its own
+function (``equal_jitter``), the only one, so tests can replace it.
 
-Decisions, and why:
-- GET, PUT, DELETE (idempotent) are retried on 429, 502, 503, 504, timeouts
-  and connection errors.
-- POST is retried only when Jira *answered* 429 or 503: Jira refused the
-  request before applying it, so sending it again cannot create a duplicate.
-  A POST whose answer was lost (timeout, dropped connection) may have been
-  applied: it is never re-sent here; the caller (the sync engine) looks for
-  the result first (label search, list comments).
-- 400, 401, 403, 404 and a CAPTCHA lockout are never retried: the same
-  request would fail the same way (and CAPTCHA retries lock the account).
-- A server-given wait (Retry-After seconds or HTTP date, X-RateLimit-Reset
-  ISO time) is honoured as-is; if it is longer than ``max_server_wait`` we
-  give up instead, so a worker can reschedule rather than block a thread.
+Verdicts, and why:
+- ``retry_now``: sending the same request again is safe and may work: GET,
+  PUT, DELETE on 408, 409, 5xx (but 501), timeouts and dropped connections; any
+  method on 429 / 503 without a wait (Jira refused before applying), and on
+  DNS or TLS failures (no byte reached Jira).
+- ``retry_later``: as ``retry_now``, but the server named a wait (Retry-After
+  seconds or HTTP date, X-RateLimit-Reset): honour it as given.
+- ``answer_lost``: a POST (create, comment) whose answer was lost (timeout,
+  dropped connection, a 5xx that may come after the write) may have been
+  applied: never re-sent blindly; the caller looks for the result first
+  (label search, list comments).
+- ``permanent``: the same request would fail the same way: 400, 401, 403,
+  404, 410, 413, 422, other 4xx, and a CAPTCHA lockout (retries would lock the
+  account further).
 """
 
 from __future__ import annotations
@@ -26,15 +29,79 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # Statuses that prove Jira did not apply the request, so even a POST may go again.
-NOT_APPLIED_STATUSES = frozenset({429, 503})
-# Failure kinds reported by the client for exceptions (no HTTP answer).
+NOT_APPLIED_STATUSES = frozenset({409, 429, 503})
+# Statuses a later identical request may pass (for a POST: if it was not applied).
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
+PERMANENT_SERVER_STATUSES = frozenset({501})
+# Failure kinds for exceptions (no HTTP answer). DNS and TLS fail before any
+# byte reaches Jira; a timeout or a dropped connection may come after the write.
 TIMEOUT = "timeout"
 CONNECTION = "connection"
-RETRYABLE_FAILURES = frozenset({TIMEOUT, CONNECTION})
+DNS = "dns"
+TLS = "tls"
+UNREADABLE = "unreadable"  # an answer came but was not Jira's JSON (a login page)
+NOT_SENT_FAILURES = frozenset({DNS, TLS})
+
+
+class Verdict(StrEnum):
+    RETRY_NOW = "retry_now"
+    RETRY_LATER = "retry_later"
+    ANSWER_LOST = "answer_lost"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What to do about one failed call; ``wait`` is the server's, for ``retry_later``."""
+
+    verdict: Verdict
+    wait: float | None = None
+
+    @property
+    def retryable(self) -> bool:
+        return self.verdict in (Verdict.RETRY_NOW, Verdict.RETRY_LATER)
+
+
+def classify(
+    method: str,
+    *,
+    status: int | None = None,
+    failure: str | None = None,
+    captcha: bool = False,
+    wait: float | None = None,
+) -> Classification:
+    """The one retry rule: a failed call's answer (``status``) or ``failure`` kind.
+
+    ``wait`` is the server's requested wait (``server_wait``), if any.
+    """
+    idempotent = method.upper() in IDEMPOTENT_METHODS
+    if captcha:
+        return Classification(Verdict.PERMANENT)
+    if status is not None and status >= 400:
+        if status in NOT_APPLIED_STATUSES or (idempotent and _transient(status)):
+            return _retry(wait)
+        if _transient(status):
+            return Classification(Verdict.ANSWER_LOST)  # a POST's 5xx or 408
+        return Classification(Verdict.PERMANENT)
+    if failure in NOT_SENT_FAILURES or idempotent:
+        return _retry(None)
+    return Classification(Verdict.ANSWER_LOST)
+
+
+def _transient(status: int) -> bool:
+    return status in TRANSIENT_STATUSES or (
+        status >= 500 and status not in PERMANENT_SERVER_STATUSES
+    )
+
+
+def _retry(wait: float | None) -> Classification:
+    if wait is not None:
+        return Classification(Verdict.RETRY_LATER, wait)
+    return Classification(Verdict.RETRY_NOW)
 
 
 @dataclass(frozen=True)
@@ -85,28 +152,18 @@ def retry_delay(
 
     ``attempt`` is the number of attempts already made (1 after the first).
     Pass either the HTTP ``status`` Jira answered or the ``failure`` kind
-    (``"timeout"`` / ``"connection"``) when no answer arrived.
+    when no answer arrived. A server wait longer than ``max_server_wait``
+    stops here, so a worker can reschedule rather than block a thread.
     """
-    if attempt >= policy.max_attempts or captcha:
-        return None
-    if not _may_retry(method.upper(), status, failure):
+    if attempt >= policy.max_attempts:
         return None
     wait = server_wait(headers, now or datetime.now(UTC))
-    if wait is not None:
-        return wait if wait <= policy.max_server_wait else None
-    backoff = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
-    return jitter(backoff)
-
-
-def _may_retry(method: str, status: int | None, failure: str | None) -> bool:
-    if status is not None:
-        if status not in RETRYABLE_STATUSES:
-            return False
-        return method in IDEMPOTENT_METHODS or status in NOT_APPLIED_STATUSES
-    if failure in RETRYABLE_FAILURES:
-        # No answer: only idempotent calls may go again (a POST may have landed).
-        return method in IDEMPOTENT_METHODS
-    return False
+    verdict = classify(method, status=status, failure=failure, captcha=captcha, wait=wait)
+    if verdict.verdict is Verdict.RETRY_LATER:
+        return verdict.wait if verdict.wait <= policy.max_server_wait else None
+    if verdict.verdict is Verdict.RETRY_NOW:
+        return jitter(min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1)))
+    return None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

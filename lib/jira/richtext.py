@@ -19,6 +19,12 @@ SUMMARY_LIMIT = 255
 TEXT_LIMIT = 32_767
 TRUNCATION_MARKER = "… [truncated]"
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+# Fields Jira treats as rich text (ADF on Cloud v3, a wiki string on DC v2), as
+# createmeta names them: system fields by id, custom fields by schema.custom.
+RICH_TEXT_SYSTEM_FIELDS = frozenset({"description", "environment"})
+TEXTAREA_CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
+# A web address in plain text; trailing punctuation is the sentence's, not the URL's.
+_URL = re.compile(r"https?://[^\s<>\"'\[\]{}|\\^`]+[^\s<>\"'\[\]{}|\\^`.,;:!?)]")
 
 
 @dataclass(frozen=True)
@@ -88,12 +94,16 @@ def clean_text(text: str) -> str:
     return _BAD_CHARS.sub("", str(text).replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def doc_from_text(text: str) -> Doc:
-    """A plain string as paragraphs (blank lines) with hard breaks (newlines)."""
+def doc_from_text(text: str, *, links: bool = False) -> Doc:
+    """A plain string as paragraphs (blank lines) with hard breaks (newlines).
+
+    With ``links``, http(s) addresses become links: a form's text that still
+    holds the anomaly's address must reach Jira as a link, not as text.
+    """
     blocks = []
     for chunk in re.split(r"\n\s*\n", clean_text(text)):
         if chunk.strip():
-            blocks.append(Paragraph(_lines_to_inlines(chunk)))
+            blocks.append(Paragraph(_lines_to_inlines(chunk, links)))
     return Doc(tuple(blocks))
 
 
@@ -101,13 +111,31 @@ def as_doc(value: Doc | str) -> Doc:
     return value if isinstance(value, Doc) else doc_from_text(value)
 
 
-def _lines_to_inlines(text: str) -> tuple[Inline, ...]:
+def is_rich_text_field(field_id: str, custom: str | None = None) -> bool:
+    """Whether Jira takes this field as rich text (createmeta's ``schema.custom``)."""
+    return field_id in RICH_TEXT_SYSTEM_FIELDS or custom == TEXTAREA_CUSTOM
+
+
+def _lines_to_inlines(text: str, links: bool = False) -> tuple[Inline, ...]:
     out: list[Inline] = []
     for i, line in enumerate(text.split("\n")):
         if i:
             out.append(HardBreak())
-        out.append(Text(line))
+        out.extend(_linked(line) if links else (Text(line),))
     return tuple(out)
+
+
+def _linked(line: str) -> list[Inline]:
+    out: list[Inline] = []
+    at = 0
+    for match in _URL.finditer(line):
+        if match.start() > at:
+            out.append(Text(line[at : match.start()]))
+        out.append(Link(match.group(0), match.group(0)))
+        at = match.end()
+    if at < len(line) or not out:
+        out.append(Text(line[at:]))
+    return out
 
 
 def safe_href(href: str) -> str | None:
@@ -262,7 +290,7 @@ def _wiki_span(text: str, inline: Text) -> str:
     if not core:
         return text
     lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
-    body = wiki_escape(core)
+    body = _wiki_text(core) if not inline.code else wiki_escape(core)
     if inline.code:
         body = "{{" + body + "}}"
     else:
@@ -274,15 +302,33 @@ def _wiki_span(text: str, inline: Text) -> str:
     return lead + body + trail
 
 
+def _wiki_text(text: str) -> str:
+    """Escaped text whose web addresses stay usable links (``[url]``, not ``...\\?x``)."""
+    parts, at = [], 0
+    for match in _URL.finditer(text):
+        parts.append(wiki_escape(text[at : match.start()]))
+        parts.append(f"[{_wiki_url(match.group(0))}]")
+        at = match.end()
+    parts.append(wiki_escape(text[at:]))
+    return "".join(parts)
+
+
 def _wiki_link(link: Link) -> str:
     label = clean_text(link.text).replace("\n", " ").strip()
     href = safe_href(link.href)
     if href is None:
         shown = label or clean_text(link.href).replace("\n", " ")
         return wiki_escape(shown)
+    url = _wiki_url(href)
+    # A label that is the address itself is written as the (encoded) address:
+    # escaped, it would show as ".../\\?anomaly=9".
+    shown = url if label in (href, url) else wiki_escape(label)
+    return f"[{shown}|{url}]" if label else f"[{url}]"
+
+
+def _wiki_url(href: str) -> str:
     # Characters that would end the link markup are percent-encoded.
-    url = quote(href, safe="/:?=&#%~._-@+,;!$'*")
-    return f"[{wiki_escape(label)}|{url}]" if label else f"[{url}]"
+    return quote(href, safe="/:?=&#%~._-@+,;!$'*")
 
 
 def _wiki_code(text: str, language: str | None) -> str:

@@ -26,30 +26,15 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from lib.jira import (
-    BadCredentials,
-    BadRequest,
-    CaptchaRequired,
-    Forbidden,
-    Gone,
-    JiraClient,
-    JiraConnectionError,
-    JiraDnsError,
-    JiraError,
-    JiraTimeout,
-    JiraTLSError,
-    NotFound,
-    RateLimited,
-    ServerError,
-    TooLarge,
-)
+from lib.jira import JiraClient, JiraError
+from lib.jira.errors import classify_error
+from lib.jira.retry import Verdict, equal_jitter
 from lib.jira.richtext import Doc, doc_from_text
 from lib.store.links import LinkRepository, TicketLink
 from lib.store.sync_log import LogRow, SyncLog
 from lib.tickets.description import doc_to_json
 
 LOST, RETRY, PERMANENT = "lost", "retry", "permanent"
-NOT_APPLIED_STATUSES = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -73,20 +58,14 @@ ClientProvider = Callable[[], "ActiveJira | None"]
 
 # ---------------------------------------------------------------- error policy
 def disposition(error: JiraError, *, post: bool = True) -> str:
-    """``lost`` (may have been applied: reconcile), ``retry`` or ``permanent``."""
-    if isinstance(error, (JiraDnsError, JiraTLSError)):
-        return RETRY  # refused before any byte reached Jira
-    if isinstance(error, (JiraTimeout, JiraConnectionError)):
-        return LOST if post else RETRY
-    if isinstance(
-        error, (BadRequest, Forbidden, NotFound, Gone, TooLarge, BadCredentials, CaptchaRequired)
-    ):
-        return PERMANENT
-    if isinstance(error, RateLimited) or error.status in NOT_APPLIED_STATUSES:
-        return RETRY
-    if isinstance(error, ServerError) or error.status is None:
-        return LOST if post else RETRY  # a 500/502/504 may come after the write
-    return RETRY
+    """``lost`` (may have been applied: reconcile), ``retry`` or ``permanent``.
+
+    The rule is ``lib.jira.retry.classify``, shared with the client's retries.
+    """
+    verdict = classify_error(error, "POST" if post else "PUT").verdict
+    if verdict is Verdict.ANSWER_LOST:
+        return LOST
+    return PERMANENT if verdict is Verdict.PERMANENT else RETRY
 
 
 @dataclass(frozen=True)
@@ -104,7 +83,7 @@ class Backoff:
         sending earlier would only earn another 429.
         """
         step = min(self.cap, self.base * 2 ** max(0, attempts - 1))
-        jittered = step / 2 + self.rand() * step / 2
+        jittered = equal_jitter(step, self.rand)
         return max(jittered, retry_after) if retry_after is not None else jittered
 
 

@@ -129,7 +129,13 @@ def _inline_text(inlines: tuple) -> str:
 
 
 def as_doc(value: Doc | str) -> Doc:
-    return value if isinstance(value, Doc) else doc_from_text(value)
+    """A doc as is; text (a form's edited description) with its web addresses as links.
+
+    The New ticket dialog sends its text when it differs from the prefilled
+    doc (edited, or prefilled at another second): the link back to the
+    anomaly must stay a link either way.
+    """
+    return value if isinstance(value, Doc) else doc_from_text(value, links=True)
 
 
 def check_description(value: Doc | str) -> str | None:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
+
+from lib.jira.richtext import RICH_TEXT_SYSTEM_FIELDS, Doc, doc_from_text
+from lib.tickets.description import doc_text
 
 INCLUDE, EXCLUDE = "include", "exclude"
 FIELD_ID = re.compile(r"^(customfield_\d+|[a-z][A-Za-z0-9_]*)$")
@@ -41,6 +45,9 @@ def cell_to_value(text: str):
 
 
 def value_to_cell(value) -> str:
+    """A value as the table shows it: text as is, a rich-text doc as its text, else JSON."""
+    if isinstance(value, Doc):
+        return doc_text(value)
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
@@ -65,6 +72,30 @@ def rows_to_payload(rows: list[FieldRow]) -> dict:
             raise FieldTableError(f"'{name}' is included twice.")
         fields[name] = cell_to_value(row.value)
     return {"fields": fields}
+
+
+def rows_to_fields(rows: list[FieldRow], rich_text: Collection[str] = ()) -> dict:
+    """The fields to send: as ``rows_to_payload``, with rich-text text as a ``Doc``.
+
+    ``environment`` is always rich text; ``rich_text`` adds the ids createmeta
+    marks as textarea custom fields (``create_form.rich_text_fields``). The
+    client renders a Doc as ADF (Cloud) or wiki markup (Data Center); a plain
+    string there would be refused by Cloud. The description stays text: the
+    client and the ticket service already treat it as rich text.
+
+    Raises:
+        FieldTableError: as ``rows_to_payload``.
+    """
+    fields = rows_to_payload(rows)["fields"]
+    wanted = (set(RICH_TEXT_SYSTEM_FIELDS) | set(rich_text)) - {"description"}
+    typed = {r.field.strip(): r.value for r in rows if r.mode == INCLUDE}
+    # Text stays text ("42" is not a number here); an object typed in (ADF) is kept.
+    return {
+        name: doc_from_text(typed[name], links=True)
+        if name in wanted and value is not None and not isinstance(value, (dict, list))
+        else value
+        for name, value in fields.items()
+    }
 
 
 def rows_to_json(rows: list[FieldRow]) -> str:

@@ -7,8 +7,18 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from lib.jira import JiraTimeout, RateLimited, ServerError
-from lib.jira.retry import RetryPolicy, equal_jitter, retry_delay, server_wait
+from lib.jira import Flavour, JiraError, JiraTimeout, RateLimited, ServerError, UnexpectedAnswer
+from lib.jira.errors import classify_error
+from lib.jira.retry import (
+    RetryPolicy,
+    Verdict,
+    classify,
+    equal_jitter,
+    retry_delay,
+    server_wait,
+)
+from lib.outbox.policy import disposition
+from tests.jira.conftest import DC_URL, make_client
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 POLICY = RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=5.0, max_server_wait=60.0)
@@ -29,7 +39,9 @@ TABLE = [
     ("GET", None, "timeout", 1, {}, False, 1.0),
     ("PUT", None, "connection", 2, {}, False, 2.0),
     ("GET", 503, None, 4, {}, False, None),  # max attempts reached
-    ("GET", 500, None, 1, {}, False, None),  # 500: a bug, not a hiccup
+    ("GET", 500, None, 1, {}, False, 1.0),  # one rule with the outbox: a GET may go again
+    ("GET", 501, None, 1, {}, False, None),  # not implemented: it never will be
+    ("POST", None, "dns", 1, {}, False, 1.0),  # nothing reached Jira
     ("GET", 400, None, 1, {}, False, None),
     ("GET", 401, None, 1, {}, False, None),
     ("GET", 403, None, 1, {}, False, None),
@@ -145,3 +157,129 @@ def test_rate_limited_error_carries_the_wait(cloud, mocked):
     with pytest.raises(RateLimited) as info:
         cloud.myself()
     assert info.value.retry_after == 500.0 and len(mocked.calls) == 1
+
+
+# ---------------------------------------------------------------- one classification
+# (method, status, failure, captcha, server wait, verdict)
+V = Verdict
+CLASSIFICATION = [
+    ("GET", 429, None, False, None, V.RETRY_NOW),
+    ("GET", 429, None, False, 7.0, V.RETRY_LATER),
+    ("POST", 429, None, False, 3.0, V.RETRY_LATER),  # refused before it was applied
+    ("POST", 429, None, False, None, V.RETRY_NOW),
+    ("POST", 503, None, False, None, V.RETRY_NOW),
+    ("POST", 409, None, False, None, V.RETRY_NOW),
+    ("PUT", 409, None, False, None, V.RETRY_NOW),
+    ("GET", 408, None, False, None, V.RETRY_NOW),
+    ("POST", 408, None, False, None, V.ANSWER_LOST),
+    ("GET", 500, None, False, None, V.RETRY_NOW),
+    ("PUT", 502, None, False, None, V.RETRY_NOW),
+    ("GET", 504, None, False, 5.0, V.RETRY_LATER),
+    ("POST", 500, None, False, None, V.ANSWER_LOST),  # may come after the write
+    ("POST", 502, None, False, 5.0, V.ANSWER_LOST),  # a wait does not make it safe
+    ("POST", 504, None, False, None, V.ANSWER_LOST),
+    ("GET", 501, None, False, None, V.PERMANENT),
+    ("POST", 400, None, False, None, V.PERMANENT),
+    ("PUT", 401, None, False, None, V.PERMANENT),
+    ("GET", 401, None, True, None, V.PERMANENT),  # CAPTCHA: never
+    ("GET", 429, None, True, 1.0, V.PERMANENT),
+    ("GET", 403, None, False, None, V.PERMANENT),
+    ("GET", 404, None, False, None, V.PERMANENT),
+    ("PUT", 405, None, False, None, V.PERMANENT),
+    ("GET", 410, None, False, None, V.PERMANENT),
+    ("POST", 413, None, False, None, V.PERMANENT),
+    ("PUT", 422, None, False, None, V.PERMANENT),
+    ("GET", None, "timeout", False, None, V.RETRY_NOW),
+    ("PUT", None, "connection", False, None, V.RETRY_NOW),
+    ("POST", None, "timeout", False, None, V.ANSWER_LOST),
+    ("POST", None, "connection", False, None, V.ANSWER_LOST),
+    ("POST", None, "dns", False, None, V.RETRY_NOW),  # refused before any byte was sent
+    ("POST", None, "tls", False, None, V.RETRY_NOW),
+    ("POST", None, "unreadable", False, None, V.ANSWER_LOST),  # a login page after a POST
+    ("GET", None, "unreadable", False, None, V.RETRY_NOW),
+]
+
+
+@pytest.mark.parametrize("method,status,failure,captcha,wait,verdict", CLASSIFICATION)
+def test_classification_table(method, status, failure, captcha, wait, verdict):
+    got = classify(method, status=status, failure=failure, captcha=captcha, wait=wait)
+    assert got.verdict is verdict
+    assert got.wait == (wait if verdict is V.RETRY_LATER else None)
+
+
+# Rows the client can meet over HTTP: what it is sent, and the call that meets it.
+_EXCEPTIONS = {
+    "timeout": requests.ReadTimeout("read timed out"),
+    "connection": requests.ConnectionError("Connection reset by peer"),
+    "dns": requests.ConnectionError("Failed to resolve 'jira': Name or service not known"),
+    "tls": requests.exceptions.SSLError("certificate verify failed"),
+}
+_CALLS = {
+    "GET": ("GET", "/myself", lambda c: c.myself()),
+    "PUT": ("PUT", "/issue/DQ-1", lambda c: c.edit_issue("DQ-1", {"summary": "x"})),
+    "POST": ("POST", "/issue/DQ-1/comment", lambda c: c.add_comment("DQ-1", "x")),
+}
+_OK = {
+    "GET": {"json": {"accountId": "a", "displayName": "Bot"}, "status": 200},
+    "PUT": {"status": 204},
+    "POST": {"json": {"id": "1", "body": "x"}, "status": 201},
+}
+
+
+def _failure(status, failure, captcha, wait) -> dict:
+    if failure is not None:
+        return {"body": _EXCEPTIONS[failure]}
+    headers = {"Retry-After": str(int(wait))} if wait is not None else {}
+    if captcha:
+        headers["X-Seraph-LoginReason"] = "AUTHENTICATION_DENIED"
+    return {"status": status, "headers": headers, "json": {"errorMessages": ["no"]}}
+
+
+@pytest.mark.parametrize(
+    "method,status,failure,captcha,wait,verdict",
+    [row for row in CLASSIFICATION if row[2] != "unreadable"],
+)
+def test_client_retry_and_outbox_disposition_agree_on_every_row(
+    mocked, method, status, failure, captcha, wait, verdict
+):
+    verb, path, call = _CALLS[method]
+    sleeps: list[float] = []
+    client = make_client(
+        Flavour.DATA_CENTER,
+        DC_URL,
+        sleeps,
+        retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01, max_server_wait=60),
+    )
+    mocked.add(verb, client.url(path), **_failure(status, failure, captcha, wait))
+    mocked.add(verb, client.url(path), **_OK[method])
+    retryable = verdict in (V.RETRY_NOW, V.RETRY_LATER)
+    if retryable:
+        call(client)  # the second answer is the good one
+        assert len(sleeps) == 1 and (verdict is V.RETRY_NOW or sleeps == [wait])
+    else:
+        with pytest.raises(JiraError) as raised:
+            call(client)
+        assert sleeps == [] and len(mocked.calls) == 1
+    # The outbox, given the error the client raises on a single try, agrees.
+    mocked.reset()
+    mocked.add(verb, client.url(path), **_failure(status, failure, captcha, wait))
+    single = make_client(Flavour.DATA_CENTER, DC_URL, [], retry_policy=RetryPolicy(max_attempts=1))
+    with pytest.raises(JiraError) as raised:
+        call(single)
+    expected = {V.ANSWER_LOST: "lost", V.PERMANENT: "permanent"}.get(verdict, "retry")
+    assert disposition(raised.value, post=method == "POST") == expected
+    assert classify_error(raised.value, method).verdict is verdict
+
+
+def test_an_unreadable_answer_is_classified_like_a_lost_one_for_a_post():
+    error = UnexpectedAnswer("login page", status=200, method="POST", path="/x")
+    assert disposition(error, post=True) == "lost" and disposition(error, post=False) == "retry"
+
+
+def test_the_outbox_backoff_uses_the_one_jitter():
+    from lib.outbox.policy import Backoff
+
+    for rand in (0.0, 0.3, 1.0):
+        assert Backoff(base=2, cap=300, rand=lambda r=rand: r).delay(3) == equal_jitter(
+            8, rand=lambda r=rand: r
+        )

@@ -327,3 +327,61 @@ def test_properties_round_trip_and_refuse_over_32kb(cloud):
     assert cloud.get(path).json()["value"] == {"anomaly_id": 8}
     assert cloud.put(path, json={"blob": "x" * 33000}).status_code == 400
     assert cloud.get(f"/rest/api/3/issue/{created['key']}/properties/missing").status_code == 404
+
+
+TEXTAREA = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
+
+
+def test_create_screen_has_due_date_components_environment_and_a_textarea(cloud):
+    fields = cloud.get("/rest/api/3/issue/createmeta/DQ/issuetypes/10001").json()["fields"]
+    by_id = {f["fieldId"]: f for f in fields}
+    assert by_id["duedate"]["schema"] == {"type": "date", "system": "duedate"}
+    assert by_id["environment"]["schema"] == {"type": "string", "system": "environment"}
+    assert [c["name"] for c in by_id["components"]["allowedValues"]] == ["Pipelines", "Warehouse"]
+    assert by_id["customfield_10050"]["schema"]["custom"] == TEXTAREA
+
+
+def test_due_date_components_environment_and_textarea_round_trip_as_adf(cloud):
+    created = cloud.create(
+        duedate="2026-03-31",
+        components=[{"name": "Warehouse"}, {"id": "10100"}],
+        environment=adf("Prod EU"),
+        customfield_10050=adf("The disk filled up"),
+        customfield_10051=1200,
+    )
+    fields = cloud.get(f"/rest/api/3/issue/{created['key']}").json()["fields"]
+    assert fields["duedate"] == "2026-03-31"
+    assert [c["name"] for c in fields["components"]] == ["Warehouse", "Pipelines"]
+    assert fields["environment"] == adf("Prod EU")
+    assert fields["customfield_10050"] == adf("The disk filled up")
+    assert fields["customfield_10051"] == 1200
+    edited = cloud.put(
+        f"/rest/api/3/issue/{created['key']}", json={"fields": {"environment": adf("Staging")}}
+    )
+    assert edited.status_code == 204
+    fields = cloud.get(f"/rest/api/3/issue/{created['key']}").json()["fields"]
+    assert fields["environment"] == adf("Staging") and fields["duedate"] == "2026-03-31"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"environment": "Prod EU"},
+            "environment",
+            "Operation value must be an Atlassian Document (see the Atlassian Document Format)",
+        ),
+        (
+            {"customfield_10050": "The disk filled up"},
+            "customfield_10050",
+            "Operation value must be an Atlassian Document (see the Atlassian Document Format)",
+        ),
+        ({"duedate": "2026-13-01"}, "duedate", "Error parsing date string: 2026-13-01"),
+        ({"components": [{"name": "Infra"}]}, "components", "Component name 'Infra' is not valid"),
+        ({"customfield_10051": "many"}, "customfield_10051", "Operation value must be a number"),
+    ],
+)
+def test_create_refuses_wrong_shapes_of_the_new_fields(cloud, fields, field, message):
+    response = cloud.post("/rest/api/3/issue", json={"fields": {**issue_fields(), **fields}})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {field: message}

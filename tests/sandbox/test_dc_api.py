@@ -128,3 +128,32 @@ def test_captcha_lockout_after_bad_basic_logins_but_not_for_pats():
         )
     finally:
         running.stop()
+
+
+def test_dc_takes_environment_and_textarea_as_wiki_and_refuses_adf(dc):
+    url = dc.base_url + "/rest/api/2/issue"
+    for name in ("environment", "customfield_10050"):
+        refused = dc.post(url, json={"fields": issue_fields(**{name: adf("x")})}, timeout=TIMEOUT)
+        assert refused.status_code == 400
+        assert refused.json()["errors"] == {name: "Operation value must be a string"}
+    created = dc.post(
+        url,
+        json={
+            "fields": issue_fields(
+                environment="Prod *EU*",
+                customfield_10050="Disk [full|https://x.test]",
+                duedate="2026-03-31",
+                components=[{"name": "Pipelines"}],
+            )
+        },
+        timeout=TIMEOUT,
+    )
+    assert created.status_code == 201, created.text
+    fields = dc.get(f"{url}/{created.json()['key']}", timeout=TIMEOUT).json()["fields"]
+    assert fields["environment"] == "Prod *EU*"
+    assert fields["customfield_10050"] == "Disk [full|https://x.test]"
+    assert fields["duedate"] == "2026-03-31" and fields["components"][0]["name"] == "Pipelines"
+    metas = dc.get(url + "/createmeta/DQ/issuetypes/10001", timeout=TIMEOUT).json()["values"]
+    assert {"duedate", "components", "environment", "customfield_10050"} <= {
+        f["fieldId"] for f in metas
+    }

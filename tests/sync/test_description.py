@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from lib.jira import adf_to_text, to_adf, to_wiki
+from lib.jira import adf_to_text, doc_from_text, to_adf, to_wiki
 from lib.jira.richtext import Heading, Link
 from lib.tickets.description import (
     anomaly_doc,
     anomaly_label,
+    as_doc,
     comment_text,
     default_summary,
     doc_from_json,
@@ -69,7 +70,7 @@ def test_description_has_every_part_in_order(adf_validator):
     assert wiki.startswith("h3. Anomaly Linked \\[2026\\-01\\-23 20:22:04 UTC\\]")
     assert "h4. Failed Checks" in wiki and "* *entityResolution*:" in wiki
     assert wiki.endswith(
-        "View in Anomaly Desk: [http://desk.test/\\?anomaly=1|http://desk.test/?anomaly=1]"
+        "View in Anomaly Desk: [http://desk.test/?anomaly=1|http://desk.test/?anomaly=1]"
     )
 
 
@@ -104,3 +105,42 @@ def _walk(node):
         yield node
         for child in node.get("content", []):
             yield from _walk(child)
+
+
+def _links(adf) -> list[str]:
+    return [
+        m["attrs"]["href"] for n in _walk(adf) for m in n.get("marks", []) if m["type"] == "link"
+    ]
+
+
+def test_the_link_back_stays_a_link_when_the_dialog_sends_its_text(adf_validator):
+    # The dialog sends its text area's value when it is not the doc prefilled on
+    # this run (edited, or opened at an earlier second): that text must still
+    # carry the link, as a link mark on Cloud and [text|url] on Data Center.
+    opened = anomaly_doc(make_anomaly(9), "http://desk.test/", NOW)
+    later = anomaly_doc(make_anomaly(9), "http://desk.test/", NOW.replace(second=59))
+    sent = doc_text(opened)
+    assert sent != doc_text(later)
+    doc = as_doc(sent + "\n\nChecked by ana.")
+    adf = to_adf(doc)
+    adf_validator.validate(adf)
+    assert _links(adf) == ["http://desk.test/?anomaly=9"]
+    wiki = to_wiki(doc)
+    assert "View in Anomaly Desk: [http://desk.test/?anomaly=9|http://desk.test/?anomaly=9]" in wiki
+    assert "\\?anomaly" not in wiki
+
+
+def test_addresses_in_text_are_links_and_sentence_punctuation_is_not_part_of_them():
+    doc = as_doc(
+        "See https://desk.test/?anomaly=3, or http://x.test/a_b-c. Not javascript:alert(1)"
+    )
+    assert _links(to_adf(doc)) == ["https://desk.test/?anomaly=3", "http://x.test/a_b-c"]
+    wiki = to_wiki(doc)
+    assert "[https://desk.test/?anomaly=3|https://desk.test/?anomaly=3]," in wiki
+    assert "[http://x.test/a_b-c|http://x.test/a_b-c]." in wiki
+    assert "javascript:alert\\(1\\)" in wiki  # an unsafe scheme stays escaped text
+
+
+def test_a_plain_text_address_in_wiki_is_not_escaped_into_a_broken_link():
+    wiki = to_wiki(doc_from_text("open http://desk.test/?anomaly=9 now"))
+    assert wiki == "open [http://desk.test/?anomaly=9] now"

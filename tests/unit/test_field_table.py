@@ -2,14 +2,17 @@ import json
 
 import pytest
 
+from lib.jira.richtext import Doc, doc_from_text, to_adf, to_wiki
 from lib.tickets.field_table import (
     EXCLUDE,
     INCLUDE,
     FieldRow,
     FieldTableError,
     json_to_rows,
+    rows_to_fields,
     rows_to_json,
     rows_to_payload,
+    value_to_cell,
 )
 
 
@@ -64,3 +67,36 @@ def test_bad_rows_are_refused():
     with pytest.raises(FieldTableError, match="is not a field id"):
         rows_to_payload([FieldRow("some field", "a")])
     assert json.loads(rows_to_json([FieldRow("summary", "a", EXCLUDE)])) == {"fields": {}}
+
+
+def test_rich_text_rows_are_sent_as_docs_and_shown_as_text():
+    rows = [
+        FieldRow("summary", "Disk full"),
+        FieldRow("environment", "Prod EU"),
+        FieldRow("customfield_10050", "42"),  # a textarea: its text stays text
+        FieldRow("customfield_10060", "42"),  # not a textarea: JSON as before
+        FieldRow("description", "Rows dropped"),
+    ]
+    fields = rows_to_fields(rows, rich_text={"customfield_10050"})
+    assert isinstance(fields["environment"], Doc) and isinstance(fields["customfield_10050"], Doc)
+    assert to_wiki(fields["customfield_10050"]) == "42" and fields["customfield_10060"] == 42
+    assert to_adf(fields["environment"])["content"][0]["content"] == [
+        {"type": "text", "text": "Prod EU"}
+    ]
+    # The description stays text: the client and the ticket service render it.
+    assert fields["summary"] == "Disk full" and fields["description"] == "Rows dropped"
+    # What the page shows (and lets the user edit) stays plain JSON.
+    assert json.loads(rows_to_json(rows))["fields"]["environment"] == "Prod EU"
+
+
+def test_an_adf_object_typed_into_a_rich_text_row_is_kept_and_null_clears():
+    adf = {"type": "doc", "version": 1, "content": []}
+    rows = [FieldRow("environment", json.dumps(adf)), FieldRow("customfield_10050", "null")]
+    assert rows_to_fields(rows, rich_text={"customfield_10050"}) == {
+        "environment": adf,
+        "customfield_10050": None,
+    }
+
+
+def test_a_doc_added_from_createmeta_shows_as_its_text_in_a_cell():
+    assert value_to_cell(doc_from_text("Prod EU\nrack 4")) == "Prod EU\nrack 4"

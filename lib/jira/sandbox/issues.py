@@ -36,6 +36,7 @@ def _create(call: Call, payload) -> tuple[Issue | None, dict]:
         changes.project.key,
         labels=list(dict.fromkeys(labels)),
         properties=changes.properties,
+        custom=dict(changes.custom),
         **values,
     )
     return issue, {}
@@ -113,6 +114,7 @@ async def edit_issue(call: Call) -> Response:
         ]
         issue.labels = list(dict.fromkeys(labels))
         issue.properties.update(changes.properties)
+        issue.custom.update(changes.custom)
         state.touch(issue)
     return no_content()
 

@@ -12,10 +12,13 @@ from typing import Any
 from .config import SandboxConfig
 from .richtext import adf_to_wiki, wiki_to_adf
 from .state import (
+    CUSTOM_FIELDS,
     ISSUE_TYPES,
     PRIORITIES,
+    TEXTAREA,
     TRANSITIONS,
     Comment,
+    Component,
     Issue,
     IssueType,
     Project,
@@ -38,6 +41,10 @@ ALL_FIELDS = (
     "comment",
     "reporter",
     "creator",
+    "environment",
+    "duedate",
+    "components",
+    *(f.id for f in CUSTOM_FIELDS),
 )
 
 
@@ -111,6 +118,10 @@ def priority(base: str, version: str, name: str) -> dict:
         "name": name,
         "iconUrl": f"{base}images/icons/priorities/{name.lower()}.svg",
     }
+
+
+def component(base: str, version: str, item: Component) -> dict:
+    return {"self": f"{api(base, version)}component/{item.id}", "id": item.id, "name": item.name}
 
 
 def status(base: str, version: str, item: Status) -> dict:
@@ -203,7 +214,17 @@ def issue(base: str, version: str, config: SandboxConfig, item: Issue, wanted=AL
         "comment": lambda: comment_page(base, version, config, item, item.comments, 0, 5000),
         "reporter": lambda: author,
         "creator": lambda: author,
+        "environment": lambda: rich_text(item.environment, version),
+        "duedate": lambda: item.duedate,
+        "components": lambda: _components(base, version, item),
     }
+    for custom in CUSTOM_FIELDS:
+        value = item.custom.get(custom.id)
+        every[custom.id] = (
+            (lambda v=value: rich_text(v, version))
+            if custom.custom == TEXTAREA
+            else (lambda v=value: v)
+        )
     fields = {name: every[name]() for name in wanted if name in every}
     return {
         "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
@@ -212,6 +233,11 @@ def issue(base: str, version: str, config: SandboxConfig, item: Issue, wanted=AL
         "key": item.key,
         "fields": fields,
     }
+
+
+def _components(base: str, version: str, item: Issue) -> list[dict]:
+    known = {c.id: c for c in find_project(item.project_key).components}
+    return [component(base, version, known[i]) for i in item.components if i in known]
 
 
 def _issue_type(type_id: str) -> IssueType:
@@ -295,5 +321,31 @@ def create_fields(base: str, version: str, item: Project, type_item: IssueType) 
             {"type": "array", "items": "string", "system": "labels"},
             ["add", "set", "remove"],
             autoCompleteUrl=f"{api(base, version)}label/suggest?query=",
+        ),
+        field("duedate", "Due date", False, {"type": "date", "system": "duedate"}, set_only),
+        field(
+            "components",
+            "Components",
+            False,
+            {"type": "array", "items": "component", "system": "components"},
+            ["add", "set", "remove"],
+            allowedValues=[component(base, version, c) for c in item.components],
+        ),
+        field(
+            "environment",
+            "Environment",
+            False,
+            {"type": "string", "system": "environment"},
+            set_only,
+        ),
+        *(
+            field(
+                custom.id,
+                custom.name,
+                False,
+                {"type": custom.schema_type, "custom": custom.custom, "customId": custom.custom_id},
+                set_only,
+            )
+            for custom in CUSTOM_FIELDS
         ),
     ]

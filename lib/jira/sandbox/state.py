@@ -18,11 +18,32 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Component:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Project:
     id: str
     key: str
     name: str
     allowed_priorities: tuple[str, ...]
+    components: tuple[Component, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A custom field on every create screen, as createmeta describes it."""
+
+    id: str  # customfield_NNNNN
+    name: str
+    schema_type: str
+    custom: str  # the field type's URI (schema.custom)
+
+    @property
+    def custom_id(self) -> int:
+        return int(self.id.removeprefix("customfield_"))
 
 
 @dataclass(frozen=True)
@@ -47,8 +68,27 @@ DEFAULT_PRIORITY = "Medium"
 # OPS uses a narrower priority scheme so "priority not allowed in this
 # project" can be exercised, as it happens on real sites with schemes.
 PROJECTS = (
-    Project("10000", "DQ", "Data Quality", tuple(PRIORITIES)),
-    Project("10001", "OPS", "Operations", ("High", "Medium", "Low")),
+    Project(
+        "10000",
+        "DQ",
+        "Data Quality",
+        tuple(PRIORITIES),
+        (Component("10100", "Pipelines"), Component("10101", "Warehouse")),
+    ),
+    Project(
+        "10001", "OPS", "Operations", ("High", "Medium", "Low"), (Component("10102", "Infra"),)
+    ),
+)
+TEXTAREA = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
+# A textarea custom field (rich text, like the description) and a number one.
+CUSTOM_FIELDS = (
+    CustomField("customfield_10050", "Root cause", "string", TEXTAREA),
+    CustomField(
+        "customfield_10051",
+        "Rows affected",
+        "number",
+        "com.atlassian.jira.plugin.system.customfieldtypes:float",
+    ),
 )
 ISSUE_TYPES = (
     IssueType("10001", "Task", "A small, distinct piece of work."),
@@ -97,6 +137,10 @@ class Issue:
     updated: datetime = field(default_factory=now_utc)
     comments: list[Comment] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
+    environment: Any = None  # rich text, stored as sent (ADF or wiki)
+    duedate: str | None = None  # YYYY-MM-DD
+    components: list[str] = field(default_factory=list)  # component ids
+    custom: dict[str, Any] = field(default_factory=dict)  # customfield_NNNNN -> value
 
     @property
     def number(self) -> int:
@@ -109,6 +153,10 @@ def find_project(ref: str) -> Project | None:
         if ref.upper() == project.key or ref == project.id:
             return project
     return None
+
+
+def find_custom_field(field_id: str) -> CustomField | None:
+    return next((f for f in CUSTOM_FIELDS if f.id == field_id), None)
 
 
 def find_issue_type(name: str | None = None, id_: str | None = None) -> IssueType | None:

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from .richtext import adf_problem
-from .state import PRIORITIES, Project, find_issue_type, find_project
+from .state import (
+    CUSTOM_FIELDS,
+    PRIORITIES,
+    TEXTAREA,
+    Project,
+    find_custom_field,
+    find_issue_type,
+    find_project,
+)
 
 SUMMARY_MAX = 255
 TEXT_MAX = 32767
@@ -19,7 +28,19 @@ LABEL_MAX = 255
 PROPERTY_MAX_BYTES = 32768
 ADF_REQUIRED = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
 STRING_REQUIRED = "Operation value must be a string"
-SETTABLE = {"project", "issuetype", "summary", "description", "priority", "labels"}
+NUMBER_REQUIRED = "Operation value must be a number"
+SETTABLE = {
+    "project",
+    "issuetype",
+    "summary",
+    "description",
+    "priority",
+    "labels",
+    "environment",
+    "duedate",
+    "components",
+    *(f.id for f in CUSTOM_FIELDS),
+}
 
 
 @dataclass
@@ -31,6 +52,7 @@ class IssueChanges:
     labels_add: list[str] = field(default_factory=list)
     labels_remove: list[str] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
+    custom: dict[str, Any] = field(default_factory=dict)
 
 
 def rich_text_error(value: Any, version: str) -> str | None:
@@ -78,17 +100,90 @@ def check_issue_payload(
         if "issuetype" in fields:
             _check_issue_type(fields, changes, errors)
     _check_summary(fields, creating, changes, errors)
-    if "description" in fields and fields["description"] is not None:
-        problem = rich_text_error(fields["description"], version)
-        if problem:
-            errors["description"] = problem
-        changes.values["description"] = fields["description"]
-    elif "description" in fields:
-        changes.values["description"] = None
+    for name in ("description", "environment"):
+        _check_rich_text(fields, name, version, changes.values, errors)
+    _check_duedate(fields, changes, errors)
+    _check_components(fields, changes, errors)
+    _check_custom(fields, version, changes, errors)
     _check_priority(fields, changes, errors)
     _check_labels(fields, body.get("update"), changes, errors)
     _check_properties(body.get("properties"), changes, errors)
     return changes, errors
+
+
+def _check_rich_text(fields: dict, name: str, version: str, into: dict, errors: dict) -> None:
+    if name not in fields:
+        return
+    if fields[name] is not None and (problem := rich_text_error(fields[name], version)):
+        errors[name] = problem
+    into[name] = fields[name]
+
+
+def _check_duedate(fields: dict, changes: IssueChanges, errors: dict) -> None:
+    if "duedate" not in fields:
+        return
+    value = fields["duedate"]
+    if value is not None:
+        try:
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError
+            date.fromisoformat(value)
+        except ValueError:
+            errors["duedate"] = f"Error parsing date string: {value}"
+            return
+    changes.values["duedate"] = value
+
+
+def _check_components(fields: dict, changes: IssueChanges, errors: dict) -> None:
+    if "components" not in fields:
+        return
+    refs = fields["components"] or []
+    if not isinstance(refs, list):
+        errors["components"] = "data was not an array"
+        return
+    known = changes.project.components if changes.project is not None else ()
+    ids = []
+    for ref in refs:
+        ref = ref if isinstance(ref, dict) else {}
+        found = next(
+            (
+                c
+                for c in known
+                if (ref.get("id") is not None and str(ref["id"]) == c.id)
+                or (ref.get("name") is not None and ref["name"] == c.name)
+            ),
+            None,
+        )
+        if found is None:
+            shown = ref.get("name") or ref.get("id")
+            errors["components"] = (
+                f"Component name '{shown}' is not valid"
+                if ref.get("name")
+                else f"Component with id '{shown}' does not exist."
+            )
+            return
+        ids.append(found.id)
+    changes.values["components"] = list(dict.fromkeys(ids))
+
+
+def _check_custom(fields: dict, version: str, changes: IssueChanges, errors: dict) -> None:
+    for name, value in fields.items():
+        custom = find_custom_field(name)
+        if custom is None:
+            continue
+        if value is None:
+            problem = None
+        elif custom.custom == TEXTAREA:
+            problem = rich_text_error(value, version)
+        elif custom.schema_type == "number":
+            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            problem = None if is_number else NUMBER_REQUIRED
+        else:
+            problem = None
+        if problem:
+            errors[name] = problem
+        else:
+            changes.custom[name] = value
 
 
 def _check_project(fields: dict, errors: dict) -> Project | None:
