@@ -7,6 +7,7 @@ clauses; sort columns come from a whitelist, never from user text.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
@@ -365,6 +366,83 @@ class AnomalyRepository:
                 " VALUES (?, ?, ?, ?)",
                 [c.anomaly_id, c.author, c.body, c.created_at],
             )
+
+    # -- ticket state for the page (links and outbox rows, read together) ----
+    def ticket_overview(self, anomaly_ids: Sequence[int]) -> dict[int, TicketOverview]:
+        """Linked keys, queued and failed Jira updates of many anomalies, in one query.
+
+        A failure counts until it is superseded (see ``_SUPERSEDED``): the list
+        must not flag an anomaly whose failed create was followed by a good one.
+        """
+        ids = [int(i) for i in anomaly_ids]
+        if not ids:
+            return {}
+        with self._db.read() as cur:
+            rows = cur.execute(
+                "WITH ids AS (SELECT DISTINCT unnest(?::BIGINT[]) AS id),"
+                " keys AS (SELECT anomaly_id, list(issue_key ORDER BY linked_at, id) AS keys"
+                "  FROM ticket_links WHERE unlinked_at IS NULL"
+                "  AND anomaly_id IN (SELECT id FROM ids) GROUP BY anomaly_id),"
+                " log AS (SELECT s.anomaly_id,"
+                "  count(*) FILTER (WHERE s.status IN ('pending', 'sending', 'deferred')) AS queued,"
+                f"  count(*) FILTER (WHERE s.status = 'failed' AND NOT {_SUPERSEDED}) AS failed"
+                "  FROM sync_log s WHERE s.anomaly_id IN (SELECT id FROM ids) GROUP BY s.anomaly_id)"
+                " SELECT ids.id, coalesce(keys.keys, []::VARCHAR[]), coalesce(log.queued, 0),"
+                " coalesce(log.failed, 0) FROM ids LEFT JOIN keys ON keys.anomaly_id = ids.id"
+                " LEFT JOIN log ON log.anomaly_id = ids.id",
+                [ids],
+            ).fetchall()
+        return {r[0]: TicketOverview(r[0], tuple(r[1]), r[2], r[3]) for r in rows}
+
+    def superseded_failures(self, anomaly_id: int) -> dict[int, str]:
+        """Failed rows of an anomaly that a later success replaced: log id -> what replaced it."""
+        with self._db.read() as cur:
+            rows = cur.execute(
+                "SELECT s.id, (SELECT coalesce(l.ticket_key, '') FROM sync_log l"
+                f" WHERE {_LATER_OK} ORDER BY l.id LIMIT 1) FROM sync_log s"
+                f" WHERE s.anomaly_id = ? AND s.status = 'failed' AND {_SUPERSEDED}",
+                [anomaly_id],
+            ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def stale_links(self, anomaly_id: int) -> list[int]:
+        """Active links of an anomaly whose issue we updated after the link last read it.
+
+        The Tickets page PUTs fields straight to Jira; the link's copy of the
+        summary and priority is only as new as its last refresh.
+        """
+        with self._db.read() as cur:
+            rows = cur.execute(
+                "SELECT t.id FROM ticket_links t WHERE t.anomaly_id = ? AND t.unlinked_at IS NULL"
+                " AND EXISTS (SELECT 1 FROM sync_log l WHERE l.action = 'update'"
+                " AND l.status = 'ok' AND l.connection_id = t.connection_id"
+                " AND upper(l.ticket_key) = upper(t.issue_key)"
+                " AND l.finished_at > coalesce(t.last_synced_at, t.linked_at)) ORDER BY t.id",
+                [anomaly_id],
+            ).fetchall()
+        return [r[0] for r in rows]
+
+
+# A failed create, link or refresh is superseded by a later success of the same
+# action for the same anomaly and connection (and the same issue, but for a
+# create, which has none yet). Failed comments and updates never are: each
+# carries its own text or fields, so only Retry settles them.
+_LATER_OK = (
+    "l.id > s.id AND l.status = 'ok' AND l.action = s.action AND l.anomaly_id = s.anomaly_id"
+    " AND l.connection_id IS NOT DISTINCT FROM s.connection_id"
+    " AND (s.action = 'create' OR upper(l.ticket_key) = upper(s.ticket_key))"
+)
+_SUPERSEDED = f"(s.action IN ('create', 'link', 'refresh') AND EXISTS (SELECT 1 FROM sync_log l WHERE {_LATER_OK}))"
+
+
+@dataclass(frozen=True)
+class TicketOverview:
+    """An anomaly's Jira side as the list shows it."""
+
+    anomaly_id: int
+    ticket_keys: tuple[str, ...]
+    queued: int  # updates not yet sent (pending, sending, deferred)
+    failed: int  # failures not superseded by a later success
 
 
 def _anomaly_row(a: Anomaly, now: datetime) -> dict:

@@ -87,7 +87,7 @@ def test_deep_link_opens_details_and_unknown_id_says_so(seeded, page_path):
     at.query_params["anomaly"] = "2"
     at.run()
     assert at.subheader[0].value == "Anomaly 2 · Acknowledged"
-    assert "Row count dropped by 40%" in at.dataframe[1].value["message"].tolist()
+    assert "Row count dropped by 40%" in at.dataframe[0].value["message"].tolist()
     assert any("Linked tickets" in m.value for m in at.markdown)
     missing = AppTest.from_file(page_path("anomalies"), default_timeout=30)
     missing.query_params["anomaly"] = "999"
@@ -110,7 +110,7 @@ def test_select_by_id_then_acknowledge_archive_and_comment(seeded, app):
     app.button(key="anomalies_archive").click().run()
     assert app.subheader[0].value == "Anomaly 1 · Archived (Duplicate)"
     app.session_state["user_name"] = "erin"
-    app.text_area(key="anomalies_comment_text").input("Checked upstream").run()
+    app.text_area(key="anomalies_comment_text_1").input("Checked upstream")
     app.button(key="anomalies_comment").click().run()
     assert [c.body for c in seeded.anomalies.comments(1)] == ["Checked upstream"]
     assert seeded.anomalies.comments(1)[0].author == "erin"
