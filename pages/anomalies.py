@@ -92,18 +92,33 @@ def import_section() -> None:
 
 def read_filter() -> AnomalyFilter:
     stores = dict(svc.anomalies.datastores())
-    c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 2, 2])
+    c1, c2, c3, c4, c5 = st.columns([1.9, 1.9, 1.1, 3, 2])
     chosen = c1.multiselect(
-        "Datastore", list(stores), format_func=stores.get, key="anomalies_ds", on_change=first_page
+        "Datastore",
+        list(stores),
+        format_func=stores.get,
+        key="anomalies_ds",
+        on_change=first_page,
+        placeholder="Any",
     )
     statuses = c2.multiselect(
-        "Status", [s.value for s in Status], key="anomalies_status", on_change=first_page
+        "Status",
+        [s.value for s in Status],
+        key="anomalies_status",
+        on_change=first_page,
+        placeholder="Any",
     )
     kind = c3.selectbox(
         "Type", ["Any", "shape", "record"], key="anomalies_type", on_change=first_page
     )
     days = c4.date_input("Detected between", key="anomalies_dates", on_change=first_page)
-    text = c5.text_input("Search table, field, message", key="anomalies_text", on_change=first_page)
+    text = c5.text_input(
+        "Search",
+        key="anomalies_text",
+        on_change=first_page,
+        placeholder="table, field, message",
+        help="Words in the table or file name, a field, or a failed check's message.",
+    )
     start, end = day_range(days)
     return AnomalyFilter(
         tuple(chosen), tuple(statuses), None if kind == "Any" else kind, start, end, text
@@ -141,6 +156,9 @@ def table_frame(listed) -> pd.DataFrame:
     return frame
 
 
+# What a triager scans first (status, tickets, Jira updates) before the grid scrolls sideways.
+ORDER = ("id", "status", "tickets", "jira", "detected_at", "datastore_name", "container")
+ORDER += ("fields", "anomaly_type", "weight", "checks")
 COLUMNS = {
     "id": st.column_config.NumberColumn("Id", format="%d"),
     "detected_at": st.column_config.DatetimeColumn("Detected (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -194,6 +212,7 @@ def table(flt: AnomalyFilter) -> None:
         on_select="rerun",
         selection_mode="single-row",
         column_config=COLUMNS,
+        column_order=ORDER,
     )
     rows = event.selection.rows if event else []
     if rows:
