@@ -317,18 +317,53 @@ def details(anomaly_id: int) -> None:
         history(anomaly.id)
 
 
+COMMENT_GEN = "anomalies_comment_gen"  # bumped per posted comment: a new, empty box
+COMMENT_ECHO = "anomalies_comment_echo"  # (anomaly, box) just posted from: its echo is ignored
+COMMENT_FLASH = "anomalies_comment_flash"
+
+
+def comment_box_key(anomaly_id: int) -> str:
+    return f"anomalies_comment_text_{anomaly_id}_{st.session_state.get(COMMENT_GEN, 0)}"
+
+
+def post_comment(anomaly_id: int) -> None:
+    """Comment's callback: post the box's text once, then give the anomaly a fresh box.
+
+    A double click sends a second submit: from the fresh, empty box (ignored
+    here), or merged with the first by Streamlit into one run. Either way it
+    posts once, to the anomaly and to each linked ticket.
+    """
+    box = comment_box_key(anomaly_id)
+    text = st.session_state.get(box) or ""
+    echo = st.session_state.pop(COMMENT_ECHO, None) == (anomaly_id, box)
+    if echo and not text.strip():
+        return
+    try:
+        svc.actions.comment(anomaly_id, actor(), text)
+    except (AnomalyNotFound, ValueError) as exc:
+        st.session_state[COMMENT_FLASH] = ("error", str(exc))
+        return
+    st.session_state[COMMENT_GEN] = st.session_state.get(COMMENT_GEN, 0) + 1
+    st.session_state[COMMENT_ECHO] = (anomaly_id, comment_box_key(anomaly_id))
+    st.session_state[COMMENT_FLASH] = ("success", "Comment added.")
+
+
 def comments(anomaly_id: int) -> None:
     st.markdown("**Comments**")
     for c in svc.anomalies.comments(anomaly_id):
         st.markdown(f"*{c.author}*, {c.created_at:%Y-%m-%d %H:%M} UTC")
         st.text(c.body)
-    # One box per anomaly, emptied by the browser as it submits: a second click
-    # sends an empty box (refused), never the same comment again.
-    with st.form(f"anomalies_comment_form_{anomaly_id}", clear_on_submit=True, border=False):
-        text = st.text_area("Add a comment", key=f"anomalies_comment_text_{anomaly_id}")
-        posted = st.form_submit_button("Comment", key="anomalies_comment")
-    if posted:
-        act("Comment added.", lambda: svc.actions.comment(anomaly_id, actor(), text))
+    # The box's key names the anomaly: a draft never follows the user to another one.
+    with st.form(f"anomalies_comment_form_{anomaly_id}", border=False):
+        st.text_area("Add a comment", key=comment_box_key(anomaly_id))
+        posted = st.form_submit_button(
+            "Comment", key="anomalies_comment", on_click=post_comment, args=(anomaly_id,)
+        )
+    if not posted:
+        st.session_state.pop(COMMENT_ECHO, None)  # only the very next submit can be an echo
+    kind, text = st.session_state.pop(COMMENT_FLASH, (None, None))
+    if kind:
+        getattr(st, kind)(text)
 
 
 def history(anomaly_id: int) -> None:

@@ -55,6 +55,11 @@ def app(page_path):
     return AppTest.from_file(page_path("anomalies"), default_timeout=30)
 
 
+def comment_box(at):
+    (box,) = [t for t in at.text_area if t.label == "Add a comment"]
+    return box
+
+
 def metrics(at):
     return {m.label: m.value for m in at.metric}
 
@@ -110,7 +115,7 @@ def test_select_by_id_then_acknowledge_archive_and_comment(seeded, app):
     app.button(key="anomalies_archive").click().run()
     assert app.subheader[0].value == "Anomaly 1 · Archived (Duplicate)"
     app.session_state["user_name"] = "erin"
-    app.text_area(key="anomalies_comment_text_1").input("Checked upstream")
+    comment_box(app).input("Checked upstream")
     app.button(key="anomalies_comment").click().run()
     assert [c.body for c in seeded.anomalies.comments(1)] == ["Checked upstream"]
     assert seeded.anomalies.comments(1)[0].author == "erin"
@@ -169,21 +174,20 @@ def test_deep_link_shows_the_anomaly_first_and_back_keeps_the_filters(seeded, ap
 def test_comment_box_empties_and_a_second_click_posts_nothing(seeded, app):
     app.query_params["anomaly"] = "1"
     app.run()
-    app.text_area(key="anomalies_comment_text_1").input("Checked upstream")
+    comment_box(app).input("Checked upstream")
     app.button(key="anomalies_comment").click().run()
     app.button(key="anomalies_comment").click().run()
     assert [c.body for c in seeded.anomalies.comments(1)] == ["Checked upstream"]
-    assert app.text_area(key="anomalies_comment_text_1").value == ""
+    assert comment_box(app).value == ""
 
 
 def test_the_comment_box_belongs_to_one_anomaly(seeded, app):
     app.query_params["anomaly"] = "1"
     app.run()
-    box = next(t for t in app.text_area if t.label == "Add a comment")
-    box.input("Only about anomaly 1").run()
+    comment_box(app).input("Only about anomaly 1").run()
     app.query_params["anomaly"] = "2"
     app.run()
-    assert all(t.value == "" for t in app.text_area if t.label == "Add a comment")
+    assert comment_box(app).value == ""
     app.button(key="anomalies_comment").click().run()
     assert seeded.anomalies.comments(2) == []
 

@@ -239,3 +239,19 @@ def test_a_ticket_changed_on_the_tickets_page_shows_its_new_summary(page_path, s
     assert any("Orders arrive a day late" in m.value for m in at.markdown)
     assert any("priority Highest" in c.value for c in at.caption)
     assert svc.tickets.links_for(7)[0].summary == "Orders arrive a day late"
+
+
+def test_a_double_click_on_comment_reaches_the_ticket_once(app, svc):
+    link = _linked(svc)
+    app.run()
+    (box,) = [t for t in app.text_area if t.label == "Add a comment"]
+    box.input("Seen upstream")
+    app.button(key="anomalies_comment").click().run()
+    app.button(key="anomalies_comment").click().run()
+    queued = [
+        r
+        for r in svc.sync.log.for_anomaly(7)
+        if r.action == "comment" and "Seen upstream" in (r.body_text or "")
+    ]
+    assert [r.ticket_key for r in queued] == [link.issue_key]
+    assert not app.error  # the echo of a double click is not an error either
