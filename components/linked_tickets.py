@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lib.anomalies.overview import AnomalyOverview
 from lib.jira import JiraError
 from lib.jira.wording import explain
 from lib.services import Services, utc_now
@@ -18,6 +19,8 @@ from lib.tickets.description import anomaly_doc, default_summary, doc_text
 from lib.tickets.service import TicketRefused
 
 DIALOG = "tickets_dialog"
+UNLINK = "tickets_unlink_confirm"  # the link whose Unlink waits for a yes
+DISMISSED = "tickets_dismissed"  # superseded failures the user put away (log ids)
 
 
 def _close() -> None:
@@ -36,18 +39,22 @@ def section(svc: Services, anomaly: Anomaly, actor: str) -> None:
             "Demo mode: tickets go to the built-in Jira sandbox. Connect a real Jira on "
             "the Connect to Jira page."
         )
-    links = svc.tickets.links_for(anomaly.id)
-    if not links:
+    panel = AnomalyOverview.of(svc).ticket_panel(anomaly.id)
+    if panel.refresh_problem:
+        st.caption(panel.refresh_problem)
+    if not panel.links:
         st.caption("No linked tickets.")
-    for link in links:
+    for link in panel.links:
         _link_row(svc, link, actor)
-    _problems(svc, anomaly.id)
-    c1, c2, c3 = st.columns([1, 1, 4])
-    if c1.button("New ticket", key="tickets_new", icon=":material/add:"):
+    _problems(svc, panel)
+    row = st.container(horizontal=True)
+    if row.button("New ticket", key="tickets_new", icon=":material/add:"):
         st.session_state[DIALOG] = ("new", anomaly.id)
-    if c2.button("Link existing", key="tickets_link", icon=":material/link:"):
+    if row.button("Link existing", key="tickets_link", icon=":material/link:"):
         st.session_state[DIALOG] = ("link", anomaly.id)
-    if links and c3.button("Refresh from Jira", key="tickets_refresh_all"):
+    if panel.links and row.button(
+        "Refresh from Jira", key="tickets_refresh_all", icon=":material/refresh:"
+    ):
         _refresh_all(svc, anomaly.id)
     opened = st.session_state.get(DIALOG)
     if opened == ("new", anomaly.id):
@@ -57,26 +64,50 @@ def section(svc: Services, anomaly: Anomaly, actor: str) -> None:
 
 
 def _link_row(svc: Services, link, actor: str) -> None:
-    cols = st.columns([1.2, 3, 1.3, 1, 1.6, 0.8, 0.8, 0.8])
-    cols[0].markdown(f"[{link.issue_key}]({link.url})")
-    cols[1].write(link.summary or "")
-    cols[2].write(link.status_name or "-")
-    cols[3].write(link.priority or "-")
+    # Text on the left, buttons at their natural width on the right: fixed
+    # narrow columns cut "Refresh" and "Unlink" to "Ref..." at the default width.
+    text, buttons = st.columns([3, 2], vertical_alignment="center")
     synced = f"{link.last_synced_at:%Y-%m-%d %H:%M} UTC" if link.last_synced_at else "never"
-    cols[4].caption(f"synced {synced}")
-    cols[5].link_button("View", link.url)
-    if cols[6].button("Refresh", key=f"tickets_refresh_{link.id}"):
+    text.markdown(f"[{link.issue_key}]({link.url}) {link.summary or ''}")
+    text.caption(
+        f"{link.status_name or 'status unknown'} · priority {link.priority or '-'} · "
+        f"synced {synced}"
+    )
+    row = buttons.container(horizontal=True, horizontal_alignment="right")
+    row.link_button("View", link.url, icon=":material/open_in_new:")
+    if row.button("Refresh", key=f"tickets_refresh_{link.id}", icon=":material/refresh:"):
         try:
             svc.tickets.refresh(link.id)
         except (TicketRefused, JiraError) as exc:
             st.session_state["anomalies_flash"] = ("error", _jira_error(svc, exc))
         st.rerun()
-    if cols[7].button("Unlink", key=f"tickets_unlink_{link.id}"):
-        svc.tickets.unlink(link.id, actor)
-        st.session_state["anomalies_flash"] = (
-            "success",
-            f"Unlinked {link.issue_key} (the Jira issue itself is unchanged).",
-        )
+    if row.button("Unlink", key=f"tickets_unlink_{link.id}", icon=":material/link_off:"):
+        st.session_state[UNLINK] = link.id
+    if st.session_state.get(UNLINK) == link.id:
+        _confirm_unlink(svc, link, actor)
+
+
+def _confirm_unlink(svc: Services, link, actor: str) -> None:
+    box = st.container(border=True)
+    box.warning(
+        f"Unlink {link.issue_key} from this anomaly? Its updates stop going to that issue; "
+        "the Jira issue itself is not changed."
+    )
+    row = box.container(horizontal=True)
+    if row.button("Yes, unlink", key=f"tickets_unlink_yes_{link.id}", type="primary"):
+        st.session_state.pop(UNLINK, None)
+        try:
+            svc.tickets.unlink(link.id, actor)
+        except TicketRefused as exc:
+            st.session_state["anomalies_flash"] = ("error", str(exc))
+        else:
+            st.session_state["anomalies_flash"] = (
+                "success",
+                f"Unlinked {link.issue_key} (the Jira issue itself is unchanged).",
+            )
+        st.rerun()
+    if row.button("Cancel", key=f"tickets_unlink_no_{link.id}"):
+        st.session_state.pop(UNLINK, None)
         st.rerun()
 
 
@@ -88,21 +119,36 @@ def _refresh_all(svc: Services, anomaly_id: int) -> None:
     st.rerun()
 
 
-def _problems(svc: Services, anomaly_id: int) -> None:
-    rows = svc.sync.log.for_anomaly(anomaly_id)
-    waiting = [r for r in rows if r.status in ("pending", "sending", "deferred")]
-    if waiting:
-        st.caption(f"{len(waiting)} update(s) waiting to be sent to Jira.")
-    for row in (r for r in rows if r.status == "failed"):
-        c1, c2 = st.columns([6, 1])
-        c1.error(f"{row.action.capitalize()} {row.ticket_key or ''} failed: {row.error}")
-        if c2.button("Retry", key=f"tickets_retry_{row.id}"):
+def _problems(svc: Services, panel) -> None:
+    if panel.waiting:
+        st.caption(f"{panel.waiting} update(s) waiting to be sent to Jira.")
+    for row in panel.failures:
+        text, button = st.columns([6, 1], vertical_alignment="center")
+        text.error(f"{row.action.capitalize()} {row.ticket_key or ''} failed: {row.error}")
+        if button.button("Retry", key=f"tickets_retry_{row.id}"):
             try:
                 svc.sync.retry(row.id)
             except ValueError as exc:
                 st.session_state["anomalies_flash"] = ("error", str(exc))
             else:
                 st.session_state["anomalies_flash"] = ("info", "Queued again.")
+            st.rerun()
+    _superseded(panel)
+
+
+def _superseded(panel) -> None:
+    """Old failures a later success replaced: a quiet note each, until dismissed."""
+    dismissed = st.session_state.setdefault(DISMISSED, set())
+    for row, by in panel.superseded:
+        if row.id in dismissed:
+            continue
+        text, button = st.columns([6, 1], vertical_alignment="center")
+        text.caption(
+            f"An earlier {row.action} {row.ticket_key or ''} failed ({row.error}); "
+            f"superseded{f' by {by}' if by else ''} since."
+        )
+        if button.button("Dismiss", key=f"tickets_dismiss_{row.id}", type="tertiary"):
+            dismissed.add(row.id)
             st.rerun()
 
 
@@ -267,10 +313,11 @@ def link_dialog(svc: Services, anomaly: Anomaly, actor: str) -> None:
         st.info("No issue matches. Check the key, or try other words.")
         return
     for hit in hits:
-        c1, c2, c3 = st.columns([1.2, 5, 1])
+        c1, c2, c3, c4 = st.columns([1.2, 5, 1.6, 1], vertical_alignment="center")
         c1.markdown(f"[{hit.key}]({hit.url})")
-        c2.write(f"{hit.summary} · {hit.status_name or ''}")
-        if c3.button("Link", key=f"tickets_pick_{hit.key}"):
+        c2.write(hit.summary)
+        c3.caption(hit.status_name or "status unknown")
+        if c4.button("Link", key=f"tickets_pick_{hit.key}"):
             _link(svc, anomaly, actor, hit.key)
 
 

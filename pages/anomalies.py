@@ -1,4 +1,10 @@
-"""Anomalies: filter, page and open anomalies; act on one; import a file."""
+"""Anomalies: filter, page and open anomalies; act on one; import a file.
+
+An open anomaly (a row clicked, or ``/?anomaly=ID``) replaces the list: its
+details start at the top of the page, with Back to the list. The list's
+filters, sort and page are kept in session state while it is hidden, since
+Streamlit drops the state of widgets a run does not draw.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from components import linked_tickets
 from components.common import actor, services
 from lib.anomalies.changes import Mode
 from lib.anomalies.importing import ImportRefused
+from lib.anomalies.overview import AnomalyOverview, BadAnomalyId, parse_anomaly_id
 from lib.store.anomalies import AnomalyNotFound, InvalidTransition
 from lib.store.models import AnomalyFilter, ArchiveReason, Status
 
@@ -25,8 +32,36 @@ SORTS = {
     "Weight": "weight",
 }
 
+LIST_STATE = {  # the list's widgets and their starting values
+    "anomalies_ds": [],
+    "anomalies_status": [],
+    "anomalies_type": "Any",
+    "anomalies_dates": (),
+    "anomalies_text": "",
+    "anomalies_sort": "Detected",
+    "anomalies_desc": True,
+    "anomalies_page": 1,
+}
+
 svc = services()
-st.title("Anomalies")
+overview = AnomalyOverview.of(svc)
+
+
+def start_list_state() -> None:
+    for key, value in LIST_STATE.items():
+        st.session_state.setdefault(key, value)
+
+
+def keep_list_state() -> None:
+    """Write the hidden list's values back, so they outlive runs that do not draw it."""
+    for key in LIST_STATE:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def first_page() -> None:
+    """A new filter or sort starts again at page 1 (the old page may not exist any more)."""
+    st.session_state["anomalies_page"] = 1
 
 
 def flash(kind: str, text: str) -> None:
@@ -63,39 +98,104 @@ def import_section() -> None:
 
 def read_filter() -> AnomalyFilter:
     stores = dict(svc.anomalies.datastores())
-    c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 2, 2])
-    chosen = c1.multiselect("Datastore", list(stores), format_func=stores.get, key="anomalies_ds")
-    statuses = c2.multiselect("Status", [s.value for s in Status], key="anomalies_status")
-    kind = c3.selectbox("Type", ["Any", "shape", "record"], key="anomalies_type")
-    days = c4.date_input("Detected between", value=(), key="anomalies_dates")
-    text = c5.text_input("Search table, field, message", key="anomalies_text")
-    start = end = None
-    if isinstance(days, (tuple, list)) and len(days) == 2:
-        start = datetime.combine(days[0], time.min)
-        end = datetime.combine(days[1], time.min) + timedelta(days=1)
-    elif isinstance(days, date) or (isinstance(days, (tuple, list)) and len(days) == 1):
-        day = days if isinstance(days, date) else days[0]
-        start, end = (
-            datetime.combine(day, time.min),
-            datetime.combine(day, time.min) + timedelta(days=1),
-        )
+    c1, c2, c3, c4, c5 = st.columns([1.9, 1.9, 1.1, 3, 2])
+    chosen = c1.multiselect(
+        "Datastore",
+        list(stores),
+        format_func=stores.get,
+        key="anomalies_ds",
+        on_change=first_page,
+        placeholder="Any",
+    )
+    statuses = c2.multiselect(
+        "Status",
+        [s.value for s in Status],
+        key="anomalies_status",
+        on_change=first_page,
+        placeholder="Any",
+    )
+    kind = c3.selectbox(
+        "Type", ["Any", "shape", "record"], key="anomalies_type", on_change=first_page
+    )
+    days = c4.date_input("Detected between", key="anomalies_dates", on_change=first_page)
+    text = c5.text_input(
+        "Search",
+        key="anomalies_text",
+        on_change=first_page,
+        placeholder="table, field, message",
+        help="Words in the table or file name, a field, or a failed check's message.",
+    )
+    start, end = day_range(days)
     return AnomalyFilter(
         tuple(chosen), tuple(statuses), None if kind == "Any" else kind, start, end, text
     )
 
 
+def day_range(days) -> tuple[datetime | None, datetime | None]:
+    """The date input's one or two days as [start, end) datetimes."""
+    if isinstance(days, date):
+        days = (days,)
+    if not isinstance(days, (tuple, list)) or not days:
+        return None, None
+    first, last = days[0], days[-1]
+    return datetime.combine(first, time.min), datetime.combine(last, time.min) + timedelta(days=1)
+
+
+def jira_state(tickets) -> str:
+    if tickets is None:
+        return ""
+    parts = [f"{tickets.failed} failed"] if tickets.failed else []
+    parts += [f"{tickets.queued} queued"] if tickets.queued else []
+    return " · ".join(parts)
+
+
+def table_frame(listed) -> pd.DataFrame:
+    frame = pd.DataFrame(listed.page.rows)
+    frame["status"] = [
+        f"{s} ({r})" if isinstance(r, str) else s
+        for s, r in zip(frame["status"], frame["archive_reason"])
+    ]
+    frame = frame.drop(columns=["archive_reason"])
+    found = [listed.tickets.get(int(i)) for i in frame["id"]]
+    frame["tickets"] = [", ".join(t.ticket_keys) if t else "" for t in found]
+    frame["jira"] = [jira_state(t) for t in found]
+    return frame
+
+
+# What a triager scans first (status, tickets, Jira updates) before the grid scrolls sideways.
+ORDER = ("id", "status", "tickets", "jira", "detected_at", "datastore_name", "container")
+ORDER += ("fields", "anomaly_type", "weight", "checks")
+COLUMNS = {
+    "id": st.column_config.NumberColumn("Id", format="%d"),
+    "detected_at": st.column_config.DatetimeColumn("Detected (UTC)", format="YYYY-MM-DD HH:mm"),
+    "datastore_name": "Datastore",
+    "container": "Table / file",
+    "fields": "Fields",
+    "anomaly_type": "Type",
+    "status": "Status",
+    "weight": "Weight",
+    "checks": "Failed checks",
+    "tickets": "Tickets",
+    "jira": st.column_config.TextColumn(
+        "Jira updates", help="Changes still queued for Jira, or failed (see the details)."
+    ),
+}
+
+
 def table(flt: AnomalyFilter) -> None:
-    s1, s2, s3 = st.columns([2, 1, 1])
-    sort = s1.selectbox("Sort by", list(SORTS), key="anomalies_sort")
-    descending = s2.toggle("Descending", value=True, key="anomalies_desc")
-    page_no = s3.number_input("Page", min_value=1, value=1, step=1, key="anomalies_page")
-    result = svc.anomalies.page(
+    s1, s2, s3, s4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+    sort = s1.selectbox("Sort by", list(SORTS), key="anomalies_sort", on_change=first_page)
+    descending = s2.toggle("Descending", key="anomalies_desc", on_change=first_page)
+    page_no = s3.number_input("Page", min_value=1, step=1, key="anomalies_page")
+    open_by_id(s4)
+    listed = overview.list_page(
         flt,
         sort=SORTS[sort],
         descending=descending,
         limit=PAGE_SIZE,
         offset=(int(page_no) - 1) * PAGE_SIZE,
     )
+    result = listed.page
     cols = st.columns(len(result.status_counts) + 1)
     cols[0].metric("Matching", f"{result.total:,}")
     for col, (status, count) in zip(cols[1:], result.status_counts.items()):
@@ -107,12 +207,7 @@ def table(flt: AnomalyFilter) -> None:
             else "This page is past the last one: go back a page."
         )
         return
-    frame = pd.DataFrame(result.rows)
-    frame["status"] = [
-        f"{s} ({r})" if isinstance(r, str) else s
-        for s, r in zip(frame["status"], frame["archive_reason"])
-    ]
-    frame = frame.drop(columns=["archive_reason"])
+    frame = table_frame(listed)
     pages = max(1, -(-result.total // PAGE_SIZE))
     st.caption(f"Page {int(page_no)} of {pages}: select a row to open it.")
     event = st.dataframe(
@@ -122,36 +217,24 @@ def table(flt: AnomalyFilter) -> None:
         key="anomalies_table",
         on_select="rerun",
         selection_mode="single-row",
-        column_config={
-            "id": st.column_config.NumberColumn("Id", format="%d"),
-            "detected_at": st.column_config.DatetimeColumn(
-                "Detected (UTC)", format="YYYY-MM-DD HH:mm"
-            ),
-            "datastore_name": "Datastore",
-            "container": "Table / file",
-            "fields": "Fields",
-            "anomaly_type": "Type",
-            "status": "Status",
-            "weight": "Weight",
-            "checks": "Failed checks",
-        },
+        column_config=COLUMNS,
+        column_order=ORDER,
     )
     rows = event.selection.rows if event else []
     if rows:
-        picked = str(int(frame.iloc[rows[0]]["id"]))
-        if st.query_params.get("anomaly") != picked:
-            st.query_params["anomaly"] = picked
-            st.rerun()
+        st.query_params["anomaly"] = str(int(frame.iloc[rows[0]]["id"]))
+        st.rerun()
 
 
 def _open_typed() -> None:
     typed = st.session_state.get("anomalies_open")
     if typed is not None:
         st.query_params["anomaly"] = str(int(typed))
+        st.session_state["anomalies_open"] = None
 
 
-def selected_id() -> int | None:
-    st.number_input(
+def open_by_id(where) -> None:
+    where.number_input(
         "Open anomaly by id",
         min_value=1,
         value=None,
@@ -159,13 +242,22 @@ def selected_id() -> int | None:
         key="anomalies_open",
         on_change=_open_typed,
     )
+
+
+def selected_id() -> int | None:
+    """The anomaly the address names; a bad id is said once, and the list is shown."""
     raw = st.query_params.get("anomaly")
     if raw is None:
         return None
-    if not raw.strip().isdigit():
-        st.error(f"'{raw}' is not an anomaly id: ids are whole numbers.")
+    try:
+        return parse_anomaly_id(raw)
+    except BadAnomalyId as exc:
+        st.error(str(exc))
         return None
-    return int(raw)
+
+
+def back_to_list() -> None:
+    st.query_params.pop("anomaly", None)
 
 
 def act(label: str, action) -> None:
@@ -179,22 +271,23 @@ def act(label: str, action) -> None:
 
 
 def actions(anomaly_id: int, status: str) -> None:
-    c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
-    if status == Status.ACTIVE.value and c1.button("Acknowledge", key="anomalies_ack"):
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    if status == Status.ACTIVE.value and row.button("Acknowledge", key="anomalies_ack"):
         act("Acknowledged.", lambda: svc.changes.acknowledge(anomaly_id, actor(), mode=Mode.MANUAL))
     if status != Status.ARCHIVED.value:
-        reason = c2.selectbox(
+        reason = row.selectbox(
             "Archive reason",
             [r.value for r in ArchiveReason],
             key="anomalies_reason",
             label_visibility="collapsed",
+            width=200,
         )
-        if c3.button("Archive", key="anomalies_archive"):
+        if row.button("Archive", key="anomalies_archive"):
             act(
                 f"Archived ({reason}).",
                 lambda: svc.changes.archive(anomaly_id, reason, actor(), mode=Mode.MANUAL),
             )
-    if status != Status.ACTIVE.value and c4.button("Reopen", key="anomalies_reopen"):
+    if status != Status.ACTIVE.value and row.button("Reopen", key="anomalies_reopen"):
         act("Reopened.", lambda: svc.changes.reopen(anomaly_id, actor(), mode=Mode.MANUAL))
 
 
@@ -203,10 +296,11 @@ def details(anomaly_id: int) -> None:
     if anomaly is None:
         st.warning(
             f"Anomaly {anomaly_id} does not exist (it may have been removed, or the "
-            "link is wrong). Pick one from the table."
+            "link is wrong). Go back to the list and pick one."
         )
         return
     st.subheader(f"Anomaly {anomaly.id} · {anomaly.status_label}")
+    show_flash()
     st.markdown(
         f"**Datastore** {anomaly.datastore_name} · **Table/file** `{anomaly.container}` · "
         f"**Fields** {', '.join(anomaly.fields)} · **Type** {anomaly.anomaly_type} · "
@@ -224,47 +318,116 @@ def details(anomaly_id: int) -> None:
     if anomaly.description:
         st.markdown("**Description**")
         st.text(anomaly.description)
+    linked_tickets.section(svc, anomaly, actor())
     left, right = st.columns(2)
     with left:
-        st.markdown("**Comments**")
-        for c in svc.anomalies.comments(anomaly.id):
-            st.markdown(f"*{c.author}*, {c.created_at:%Y-%m-%d %H:%M} UTC")
-            st.text(c.body)
-        text = st.text_area("Add a comment", key="anomalies_comment_text")
-        if st.button("Comment", key="anomalies_comment"):
-            act(
-                "Comment added.",
-                lambda: svc.changes.comment(anomaly.id, actor(), text, mode=Mode.MANUAL),
-            )
+        comments(anomaly.id)
     with right:
-        st.markdown("**Status history**")
-        history = svc.anomalies.history(anomaly.id)
-        if history:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "when (UTC)": h.changed_at,
-                            "who": h.changed_by,
-                            "from": h.from_label,
-                            "to": h.to_label,
-                        }
-                        for h in history
-                    ]
-                ),
-                hide_index=True,
-                key="anomalies_history",
-                width="stretch",
-            )
-        else:
-            st.caption("No status changes yet.")
-    linked_tickets.section(svc, anomaly, actor())
+        history(anomaly.id)
 
 
-show_flash()
-import_section()
-table(read_filter())
-st.divider()
+COMMENT_GEN = "anomalies_comment_gen"  # bumped per posted comment: a new, empty box
+COMMENT_ECHO = "anomalies_comment_echo"  # (anomaly, box) just posted from: its echo is ignored
+COMMENT_FLASH = "anomalies_comment_flash"
+
+
+def comment_box_key(anomaly_id: int) -> str:
+    return f"anomalies_comment_text_{anomaly_id}_{st.session_state.get(COMMENT_GEN, 0)}"
+
+
+def post_comment(anomaly_id: int) -> None:
+    """Comment's callback: post the box's text once, then give the anomaly a fresh box.
+
+    A double click sends a second submit: from the fresh, empty box (ignored
+    here), or merged with the first by Streamlit into one run. Either way it
+    posts once, to the anomaly and to each linked ticket.
+    """
+    box = comment_box_key(anomaly_id)
+    text = st.session_state.get(box) or ""
+    echo = st.session_state.pop(COMMENT_ECHO, None) == (anomaly_id, box)
+    if echo and not text.strip():
+        return
+    try:
+        svc.changes.comment(anomaly_id, actor(), text, mode=Mode.MANUAL)
+    except (AnomalyNotFound, ValueError) as exc:
+        st.session_state[COMMENT_FLASH] = ("error", str(exc))
+        return
+    st.session_state[COMMENT_GEN] = st.session_state.get(COMMENT_GEN, 0) + 1
+    st.session_state[COMMENT_ECHO] = (anomaly_id, comment_box_key(anomaly_id))
+    st.session_state[COMMENT_FLASH] = ("success", "Comment added.")
+
+
+def comments(anomaly_id: int) -> None:
+    st.markdown("**Comments**")
+    for c in svc.anomalies.comments(anomaly_id):
+        st.markdown(f"*{c.author}*, {c.created_at:%Y-%m-%d %H:%M} UTC")
+        st.text(c.body)
+    # The box's key names the anomaly: a draft never follows the user to another one.
+    with st.form(f"anomalies_comment_form_{anomaly_id}", border=False):
+        st.text_area("Add a comment", key=comment_box_key(anomaly_id))
+        posted = st.form_submit_button(
+            "Comment", key="anomalies_comment", on_click=post_comment, args=(anomaly_id,)
+        )
+    if not posted:
+        st.session_state.pop(COMMENT_ECHO, None)  # only the very next submit can be an echo
+    kind, text = st.session_state.pop(COMMENT_FLASH, (None, None))
+    if kind:
+        getattr(st, kind)(text)
+
+
+def history(anomaly_id: int) -> None:
+    st.markdown("**Status history**")
+    changes = svc.anomalies.history(anomaly_id)
+    if not changes:
+        st.caption("No status changes yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "when (UTC)": h.changed_at,
+                    "who": h.changed_by,
+                    "from": h.from_label,
+                    "to": h.to_label,
+                }
+                for h in changes
+            ]
+        ),
+        hide_index=True,
+        key="anomalies_history",
+        width="stretch",
+    )
+
+
+def scroll_to_top(anomaly_id: int) -> None:
+    """Opening an anomaly from far down the list lands on its first line, once per opening."""
+    if st.session_state.get("anomalies_scrolled_to") == anomaly_id:
+        return
+    st.session_state["anomalies_scrolled_to"] = anomaly_id
+    st.html(
+        "<script>setTimeout(() => {window.scrollTo(0, 0);"
+        " document.querySelectorAll('[data-testid=stMain], [data-testid=stAppViewContainer]')"
+        ".forEach((e) => e.scrollTo(0, 0));}, 30);</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+start_list_state()
 current = selected_id()
-if current is not None:
+if current is None:
+    st.session_state.pop("anomalies_scrolled_to", None)
+    st.title("Anomalies")
+    show_flash()
+    import_section()
+    table(read_filter())
+else:
+    keep_list_state()
+    st.button(
+        "Back to the list",
+        key="anomalies_back",
+        icon=":material/arrow_back:",
+        type="tertiary",
+        on_click=back_to_list,
+    )
     details(current)
+    scroll_to_top(current)

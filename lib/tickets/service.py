@@ -289,7 +289,20 @@ class TicketService:
                     )
             except BadRequest:
                 pass  # text JQL refuses some words (reserved, too short): the picker still counts
-        return list(hits.values())[:SEARCH_LIMIT]
+        hits = dict(itertools.islice(hits.items(), SEARCH_LIMIT))
+        # The picker gives no status: read the picker-only hits' in one bounded JQL call.
+        bare = [key for key, hit in hits.items() if hit.status_name is None]
+        if bare:
+            keys = ", ".join(jql_quote(key) for key in bare)
+            try:
+                for issue in itertools.islice(client.search(f"key in ({keys})"), len(bare)):
+                    if issue.key in hits:
+                        hits[issue.key] = SearchHit(
+                            issue.key, hits[issue.key].summary, issue.status_name, issue.browse_url
+                        )
+            except (BadRequest, NotFound):
+                pass  # a key Jira no longer knows: the hit stays, its status unknown
+        return list(hits.values())
 
     def link_existing(
         self, anomaly_id: int, key: str, actor: str, mode: str = "manual"

@@ -32,7 +32,8 @@ def test_acknowledge_comment_archive_reopen_are_queued_as_manual_and_not_deferre
     before = {r.id for r in svc.sync.log.for_anomaly(7)}
     at = opened(7)
     at.button(key="anomalies_ack").click().run()
-    at.text_area(key="anomalies_comment_text").input("Checked upstream").run()
+    (box,) = [t for t in at.text_area if t.label == "Add a comment"]
+    box.input("Checked upstream")  # a form: typed and submitted in one run
     at.button(key="anomalies_comment").click().run()
     at.selectbox(key="anomalies_reason").select("Invalid").run()
     at.button(key="anomalies_archive").click().run()
@@ -55,7 +56,8 @@ def test_page_import_records_the_change_and_queues_one_comment_per_ticket(sandbo
     svc = sandbox_services
     svc.changes.import_file("seed.json", json.dumps([record(8)]).encode(), mode=Mode.MANUAL)
     svc.tickets.create_ticket(8, summary="s", actor="erin")
-    at = opened(8)
+    at = AppTest.from_file(PAGE, default_timeout=30)  # the list view holds the Import box
+    at.run()
     data = json.dumps([record(8, status="Archived", archive_reason="Resolved")]).encode()
     at.file_uploader(key="anomalies_upload").upload("close.json", data, "application/json").run()
     at.button(key="anomalies_import").click().run()

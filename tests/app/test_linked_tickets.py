@@ -6,10 +6,15 @@ from datetime import datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib.anomalies.changes import Mode
 from lib.anomalies.importing import import_file
+from lib.anomalies.overview import AnomalyOverview
 from lib.connections.jira_connections import ConnectionInput, sandbox_credentials
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
+from lib.jira.sandbox.state import STATUSES
 from lib.services import services_for
+from lib.store.models import AnomalyFilter
+from lib.store.sync_log import SyncLog
 
 NOW = datetime(2026, 11, 20, 12, 0)
 ROW = {
@@ -110,6 +115,7 @@ def test_link_existing_by_key_then_duplicate_is_refused_and_unlink_keeps_the_iss
     assert any("already linked" in e.value for e in app.error)
     link_id = svc.tickets.links_for(7)[0].id
     app.button(key=f"tickets_unlink_{link_id}").click().run()
+    app.button(key=f"tickets_unlink_yes_{link_id}").click().run()
     assert svc.tickets.links_for(7) == []
     assert sandbox.runtime.state.get(key) is not None
 
@@ -128,3 +134,125 @@ def test_unknown_key_says_so(app):
     shown = [e.value for e in app.error] + [i.value for i in app.info]
     assert shown and all("Traceback" not in t for t in shown), shown
     assert any("DQ-99999" in t or "No issue matches" in t for t in shown), shown
+
+
+# -- the first hour of a new analyst -------------------------------------------
+
+
+def _linked(svc, anomaly_id=7, summary="Orders are late"):
+    created = svc.tickets.create_ticket(
+        anomaly_id, summary=summary, project="DQ", issue_type="Task", actor="ana"
+    )
+    return created.link
+
+
+def test_unlink_asks_first_and_cancel_keeps_the_link(app, svc):
+    link = _linked(svc)
+    app.run()
+    app.button(key=f"tickets_unlink_{link.id}").click().run()
+    assert [x.issue_key for x in svc.tickets.links_for(7)] == [link.issue_key]
+    assert any(f"Unlink {link.issue_key}" in w.value for w in app.warning)
+    app.button(key=f"tickets_unlink_no_{link.id}").click().run()
+    assert [x.issue_key for x in svc.tickets.links_for(7)] == [link.issue_key]
+    assert not any("Unlink" in w.value for w in app.warning)
+    app.button(key=f"tickets_unlink_{link.id}").click().run()
+    app.button(key=f"tickets_unlink_yes_{link.id}").click().run()
+    assert svc.tickets.links_for(7) == []
+
+
+def test_link_search_by_words_shows_each_hits_status(app, svc, sandbox):
+    key = _linked(svc, 8, summary="Invoices arrive twice").issue_key
+    issue = sandbox.runtime.state.get(key)
+    name = next(s.name for s in STATUSES if s.id == issue.status_id)
+    app.button(key="tickets_link").click().run()
+    app.text_input(key="tickets_query").input("Invoices twice").run()
+    assert app.button(key=f"tickets_pick_{key}")
+    shown = [c.value for c in app.caption]
+    assert name in shown, shown
+    hits = svc.tickets.search_issues("Invoices twice")
+    assert [(h.key, h.status_name) for h in hits] == [(key, name)]
+
+
+def test_the_list_shows_ticket_keys_and_queued_or_failed_updates(page_path, svc):
+    key = _linked(svc).issue_key
+    svc.changes.acknowledge(7, "ana", mode=Mode.MANUAL)  # queued: no worker runs here
+    with svc.db.transaction() as cur:
+        SyncLog.insert_in(
+            cur,
+            now=NOW,
+            action="create",
+            mode="manual",
+            status="failed",
+            anomaly_id=8,
+            connection_id=svc.jira.connection().id,
+            error="Jira said no",
+        )
+    at = AppTest.from_file(page_path("anomalies"), default_timeout=30)
+    at.run()
+    table = at.dataframe[0].value.set_index("id")
+    assert table.loc[7, "tickets"] == key and table.loc[7, "jira"] == "1 queued"
+    assert table.loc[8, "tickets"] == "" and table.loc[8, "jira"] == "1 failed"
+
+
+def test_a_superseded_failure_is_quiet_and_can_be_dismissed(page_path, svc):
+    with svc.db.transaction() as cur:
+        failed = SyncLog.insert_in(
+            cur,
+            now=NOW,
+            action="create",
+            mode="manual",
+            status="failed",
+            anomaly_id=7,
+            connection_id=svc.jira.connection().id,
+            error="Jira said no",
+        )
+    at = AppTest.from_file(page_path("anomalies"), default_timeout=30)
+    at.query_params["anomaly"] = "7"
+    at.run()
+    assert any("Jira said no" in e.value for e in at.error)
+    key = _linked(svc).issue_key
+    at.run()
+    assert not any("Jira said no" in e.value for e in at.error)
+    assert any("Jira said no" in c.value and key in c.value for c in at.caption)
+    assert at.dataframe  # sanity: the details are drawn
+    at.button(key=f"tickets_dismiss_{failed}").click().run()
+    assert not any("Jira said no" in c.value for c in at.caption)
+    overview = AnomalyOverview.of(svc)
+    assert (
+        overview.list_page(AnomalyFilter(), sort="id", descending=False, limit=5, offset=0)
+        .tickets[7]
+        .failed
+        == 0
+    )
+
+
+def test_a_ticket_changed_on_the_tickets_page_shows_its_new_summary(page_path, svc):
+    link = _linked(svc)
+    delivery = svc.automation.update_ticket(
+        link.issue_key,
+        {"summary": "Orders arrive a day late", "priority": {"name": "Highest"}},
+        "ana",
+    )
+    assert delivery.outcome == "ok"
+    at = AppTest.from_file(page_path("anomalies"), default_timeout=30)
+    at.query_params["anomaly"] = "7"
+    at.run()
+    assert any("Orders arrive a day late" in m.value for m in at.markdown)
+    assert any("priority Highest" in c.value for c in at.caption)
+    assert svc.tickets.links_for(7)[0].summary == "Orders arrive a day late"
+
+
+def test_a_double_click_on_comment_reaches_the_ticket_once(app, svc):
+    link = _linked(svc)
+    app.run()
+    (box,) = [t for t in app.text_area if t.label == "Add a comment"]
+    box.input("Seen upstream")
+    app.button(key="anomalies_comment").click().run()
+    app.button(key="anomalies_comment").click().run()
+    queued = [
+        r
+        for r in svc.sync.log.for_anomaly(7)
+        if r.action == "comment" and "Seen upstream" in (r.body_text or "")
+    ]
+    assert [r.ticket_key for r in queued] == [link.issue_key]
+    assert not app.error  # the echo of a double click is not an error either

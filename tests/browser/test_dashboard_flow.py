@@ -72,3 +72,24 @@ def test_connect_create_a_ticket_acknowledge_and_see_the_comment_in_jira(dashboa
     created_today = page.get_by_test_id("stMetric").filter(has_text="today").first
     expect(created_today).to_contain_text("1")
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
+
+
+def test_a_deep_link_opens_the_anomaly_at_the_top_and_the_name_stays(dashboard, page):
+    page.goto(f"{dashboard}/?anomaly=3")
+    heading = page.get_by_role("heading", name=re.compile(r"^Anomaly 3 · "))
+    expect(heading).to_be_visible()
+    main = page.get_by_test_id("stMain").bounding_box()
+    assert heading.bounding_box()["y"] - main["y"] < 250  # not below the filters and the list
+    expect(page.get_by_role("button", name="Back to the list")).to_be_visible()
+
+    name = page.get_by_role("textbox", name="Your name")
+    name.fill("Zoë Ana")
+    name.press("Enter")
+    page.wait_for_function(
+        "() => document.cookie.includes('anomaly_desk_user=Zo%C3%AB%20Ana')", timeout=10_000
+    )
+    page.reload()
+    expect(page.get_by_role("textbox", name="Your name")).to_have_value("Zoë Ana")
+    page.goto(f"{dashboard}/?anomaly=4")  # a link from Jira, in the same browser
+    expect(page.get_by_role("heading", name=re.compile(r"^Anomaly 4 · "))).to_be_visible()
+    expect(page.get_by_role("textbox", name="Your name")).to_have_value("Zoë Ana")
