@@ -20,6 +20,9 @@ from lib.connections.secret_box import SecretBox
 from lib.outbox.engine import SyncEngine
 from lib.outbox.worker import SyncWorker
 from lib.reporting import retention
+from lib.reporting.log_service import LogService
+from lib.reporting.operator_settings import OperatorSettings
+from lib.reporting.statistics import StatisticsService
 from lib.settings import Settings
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
@@ -47,6 +50,9 @@ class Services:
     tickets: TicketService
     worker: SyncWorker  # started by app.py's lifespan, not here
     automation: AutomationService
+    log: LogService
+    statistics: StatisticsService
+    operator: OperatorSettings
 
 
 def services_for(settings: Settings) -> Services:
@@ -98,6 +104,9 @@ def _build(settings: Settings, db: Database) -> Services:
         tickets,
         worker,
         AutomationService(db, engine, jira),
+        LogService(db, utc_now, engine.retry),
+        StatisticsService(db, utc_now),
+        OperatorSettings(db, settings, engine.notify),
     )
 
 

@@ -134,32 +134,37 @@ LOG_FILTERS = (
 
 
 def reporting_results(db: Database) -> dict:
-    from lib.reporting import log_queries as lq
     from lib.reporting import retention
-    from lib.reporting import statistics as stats
-    from lib.reporting.log_queries import LogFilter
+    from lib.reporting.log_service import LogFilter, LogService
+    from lib.reporting.statistics import StatisticsService
 
+    moment = [NOWS[0]]
+    stats = StatisticsService(db, clock=lambda: moment[0])
+    log = LogService(db, clock=lambda: moment[0], retry=lambda log_id: None)
     out: dict = {"counters": [], "daily": [], "first": [], "log": [], "details": []}
     for reset in (None, *RESETS):
         if reset is not None:
-            stats.reset(db, reset[0], reset[1], "regression")
+            moment[0] = reset[1]
+            stats.reset(reset[0], "regression")
         for tz in ZONES:
             for now in NOWS:
-                out["counters"].append(plain(stats.counters(db, tz, now)))
+                moment[0] = now
+                out["counters"].append(plain(stats.counters(tz)))
     for tz in ZONES:
         for start, end in RANGES:
-            out["daily"].append(plain(stats.daily(db, start, end, tz)))
-            out["first"].append(plain(stats.first_ticket_times(db, start, end, tz)))
+            out["daily"].append(plain(stats.daily(start, end, tz)))
+            out["first"].append(plain(stats.first_ticket_times(start, end, tz)))
     for spec in LOG_FILTERS:
         flt = LogFilter(**spec)
-        pages = [plain(lq.page(db, flt, page_no=n, size=40)) for n in (1, 2, 9)]
-        export = lq.export_csv(db, flt, cap=25)
+        pages = [plain(log.page(flt, n, size=40)) for n in (1, 2, 9)]
+        export = log.export_csv(flt, cap=25)
         out["log"].append({"pages": pages, "csv": plain(export.data), "matching": export.matching})
     for log_id in (1, 7, 14, 200, 999):
-        out["details"].append(plain(lq.details(db, log_id)))
-    out["retention_before"] = plain(retention.load(db))
-    out["saved"] = plain(retention.save(db, "60", 20))
-    out["cleanup"] = plain(retention.cleanup(db, datetime(2026, 4, 11, 0, 0)))
+        out["details"].append(plain(log.details(log_id)))
+    out["retention_before"] = plain(log.retention())
+    out["saved"] = plain(log.save_retention("60", 20))
+    moment[0] = datetime(2026, 4, 11, 0, 0)
+    out["cleanup"] = plain(log.clean_up_now())
     out["due_again"] = plain(retention.cleanup_if_due(db, datetime(2026, 4, 11, 12, 0)))
     out["due_next_day"] = plain(retention.cleanup_if_due(db, datetime(2026, 4, 12, 0, 0)))
     with db.read() as cur:
