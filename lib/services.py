@@ -17,6 +17,8 @@ from lib.anomalies.demo import seed_demo_if_empty
 from lib.connections.jira_connections import ConnectionStore, deployed_input_from_secrets
 from lib.connections.jira_provider import ActiveJiraProvider
 from lib.connections.secret_box import SecretBox
+from lib.connections.service import ConnectionService
+from lib.connections.site import JiraSite
 from lib.outbox.engine import SyncEngine
 from lib.outbox.worker import SyncWorker
 from lib.reporting import retention
@@ -53,6 +55,8 @@ class Services:
     log: LogService
     statistics: StatisticsService
     operator: OperatorSettings
+    connect: ConnectionService
+    site: JiraSite
 
 
 def services_for(settings: Settings) -> Services:
@@ -107,6 +111,8 @@ def _build(settings: Settings, db: Database) -> Services:
         LogService(db, utc_now, engine.retry),
         StatisticsService(db, utc_now),
         OperatorSettings(db, settings, engine.notify),
+        ConnectionService(connections, settings.sandbox_url),
+        JiraSite(jira, engine.links, tickets),
     )
 
 

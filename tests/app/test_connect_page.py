@@ -122,7 +122,10 @@ def test_create_test_again_and_delete(app, store, sandbox):
     )  # only masked, credentials field cleared
     app.button(key="connect_test_active").click().run()
     assert any("Connected as Sandbox Demo User" in s for s in successes(app))
-    app.button(key="connect_delete_1").click().run()
+    app.button(key="connect_delete_1").click().run()  # asks first (changed: it deleted at once)
+    assert [c.id for c in store.list()] == [1] and store.active().id == 1
+    assert any("Delete Sandbox" in w.value for w in app.warning)
+    app.button(key="connect_delete_yes_1").click().run()
     assert store.list() == [] and store.active().is_demo
     assert store.get(1).deleted_at is not None
     assert "Demo mode (Jira sandbox)" in app.info[0].value

@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from lib.connections import jira_connections as conn_mod
+from lib.connections import checks, models
 from lib.connections.jira_connections import (
     DEMO_ID,
     SECRETS_ID,
@@ -22,9 +22,6 @@ from lib.connections.jira_connections import (
     deployed_input_from_secrets,
     detect_kind,
     explain,
-    list_issue_types,
-    list_priorities,
-    list_projects,
     make_client,
     normalise_host,
     parse_credentials,
@@ -456,11 +453,11 @@ def test_defaults_and_public_url_are_kept_per_connection(store, sandbox):
 
 def test_lists_for_the_defaults_come_from_jira(store, sandbox):
     conn, _ = store.create(cloud_input(sandbox))
-    assert [p.key for p in list_projects(store, conn.id)] == ["DQ", "OPS"]
-    types = list_issue_types(store, conn.id, "DQ")
+    assert [p.key for p in checks.projects(store.get(conn.id))] == ["DQ", "OPS"]
+    types = checks.issue_types(store.get(conn.id), "DQ")
     assert "Task" in [t.name for t in types] and not any(t.subtask for t in types)
     task = next(t for t in types if t.name == "Task")
-    assert "High" in list_priorities(store, conn.id, "DQ", task.id)
+    assert "High" in checks.priorities(store.get(conn.id), "DQ", task.id)
 
 
 def test_plaintext_token_never_reaches_the_database_file(tmp_path):
@@ -593,7 +590,7 @@ def test_captcha_lockout_says_log_in_in_a_browser(fresh_sandbox):
 
 
 def test_timeout_is_said_in_words(fresh_sandbox, monkeypatch):
-    monkeypatch.setattr(conn_mod, "CHECK_TIMEOUT", 0.5)
+    monkeypatch.setattr(models, "CHECK_TIMEOUT", 0.5)
     fresh_sandbox.runtime.faults.add_faults([Fault("timeout", path="myself")])
     result = checked(cloud_input(fresh_sandbox))
     assert "did not answer" in result.message and "timeout" in result.message
