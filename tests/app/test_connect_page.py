@@ -273,12 +273,17 @@ def test_bad_input_gets_a_message_and_no_row(
     assert store.list(include_deleted=True) == []
 
 
-def test_a_ca_bundle_path_with_a_nul_byte_is_refused(app, store, sandbox):
+@pytest.mark.parametrize(
+    "path",
+    ["~no-such-user-here/ca.pem", "/etc/ssl/\x00cert.pem", "/" + "d" * 5000 + "/ca.pem"],
+)
+def test_a_ca_bundle_path_that_cannot_be_a_file_is_refused(app, store, sandbox, path):
+    # ~user of an unknown user raised RuntimeError (a traceback) before.
     app.run()
     app.selectbox(key="connect_kind").select("Jira Data Center").run()
     app.text_input(key="connect_host").input(sandbox.base_url)
     app.text_input(key="connect_credentials").input(DEMO_DC_PAT)
-    app.text_input(key="connect_ca_bundle").input("/etc/ssl/\x00cert.pem")
+    app.text_input(key="connect_ca_bundle").input(path)
     app.button(key="connect_create").click().run()
     assert not app.exception
     assert any("No CA bundle file" in e for e in errors(app))
@@ -363,3 +368,13 @@ def test_in_a_browser_a_credential_left_with_tab_is_used(dashboard):
             assert page.get_by_text("Enter the credentials.").count() == 0
         finally:
             browser.close()
+
+
+def test_an_over_long_public_address_is_refused_and_not_saved(app, store, sandbox):
+    app.run()
+    add_sandbox(app, sandbox)
+    app.text_input(key="connect_public_url_1").input("https://desk.corp/" + "p" * 3000)
+    app.button(key="connect_defaults_save_1").click().run()
+    assert not app.exception
+    assert any("at most 2,048" in e for e in errors(app))
+    assert store.get(1).public_url is None
