@@ -109,6 +109,13 @@ def test_accepted_hosts_are_normalised(kind, raw, expected):
         ("cloud", "https://acme.atlassian.net#top", "?query or #fragment"),
         ("cloud", "https://acme.atlassian.net:99999", "port"),
         ("cloud", "https://acme.atlassian.net:abc", "port"),
+        ("dc", "https://" + "a" * 5000 + ".com", "at most 2,048"),
+        ("dc", "https://" + "a" * 64 + ".corp", "at most 63 between two dots"),
+        ("dc", "https://" + ".".join(["abcdefghi"] * 30), "at most 253 characters"),
+        ("dc", "https://jira.corp\x00x", "control characters"),
+        ("dc", "https://jira.corp/\x7f", "control characters"),
+        ("dc", "https://[::1", "not a valid address"),
+        ("dc", "https://jira.ëxample.com", "no valid host name"),
     ],
 )
 def test_refused_hosts_say_what_is_wrong(kind, raw, words):
@@ -130,9 +137,11 @@ def test_refused_hosts_say_what_is_wrong(kind, raw, words):
         ("cloud", "pat", "  me@acme.com:ATATT3x \n", ("basic", "me@acme.com", "ATATT3x")),
         ("dc", "pat", "NjM0OTQ1MjE4OTc2OpXv", ("bearer", None, "NjM0OTQ1MjE4OTc2OpXv")),
         ("dc", "basic", "jdoe:p:a:ss", ("basic", "jdoe", "p:a:ss")),
+        ("dc", "basic", "jörg:pässwörd", ("basic", "jörg", "pässwörd")),
     ],
 )
 def test_credentials_split_at_the_first_colon(flavour, auth, raw, expected):
+    # Latin-1 beyond ASCII is fine: requests sends Basic credentials as Latin-1.
     assert parse_credentials(flavour, auth, raw, cloud_site=True) == expected
 
 
@@ -153,6 +162,13 @@ def test_credentials_split_at_the_first_colon(flavour, auth, raw, expected):
         ("dc", "basic", "jdoe", "Enter username:password, with a colon"),
         ("dc", "basic", "jdoe:", "after the colon is empty"),
         ("dc", "basic", ":secret", "before the colon is empty"),
+        ("dc", "pat", "tok€n", "cannot be sent to Jira (€)"),
+        ("dc", "basic", "jdoe:pa€ss", "Latin-1"),
+        ("dc", "basic", "jd€e:pass", "Latin-1"),
+        ("cloud", "pat", "me@acme.com:tok€", "Latin-1"),
+        ("dc", "pat", "tok\x00en", "control characters"),
+        ("dc", "basic", "jdoe:pa\x1bss", "control characters"),
+        ("dc", "pat", "t" * 5000, "at most 4,096"),
     ],
 )
 def test_refused_credentials_say_what_is_wrong(flavour, auth, raw, words):
