@@ -33,7 +33,7 @@ MAX_CREDENTIALS = 4096  # Jira tokens are ~200 characters; servers cap headers a
 MAX_FIELD = 1024  # API prefix, CA bundle path
 
 _HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
-_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
+_PATH_SEGMENT = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._~-]+$")  # not . or ..: no climbing
 # Pasted page addresses (a board, an issue, the REST API) are not context paths.
 _UI_SEGMENTS = {
     "browse",
@@ -201,14 +201,14 @@ def _check_credential_text(text: str) -> None:
         raise InvalidConnectionInput(
             "credentials", "The credentials contain control characters: copy them again."
         )
-    odd = sorted({c for c in text if ord(c) > 255})
+    odd = sum(1 for c in text if ord(c) > 255)
     if odd:
-        shown = " ".join(odd[:5])
+        # The characters themselves are not shown: they are part of a secret.
         raise InvalidConnectionInput(
             "credentials",
-            f"The credentials contain characters that cannot be sent to Jira ({shown}): "
-            "Jira accepts only Latin-1 characters in tokens and passwords. Check the token, "
-            "or set a password without them.",
+            f"The credentials contain {odd} character(s) that cannot be sent to Jira "
+            "(outside Latin-1, such as €, curly quotes or emoji): HTTP carries only Latin-1 "
+            "in tokens and passwords. Check the token, or set a password without them.",
         )
 
 

@@ -252,7 +252,7 @@ def test_delete_asks_first_and_cancel_keeps_the_connection(app, store, sandbox):
     [
         ("Jira Data Center", "https://" + "a" * 5000 + ".com", None, "tok", "at most 2,048"),
         ("Jira Data Center", "https://" + "a" * 70 + ".example.com", None, "tok", "too long"),
-        ("Jira Data Center", None, None, "tok€n", "cannot be sent to Jira (€)"),
+        ("Jira Data Center", None, None, "tok€n", "1 character(s) that cannot be sent to Jira"),
         ("Jira Data Center", None, "Username and password", "admin:pa€s", "Latin-1"),
         ("Jira Cloud", "https://acme.atlassian.net", None, "me@acme.com:t€k", "Latin-1"),
         ("Jira Data Center", None, None, "x" * 5000, "at most 4,096"),
