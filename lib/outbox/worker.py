@@ -22,9 +22,7 @@ from datetime import datetime, timedelta
 from lib.jira import JiraError, RateLimited
 from lib.outbox.engine import SyncEngine
 from lib.outbox.policy import ActiveJira, UpdateLimit, pick_due
-
-# The update limit is stored by the store; re-exported here for the worker's callers.
-from lib.store.app_settings import load_update_limit, save_update_limit  # noqa: F401
+from lib.store.app_settings import load_update_limit, save_update_limit  # noqa: F401 (re-export)
 from lib.store.sync_log import LogRow
 from lib.tickets.service import TicketRefused, TicketService
 
