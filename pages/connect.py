@@ -3,11 +3,11 @@
 Actions run in button callbacks, before the widgets are drawn, so an input
 error can be shown right under the field it belongs to. The text fields of the
 add and edit forms sit in ``st.form``s: outside a form, a password field left
-with Tab never sends its value (the browser moves focus onto the field's
-show-password button, so the value is not committed), and Create then saw an
-empty field while the browser still showed the dots. In a form, every field's
-value travels with the submit button. Widgets with ``on_change`` (kind,
-flavour, sign-in method) stay above the form, which does not allow them.
+with Tab did not send its value (seen in Chromium with Streamlit 1.67: no rerun
+followed the Tab, unlike a plain text field), so Create saw an empty field
+while the browser still showed the dots. In a form, every field's value
+travels with the submit button. Widgets with ``on_change`` (kind, flavour,
+sign-in method) stay above the form, which does not allow them.
 """
 
 from __future__ import annotations
