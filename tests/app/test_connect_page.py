@@ -390,3 +390,14 @@ def test_an_over_long_public_address_is_refused_and_not_saved(app, store, sandbo
     assert not app.exception
     assert any("at most 2,048" in e for e in errors(app))
     assert store.get(1).public_url is None
+
+
+def test_an_edit_with_a_euro_sign_token_changes_nothing(app, store, sandbox):
+    app.run()
+    add_sandbox(app, sandbox)
+    app.button(key="connect_edit_1").click().run()
+    app.text_input(key="connect_edit_credentials_1").input(f"{DEMO_CLOUD_EMAIL}:tok€n")
+    app.button(key="connect_edit_save_1").click().run()
+    assert not app.exception
+    assert any("cannot be sent to Jira" in e for e in errors(app))
+    assert store.get(1).secret.reveal() == DEMO_CLOUD_API_TOKEN
