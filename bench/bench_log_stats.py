@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.reporting import log_queries  # noqa: E402
-from lib.reporting import statistics as stats
-from lib.reporting.log_queries import LogFilter  # noqa: E402
+from lib.reporting import statistics as stats  # noqa: E402
+from lib.reporting.log_service import LogFilter, LogService  # noqa: E402
+from lib.reporting.statistics import StatisticsService  # noqa: E402
 from lib.store.db import Database  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 12, 0)
@@ -165,18 +165,19 @@ def main() -> None:
 
 
 def run(db: Database, runs: int) -> None:
+    service = StatisticsService(db, clock=lambda: NOW)
     end = stats.local_day(NOW, stats.zone(TZ))
     start = end - timedelta(days=29)
     year_start = end - timedelta(days=179)
     duck = {
-        "counters": lambda: stats.counters(db, TZ, NOW),
-        "daily": lambda: stats.daily(db, start, end, TZ),
-        "first_ticket": lambda: stats.first_ticket_times(db, start, end, TZ),
+        "counters": lambda: service.counters(TZ),
+        "daily": lambda: service.daily(start, end, TZ),
+        "first_ticket": lambda: service.first_ticket_times(start, end, TZ),
     }
     extra = {
-        "daily (180 days)": lambda: stats.daily(db, year_start, end, TZ),
-        "first_ticket (180 days)": lambda: stats.first_ticket_times(db, year_start, end, TZ),
-        "last_resets": lambda: stats.last_resets(db),
+        "daily (180 days)": lambda: service.daily(year_start, end, TZ),
+        "first_ticket (180 days)": lambda: service.first_ticket_times(year_start, end, TZ),
+        "last_resets": lambda: service.last_resets(),
     }
     # DuckDB first, so the peak memory before the baseline is DuckDB's alone.
     ours = {name: timed(fn, runs) for name, fn in {**duck, **extra}.items()}
@@ -195,6 +196,7 @@ def run(db: Database, runs: int) -> None:
 
 
 def run_log_pages(db: Database, runs: int) -> None:
+    log = LogService(db, clock=lambda: NOW, retry=lambda log_id: None)
     week = (NOW - timedelta(days=7), NOW)
     log_pages = {
         "log page 1, no filter": LogFilter(),
@@ -213,22 +215,22 @@ def run_log_pages(db: Database, runs: int) -> None:
     }
     for name, flt in log_pages.items():
         print(
-            f"{name:<34}{timed(lambda f=flt: log_queries.page(db, f), runs):>10.1f}"
+            f"{name:<34}{timed(lambda f=flt: log.page(f), runs):>10.1f}"
             "   (50 rows + count of matches)"
         )
-    last = log_queries.page(db, LogFilter(), page_no=10_000)
+    last = log.page(LogFilter(), 10_000)
     print(
         f"{'log page 10,000 (offset 499,950)':<34}"
-        f"{timed(lambda: log_queries.page(db, LogFilter(), page_no=10_000), runs):>10.1f}"
+        f"{timed(lambda: log.page(LogFilter(), 10_000), runs):>10.1f}"
         f"   ({len(last.rows)} rows)"
     )
     for name, flt in (
         ("CSV export, status=Failed", LogFilter(statuses=("Failed",))),
         ("CSV export, everything (capped)", LogFilter()),
     ):
-        export = log_queries.export_csv(db, flt)
+        export = log.export_csv(flt)
         print(
-            f"{name:<34}{timed(lambda f=flt: log_queries.export_csv(db, f), 3):>10.1f}"
+            f"{name:<34}{timed(lambda f=flt: log.export_csv(f), 3):>10.1f}"
             f"   ({export.rows:,} of {export.matching:,} rows, {len(export.data) / 1e6:.1f} MB)"
         )
 

@@ -17,9 +17,14 @@ from lib.anomalies.demo import seed_demo_if_empty
 from lib.connections.jira_connections import ConnectionStore, deployed_input_from_secrets
 from lib.connections.jira_provider import ActiveJiraProvider
 from lib.connections.secret_box import SecretBox
+from lib.connections.service import ConnectionService
+from lib.connections.site import JiraSite
 from lib.outbox.engine import SyncEngine
 from lib.outbox.worker import SyncWorker
 from lib.reporting import retention
+from lib.reporting.log_service import LogService
+from lib.reporting.operator_settings import OperatorSettings
+from lib.reporting.statistics import StatisticsService
 from lib.settings import Settings
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
@@ -47,6 +52,11 @@ class Services:
     tickets: TicketService
     worker: SyncWorker  # started by app.py's lifespan, not here
     automation: AutomationService
+    log: LogService
+    statistics: StatisticsService
+    operator: OperatorSettings
+    connect: ConnectionService
+    site: JiraSite
 
 
 def services_for(settings: Settings) -> Services:
@@ -98,6 +108,11 @@ def _build(settings: Settings, db: Database) -> Services:
         tickets,
         worker,
         AutomationService(db, engine, jira),
+        LogService(db, utc_now, engine.retry),
+        StatisticsService(db, utc_now),
+        OperatorSettings(db, settings, engine.notify),
+        ConnectionService(connections, settings.sandbox_url),
+        JiraSite(jira, engine.links, tickets),
     )
 
 

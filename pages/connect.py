@@ -1,7 +1,13 @@
 """Connect to Jira: the active connection, adding and managing connections, ticket defaults.
 
 Actions run in button callbacks, before the widgets are drawn, so an input
-error can be shown right under the field it belongs to.
+error can be shown right under the field it belongs to. The text fields of the
+add and edit forms sit in ``st.form``s: outside a form, a password field left
+with Tab did not send its value (seen in Chromium with Streamlit 1.67: no rerun
+followed the Tab, unlike a plain text field), so Create saw an empty field
+while the browser still showed the dots. In a form, every field's value
+travels with the submit button. Widgets with ``on_change`` (kind, flavour,
+sign-in method) stay above the form, which does not allow them.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from datetime import datetime
 import streamlit as st
 
 from components.common import services
-from lib.connections.jira_connections import (
+from lib.connections.models import (
     KIND_LABELS,
     Connection,
     ConnectionCheckFailed,
@@ -19,16 +25,7 @@ from lib.connections.jira_connections import (
     ConnectionNotFound,
     InvalidConnectionInput,
     TicketDefaults,
-    detect_kind,
-    list_issue_types,
-    list_priorities,
-    list_projects,
-    sandbox_credentials,
-    test_connection,
 )
-from lib.connections.secret_box import SecretUnreadable
-from lib.jira import JiraError
-from lib.jira.wording import explain
 
 KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
 DC_AUTH = {"Personal access token": "pat", "Username and password": "basic"}
@@ -40,8 +37,7 @@ CREDENTIAL_HELP = {
     "basic": "Enter username:password (split at the first colon; the password may contain colons).",
 }
 
-svc = services()
-store = svc.connections
+connect = services().connect
 st.title("Connect to Jira")
 
 
@@ -80,7 +76,7 @@ def status_line(conn: Connection) -> None:
 
 def on_test(connection_id: int) -> None:
     try:
-        result = test_connection(store, connection_id)
+        result = connect.test(connection_id)
     except ConnectionNotFound as exc:
         flash("error", str(exc))
         return
@@ -89,14 +85,23 @@ def on_test(connection_id: int) -> None:
 
 def on_activate(connection_id: int) -> None:
     try:
-        store.activate(connection_id)
+        connect.activate(connection_id)
     except ConnectionNotFound as exc:
         flash("error", str(exc))
 
 
+def on_delete_asked(connection_id: int) -> None:
+    st.session_state["connect_confirm_delete"] = connection_id
+
+
+def on_delete_cancelled() -> None:
+    st.session_state.pop("connect_confirm_delete", None)
+
+
 def on_delete(connection_id: int) -> None:
+    st.session_state.pop("connect_confirm_delete", None)
     try:
-        store.delete(connection_id)
+        connect.delete(connection_id)
     except ConnectionNotFound as exc:
         flash("error", str(exc))
     else:
@@ -120,7 +125,7 @@ def add_input() -> ConnectionInput:
 def on_create() -> None:
     st.session_state.pop("connect_add_error", None)
     try:
-        _, result = store.create(add_input())
+        _, result = connect.create(add_input())
     except InvalidConnectionInput as exc:
         st.session_state["connect_add_error"] = (exc.field, exc.message)
     except ConnectionCheckFailed as exc:
@@ -133,21 +138,28 @@ def on_create() -> None:
 def on_detect() -> None:
     data = add_input()
     try:
-        kind = detect_kind(data.host, ca_bundle=data.ca_bundle.strip() or None)
+        found = connect.detect(
+            data.host, chosen_kind=data.kind, ca_bundle=data.ca_bundle.strip() or None
+        )
     except InvalidConnectionInput as exc:
         st.session_state["connect_add_error"] = (exc.field, exc.message)
         return
-    except JiraError as exc:
-        st.session_state["connect_add_error"] = ("host", f"Could not detect the flavour: {exc}")
+    except ConnectionCheckFailed as exc:
+        st.session_state["connect_add_error"] = ("host", str(exc))
         return
     st.session_state.pop("connect_add_error", None)
-    if data.kind == "sandbox":
-        st.session_state["connect_sandbox_flavour"] = next(
-            k for k, v in FLAVOURS.items() if v == kind
-        )
+    st.session_state["connect_kind"] = KIND_LABELS[found.kind]
+    speaks = next(k for k, v in FLAVOURS.items() if v == found.flavour)
+    if found.kind == "sandbox":
+        st.session_state["connect_sandbox_flavour"] = speaks
+        if not data.credentials.strip():  # what the kind change would have filled in
+            st.session_state["connect_credentials"] = connect.sandbox_credentials(
+                found.flavour, data.dc_auth
+            )
+        label = f"{KIND_LABELS[found.flavour]}, served by the sandbox"
     else:
-        st.session_state["connect_kind"] = KIND_LABELS[kind]
-    st.session_state["connect_detected"] = f"Detected: {KIND_LABELS[kind]}."
+        label = KIND_LABELS[found.kind]
+    st.session_state["connect_detected"] = f"Detected: {label}."
 
 
 def on_kind_change() -> None:
@@ -155,8 +167,10 @@ def on_kind_change() -> None:
     data = add_input()
     if data.kind == "sandbox":
         if not data.host.strip() or data.host.rstrip("/").endswith("/sandbox"):
-            st.session_state["connect_host"] = svc.settings.sandbox_url
-        st.session_state["connect_credentials"] = sandbox_credentials(data.flavour, data.dc_auth)
+            st.session_state["connect_host"] = connect.sandbox_url
+        st.session_state["connect_credentials"] = connect.sandbox_credentials(
+            data.flavour, data.dc_auth
+        )
 
 
 def on_save_edit(conn: Connection) -> None:
@@ -174,7 +188,7 @@ def on_save_edit(conn: Connection) -> None:
         ca_bundle=get(f"connect_edit_ca_bundle_{conn.id}", ""),
     )
     try:
-        _, result = store.update(conn.id, data)
+        _, result = connect.update(conn.id, data)
     except InvalidConnectionInput as exc:
         st.session_state[scope] = (exc.field, exc.message)
     except ConnectionCheckFailed as exc:
@@ -190,10 +204,10 @@ def on_save_edit(conn: Connection) -> None:
 
 
 def active_section() -> Connection:
-    conn = store.active()
+    conn = connect.active()
     st.subheader("Active connection")
-    if store.deployed_error:
-        st.error(store.deployed_error)
+    if connect.deployed_error:
+        st.error(connect.deployed_error)
     if conn.is_demo:
         st.info(
             f"Demo mode (Jira sandbox): no connection is active, so tickets go to the sandbox "
@@ -213,9 +227,9 @@ def jira_lists(conn: Connection, name: str, load, *args):
     key = (conn.id, name, *args)
     if key not in cache:
         try:
-            cache[key] = load(store, conn.id, *args)
-        except (JiraError, SecretUnreadable) as exc:
-            st.error(explain(exc, conn))
+            cache[key] = load(conn, *args)
+        except ConnectionCheckFailed as exc:
+            st.error(str(exc))
             return None
     return cache[key]
 
@@ -233,7 +247,7 @@ def defaults_section(conn: Connection) -> None:
             defaults = choose_defaults(conn)
         url = st.text_input(
             "Public address of the dashboard (for links from Jira)",
-            value=store.public_url(conn),
+            value=connect.public_url(conn),
             key=f"connect_public_url_{conn.id}",
         )
         if st.button("Save defaults", key=f"connect_defaults_save_{conn.id}"):
@@ -251,7 +265,7 @@ def defaults_section(conn: Connection) -> None:
 
 def save_defaults(conn: Connection, defaults: TicketDefaults) -> None:
     try:
-        store.save_defaults(conn.id, defaults)
+        connect.save_defaults(conn.id, defaults)
     except InvalidConnectionInput as exc:
         st.error(exc.message)  # right under the address field and its button
     else:
@@ -260,7 +274,7 @@ def save_defaults(conn: Connection, defaults: TicketDefaults) -> None:
 
 
 def choose_defaults(conn: Connection) -> TicketDefaults:
-    projects = jira_lists(conn, "projects", list_projects)
+    projects = jira_lists(conn, "projects", connect.projects)
     if not projects:
         return TicketDefaults(
             conn.project_key, conn.issue_type_id, conn.issue_type_name, conn.priority_name
@@ -274,7 +288,7 @@ def choose_defaults(conn: Connection) -> TicketDefaults:
         key=f"connect_project_{conn.id}",
         index=keys.index(conn.project_key) if conn.project_key in keys else 0,
     )
-    types = jira_lists(conn, "types", list_issue_types, project) or []
+    types = jira_lists(conn, "types", connect.issue_types, project) or []
     type_ids = [t.id for t in types]
     type_names = {t.id: t.name for t in types}
     type_id = st.selectbox(
@@ -285,7 +299,9 @@ def choose_defaults(conn: Connection) -> TicketDefaults:
         index=type_ids.index(conn.issue_type_id) if conn.issue_type_id in type_ids else 0,
     )
     priorities = (
-        (jira_lists(conn, "priorities", list_priorities, project, type_id) or []) if type_id else []
+        (jira_lists(conn, "priorities", connect.priorities, project, type_id) or [])
+        if type_id
+        else []
     )
     priority = st.selectbox(
         "Priority",
@@ -311,16 +327,6 @@ def add_section() -> None:
                 on_change=on_kind_change,
             )
         ]
-    placeholder = {
-        "cloud": "https://your-site.atlassian.net",
-        "dc": "https://jira.example.com",
-        "sandbox": svc.settings.sandbox_url,
-    }[kind]
-    st.text_input("Jira address", key="connect_host", placeholder=placeholder)
-    field_error("connect_add_error", "host")
-    st.button("Detect Cloud or Data Center", key="connect_detect", on_click=on_detect)
-    if "connect_detected" in st.session_state:
-        st.caption(st.session_state.pop("connect_detected"))
     auth = "cloud"
     if flavour == "dc":
         auth = DC_AUTH[
@@ -332,6 +338,21 @@ def add_section() -> None:
                 on_change=on_kind_change,
             )
         ]
+    with st.form("connect_add_form", border=False, enter_to_submit=False):
+        add_fields(kind, auth)
+
+
+def add_fields(kind: str, auth: str) -> None:
+    placeholder = {
+        "cloud": "https://your-site.atlassian.net",
+        "dc": "https://jira.example.com",
+        "sandbox": connect.sandbox_url,
+    }[kind]
+    st.text_input("Jira address", key="connect_host", placeholder=placeholder)
+    field_error("connect_add_error", "host")
+    st.form_submit_button("Detect Cloud or Data Center", key="connect_detect", on_click=on_detect)
+    if "connect_detected" in st.session_state:
+        st.caption(st.session_state.pop("connect_detected"))
     st.text_input(
         "Credentials", key="connect_credentials", type="password", help=CREDENTIAL_HELP[auth]
     )
@@ -348,11 +369,16 @@ def add_section() -> None:
         )
         field_error("connect_add_error", "ca_bundle")
     field_error("connect_add_error", "kind")
-    st.button("Create", key="connect_create", type="primary", on_click=on_create)
+    st.form_submit_button("Create", key="connect_create", type="primary", on_click=on_create)
     field_error("connect_add_error", "check")
 
 
 def edit_form(conn: Connection) -> None:
+    with st.form(f"connect_edit_form_{conn.id}", border=False, enter_to_submit=False):
+        edit_fields(conn)
+
+
+def edit_fields(conn: Connection) -> None:
     scope = f"connect_edit_error_{conn.id}"
     st.text_input("Jira address", value=conn.host, key=f"connect_edit_host_{conn.id}")
     field_error(scope, "host")
@@ -384,7 +410,7 @@ def edit_form(conn: Connection) -> None:
         "CA bundle path", value=conn.ca_bundle or "", key=f"connect_edit_ca_bundle_{conn.id}"
     )
     field_error(scope, "ca_bundle")
-    st.button(
+    st.form_submit_button(
         "Save changes", key=f"connect_edit_save_{conn.id}", on_click=on_save_edit, args=(conn,)
     )
     field_error(scope, "check")
@@ -392,7 +418,7 @@ def edit_form(conn: Connection) -> None:
 
 def list_section() -> None:
     st.subheader("Stored connections")
-    connections = store.list()
+    connections = connect.list()
     if not connections:
         st.caption("None yet: the demo sandbox is used until you add one.")
     for conn in connections:
@@ -414,12 +440,35 @@ def list_section() -> None:
             if b3.button("Edit", key=f"connect_edit_{conn.id}"):
                 st.session_state["connect_editing"] = conn.id
             b4.button(
-                "Delete", key=f"connect_delete_{conn.id}", on_click=on_delete, args=(conn.id,)
+                "Delete",
+                key=f"connect_delete_{conn.id}",
+                on_click=on_delete_asked,
+                args=(conn.id,),
             )
+            if st.session_state.get("connect_confirm_delete") == conn.id:
+                confirm_delete(conn)
             if st.session_state.get("connect_editing") == conn.id:
                 edit_form(conn)
     if any(c.active for c in connections):
-        st.button("Use demo mode instead", key="connect_use_demo", on_click=store.use_demo)
+        st.button("Use demo mode instead", key="connect_use_demo", on_click=connect.use_demo)
+
+
+def confirm_delete(conn: Connection) -> None:
+    # Two steps: a connection cannot be restored from the page once deleted.
+    st.warning(
+        f"Delete {conn.label}? Tickets linked through it keep it as history, but it can no "
+        "longer be used."
+        + (" It is the active connection: the demo sandbox takes over." if conn.active else "")
+    )
+    yes, no = st.columns(2)
+    yes.button(
+        "Yes, delete",
+        key=f"connect_delete_yes_{conn.id}",
+        type="primary",
+        on_click=on_delete,
+        args=(conn.id,),
+    )
+    no.button("Cancel", key=f"connect_delete_no_{conn.id}", on_click=on_delete_cancelled)
 
 
 show_flash()

@@ -13,15 +13,13 @@ import pandas as pd
 import streamlit as st
 
 from components.common import services
-from lib.jira import JiraError, looks_like_issue_key
-from lib.jira.wording import explain
-from lib.tickets.service import TicketRefused
+from lib.jira import looks_like_issue_key
 
 REFRESH_LIMIT = 50  # links refreshed per click: each is one Jira call
 
-svc = services()
+site = services().site
 st.title("Jira")
-connection = svc.jira.connection()
+connection = site.connection()
 
 
 def sandbox_view(base: str) -> None:
@@ -36,23 +34,19 @@ def sandbox_view(base: str) -> None:
 
 
 def refresh(links) -> None:
-    failed: list[str] = []
-    for link in links:
-        try:
-            svc.tickets.refresh(link.id)
-        except (TicketRefused, JiraError) as exc:
-            words = explain(exc, connection) if isinstance(exc, JiraError) else str(exc)
-            failed.append(f"{link.issue_key}: {words}")
-    done = len(links) - len(failed)
-    if failed:
-        st.warning(f"Refreshed {done} of {len(links)}; these failed:\n\n- " + "\n- ".join(failed))
+    outcome = site.refresh(links)
+    if outcome.failures:
+        st.warning(
+            f"Refreshed {outcome.refreshed} of {outcome.tried}; these failed:\n\n- "
+            + "\n- ".join(outcome.failures)
+        )
     else:
-        st.success(f"Refreshed {done} ticket(s) from Jira.")
+        st.success(f"Refreshed {outcome.refreshed} ticket(s) from Jira.")
 
 
 def linked_tickets() -> None:
     st.subheader("Linked tickets")
-    links = svc.sync.links.recent_active(connection.id, REFRESH_LIMIT)
+    links = site.recent_links(REFRESH_LIMIT)
     if not links:
         st.info("No anomaly is linked to a ticket on this Jira yet.")
         return
@@ -62,7 +56,7 @@ def linked_tickets() -> None:
         icon=":material/refresh:",
     ):
         refresh(links)
-        links = svc.sync.links.recent_active(connection.id, REFRESH_LIMIT)
+        links = site.recent_links(REFRESH_LIMIT)
     frame = pd.DataFrame(
         [
             {

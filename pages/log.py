@@ -8,11 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from components.common import services
-from lib.reporting import log_queries, retention
-from lib.reporting.log_queries import LogFilter
-from lib.services import utc_now
+from lib.reporting.log_service import LogAction, LogFilter, LogStatus, LogType
 
-svc = services()
+log = services().log
 st.title("Log")
 st.caption("Every call to Jira and every queued change, newest first. Times are UTC.")
 
@@ -40,9 +38,9 @@ def day_range(days) -> tuple[datetime | None, datetime | None]:
 
 def read_filter() -> LogFilter:
     c1, c2, c3, c4, c5 = st.columns([1.2, 2, 2, 2, 2])
-    types = c1.multiselect("Type", list(log_queries.TYPES), key="log_type")
-    actions = c2.multiselect("Action", list(log_queries.ACTIONS), key="log_action")
-    statuses = c3.multiselect("Status", list(log_queries.STATUSES), key="log_status")
+    types = c1.multiselect("Type", list(LogType), key="log_type")
+    actions = c2.multiselect("Action", list(LogAction), key="log_action")
+    statuses = c3.multiselect("Status", list(LogStatus), key="log_status")
     days = c4.date_input("Between (UTC)", value=(), key="log_dates")
     text = c5.text_input("Search key, error, anomaly id", key="log_text")
     start, end = day_range(days)
@@ -52,8 +50,8 @@ def read_filter() -> LogFilter:
 def table(flt: LogFilter) -> tuple[int | None, int]:
     """The page of rows; returns the selected row's id (if any) and the match count."""
     page_no = st.number_input("Page", min_value=1, value=1, step=1, key="log_page")
-    result = log_queries.page(svc.db, flt, page_no=int(page_no))
-    pages = max(1, -(-result.total // log_queries.PAGE_SIZE))
+    result = log.page(flt, int(page_no))
+    pages = max(1, -(-result.total // log.PAGE_SIZE))
     st.caption(f"{result.total:,} matching entries · page {int(page_no)} of {pages:,}")
     if not result.rows:
         st.info(
@@ -98,15 +96,15 @@ def table(flt: LogFilter) -> tuple[int | None, int]:
 
 
 def export(flt: LogFilter, matching: int) -> None:
-    if matching > log_queries.EXPORT_CAP:
+    if matching > log.EXPORT_CAP:
         st.caption(
-            f"The export holds the newest {log_queries.EXPORT_CAP:,} of "
+            f"The export holds the newest {log.EXPORT_CAP:,} of "
             f"{matching:,} matching entries: narrow the filters for the rest."
         )
     # A callable: the CSV is built only when clicked, not on every rerun.
     st.download_button(
         "Export CSV",
-        data=lambda: log_queries.export_csv(svc.db, flt).data,
+        data=lambda: log.export_csv(flt).data,
         file_name="sync_log.csv",
         mime="text/csv",
         key="log_export",
@@ -116,7 +114,7 @@ def export(flt: LogFilter, matching: int) -> None:
 
 def retry(log_id: int) -> None:
     try:
-        svc.sync.retry(log_id)  # the engine's retry also wakes the worker at once
+        log.retry(log_id)  # also wakes the worker at once
     except ValueError as exc:
         flash("error", str(exc))
     else:
@@ -125,7 +123,7 @@ def retry(log_id: int) -> None:
 
 
 def details(log_id: int) -> None:
-    found = log_queries.details(svc.db, log_id)
+    found = log.details(log_id)
     if found is None:
         st.warning(f"Log entry {log_id} does not exist (it may have been cleaned up).")
         return
@@ -149,7 +147,7 @@ def details(log_id: int) -> None:
 
 
 def settings_section() -> None:
-    current = retention.load(svc.db)
+    current = log.retention()
     with st.expander("Log settings: how much log to keep"):
         st.caption(
             "Only finished entries (Ok, Failed) are removed, oldest first; pending and "
@@ -160,7 +158,7 @@ def settings_section() -> None:
         entries = c1.number_input(
             "Maximum entries",
             min_value=0,
-            max_value=retention.LIMIT,
+            max_value=log.LIMIT,
             value=current.max_entries,
             step=1000,
             key="log_max_entries",
@@ -168,7 +166,7 @@ def settings_section() -> None:
         age = c2.number_input(
             "Maximum age in days",
             min_value=0,
-            max_value=retention.LIMIT,
+            max_value=log.LIMIT,
             value=current.max_age_days,
             step=1,
             key="log_max_age_days",
@@ -176,7 +174,7 @@ def settings_section() -> None:
         b1, b2 = st.columns(2)
         if b1.button("Save", key="log_save"):
             try:
-                saved = retention.save(svc.db, int(entries), int(age))
+                saved = log.save_retention(int(entries), int(age))
             except ValueError as exc:
                 st.error(str(exc))
             else:
@@ -185,7 +183,7 @@ def settings_section() -> None:
                     f"{saved.max_age_days or 'any number of'} days."
                 )
         if b2.button("Clean up now", key="log_cleanup", help="Uses the saved settings."):
-            result = retention.cleanup(svc.db, utc_now())
+            result = log.clean_up_now()
             flash(
                 "success",
                 f"Removed {result.removed:,} entries ({result.by_age:,} too old, "

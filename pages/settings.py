@@ -5,24 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common import services
-from lib.http.api_token import read_token
-from lib.outbox.policy import UpdateLimit
-from lib.outbox.worker import load_update_limit, save_update_limit
 
 REFRESH_ENV = "ANOMALY_DESK_REFRESH_MINUTES"
-ADVANCED_PATH = "/api/v1/advanced"
 
-svc = services()
+operator = services().operator
+describe = operator.describe
 st.title("Settings")
-
-
-def describe(limit: UpdateLimit) -> str:
-    if not limit.enabled:
-        return "Off: automatic updates go out as soon as they are due."
-    return (
-        f"At most {limit.max_updates} automatic update(s) per {limit.per_seconds:g} s; "
-        "later ones wait as Deferred with their planned time."
-    )
 
 
 def update_limit_section() -> None:
@@ -31,7 +19,7 @@ def update_limit_section() -> None:
         "Automatic updates and comments sent to Jira (manual ones are never held back). "
         "0 updates switches the limit off."
     )
-    current = load_update_limit(svc.db)
+    current = operator.update_limit()
     st.info(f"Current: {describe(current)}")
     if saved_note := st.session_state.pop("settings_flash", None):
         st.success(saved_note)
@@ -50,18 +38,17 @@ def update_limit_section() -> None:
     if not saved:
         return
     try:
-        save_update_limit(svc.db, UpdateLimit(int(most), float(seconds)))
+        saved_limit = operator.save_update_limit(most, seconds)
     except ValueError as exc:  # the store's rule, in its own words; nothing was saved
         st.error(f"Not saved: {exc}")
         return
-    svc.sync.notify()  # deferred rows are planned again against the new limit
-    st.session_state["settings_flash"] = f"Saved. {describe(load_update_limit(svc.db))}"
+    st.session_state["settings_flash"] = f"Saved. {describe(saved_limit)}"
     st.rerun()  # so "Current" above shows the new limit
 
 
 def refresh_section() -> None:
     st.subheader("Background refresh")
-    minutes = svc.settings.refresh_minutes
+    minutes = operator.refresh_minutes
     st.text_input(
         "Linked tickets are re-read from Jira every (minutes)",
         value=str(minutes) if minutes else "0 (never)",
@@ -74,24 +61,24 @@ def refresh_section() -> None:
     )
 
 
-def masked(token: str | None) -> str:
+def masked(length: int | None) -> str:
     """Never the token itself: only whether it exists and how long it is."""
     return (
         "not created yet (the dashboard writes it when it starts)"
-        if not token
-        else f"{'•' * 12} ({len(token)} characters)"
+        if not length
+        else f"{'•' * 12} ({length} characters)"
     )
 
 
 def automation_section() -> None:
     st.subheader("Automation endpoint")
-    url = f"{svc.settings.dashboard_url}{ADVANCED_PATH}"
-    path = svc.settings.api_token_path
+    endpoint = operator.automation_endpoint()
+    url, path = endpoint.url, endpoint.token_path
     st.text_input("URL (POST)", value=url, disabled=True, key="settings_endpoint_url")
     st.text_input(
         "Token file (owner-only)", value=str(path), disabled=True, key="settings_token_path"
     )
-    st.text_input("Token", value=masked(read_token(path)), disabled=True, key="settings_token")
+    st.text_input("Token", value=masked(endpoint.token_length), disabled=True, key="settings_token")
     st.caption(
         "Send the token as `Authorization: Bearer <token>`. Answers: 200 done, 400 "
         "refused (the message says which part is wrong), 401 missing or wrong token, "

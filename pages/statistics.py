@@ -10,10 +10,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import actor, services
-from lib.reporting import statistics as stats
-from lib.services import utc_now
+from lib.reporting.statistics import Counter, DayStats, FirstTicketDay
 
-svc = services()
+stats = services().statistics
 st.title("Statistics")
 st.caption(
     "Created = a create that succeeded; Updated = an update or comment that succeeded; "
@@ -37,7 +36,7 @@ def pick_zone() -> str:
     )
 
 
-def reset_control(counter: stats.Counter) -> None:
+def reset_control(counter: Counter) -> None:
     # Two steps: a reset cannot be undone, so it asks before it writes.
     pending = st.session_state.get("stats_confirm") == counter.name
     if not pending:
@@ -48,7 +47,7 @@ def reset_control(counter: stats.Counter) -> None:
     st.warning(f"Start the {counter.label} counter again from now? The log is not changed.")
     yes, no = st.columns(2)
     if yes.button("Yes, reset", key=f"stats_reset_yes_{counter.name}", type="primary"):
-        stats.reset(svc.db, counter.name, utc_now(), actor())
+        stats.reset(counter.name, actor())
         st.session_state.pop("stats_confirm", None)
         flash("success", f"{counter.label} counter reset.")
         st.rerun()
@@ -58,7 +57,7 @@ def reset_control(counter: stats.Counter) -> None:
 
 
 def counters_section(tz: str) -> None:
-    found = stats.counters(svc.db, tz, utc_now())
+    found = stats.counters(tz)
     for column, counter in zip(st.columns(len(found)), found.values()):
         with column.container(border=True):
             st.markdown(f"**{counter.label}**")
@@ -72,7 +71,7 @@ def counters_section(tz: str) -> None:
 
 
 def pick_range(tz: str):
-    today = stats.local_day(utc_now(), stats.zone(tz))
+    today = stats.today(tz)
     picked = st.date_input("Days", value=(today - timedelta(days=29), today), key="stats_range")
     picked = list(picked) if isinstance(picked, (tuple, list)) else [picked]
     if not picked:
@@ -80,7 +79,7 @@ def pick_range(tz: str):
     return picked[0], picked[-1]
 
 
-def activity_charts(days: list[stats.DayStats]) -> None:
+def activity_charts(days: list[DayStats]) -> None:
     frame = pd.DataFrame([asdict(d) for d in days])
     if not (frame["created"].sum() or frame["updated"].sum() or frame["failed"].sum()):
         st.info("No tickets were created or updated and nothing failed in these days.")
@@ -117,7 +116,7 @@ def activity_charts(days: list[stats.DayStats]) -> None:
     st.plotly_chart(failures, key="stats_chart_failures")
 
 
-def first_ticket_chart(found: list[stats.FirstTicketDay]) -> None:
+def first_ticket_chart(found: list[FirstTicketDay]) -> None:
     if not found:
         st.info("No anomaly got its first ticket in these days.")
         return
@@ -146,7 +145,7 @@ if chosen is None:
     st.info("Pick the first and last day of the range.")
 else:
     try:
-        activity_charts(stats.daily(svc.db, chosen[0], chosen[1], zone_name))
-        first_ticket_chart(stats.first_ticket_times(svc.db, chosen[0], chosen[1], zone_name))
+        activity_charts(stats.daily(chosen[0], chosen[1], zone_name))
+        first_ticket_chart(stats.first_ticket_times(chosen[0], chosen[1], zone_name))
     except ValueError as exc:
         st.error(str(exc))

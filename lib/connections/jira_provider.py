@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import threading
 
-from lib.connections.jira_connections import Connection, ConnectionStore, make_client
+from lib.connections.checks import make_client
+from lib.connections.connection_store import ConnectionStore
+from lib.connections.models import Connection
 from lib.connections.secret_box import SecretUnreadable
 from lib.jira import RetryPolicy
 from lib.outbox.policy import ActiveJira

@@ -22,55 +22,14 @@ from datetime import datetime, timedelta
 from lib.jira import JiraError, RateLimited
 from lib.outbox.engine import SyncEngine
 from lib.outbox.policy import ActiveJira, UpdateLimit, pick_due
-from lib.store.db import Database
+from lib.store.app_settings import load_update_limit, save_update_limit  # noqa: F401 (re-export)
 from lib.store.sync_log import LogRow
 from lib.tickets.service import TicketRefused, TicketService
 
 log = logging.getLogger("anomaly_desk.sync.worker")
 
-MAX_UPDATES_KEY = "sync.update_limit.max_updates"
-PER_SECONDS_KEY = "sync.update_limit.per_seconds"
 DEFAULT_REFRESH_S = 15 * 60.0
 LIMITED_ACTIONS = ("comment", "update")
-
-
-def load_update_limit(db: Database) -> UpdateLimit:
-    """The operator's update limit from ``app_settings`` (default 10 per 60 s)."""
-    with db.read() as cur:
-        values = dict(
-            cur.execute(
-                "SELECT key, value FROM app_settings WHERE key IN (?, ?)",
-                [MAX_UPDATES_KEY, PER_SECONDS_KEY],
-            ).fetchall()
-        )
-    default = UpdateLimit()
-    try:
-        return UpdateLimit(
-            int(values.get(MAX_UPDATES_KEY, default.max_updates)),
-            float(values.get(PER_SECONDS_KEY, default.per_seconds)),
-        )
-    except ValueError:
-        return default
-
-
-def save_update_limit(db: Database, limit: UpdateLimit) -> None:
-    """Store the update limit (0 updates switches it off).
-
-    Raises:
-        ValueError: negative numbers or a zero interval with a limit.
-    """
-    if limit.max_updates < 0 or limit.per_seconds <= 0:
-        raise ValueError(
-            "The update limit needs 0 or more updates per a positive number of seconds."
-        )
-    with db.transaction() as cur:
-        for key, value in (
-            (MAX_UPDATES_KEY, limit.max_updates),
-            (PER_SECONDS_KEY, limit.per_seconds),
-        ):
-            cur.execute(
-                "INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)", [key, str(value)]
-            )
 
 
 HOUSEKEEPING_EVERY = timedelta(minutes=10)

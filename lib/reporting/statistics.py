@@ -1,4 +1,4 @@
-"""Statistics of the Jira sync, aggregated in DuckDB over ``sync_log``.
+"""Statistics of the Jira sync: what each number means and which days it covers.
 
 Definitions (the page's captions repeat them):
 
@@ -14,32 +14,25 @@ Definitions (the page's captions repeat them):
 
 A row's time is its ``created_at`` (naive UTC, the time the Log page shows).
 Days are calendar days in the time zone the user picks: the UTC boundaries of
-"today" and "yesterday" are computed in Python with zoneinfo (DST included)
-and passed as parameters. Per-day series first count rows per 15-minute UTC
-bucket (every current IANA offset is a multiple of 15 minutes) and convert
-only those few thousand buckets to local days, so 1,000,000 rows never go
-through a per-row time-zone conversion.
+"today" and "yesterday" are computed here with zoneinfo (DST included) and
+passed to the store as parameters; the store aggregates in DuckDB.
 
-Counters count only rows written after their latest reset (``stats_resets``);
-a reset never touches the log. The running total is all-time (the log as it
-is, resets ignored): it is history, not a counter. Rows removed by the log
-cleanup no longer count.
+Counters count only rows written after their latest reset; a reset never
+touches the log. The running total is all-time (the log as it is, resets
+ignored): it is history, not a counter. Rows removed by the cleanup no longer count.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from lib.store.db import Database
+from lib.store.statistics import CounterName, FirstTicketDay, StatisticsRepository, Window
 
-COUNTERS = {"create": "Create", "update": "Update", "total": "Total"}
-_COUNTER_SQL = {
-    "create": "action = 'create'",
-    "update": "action IN ('update', 'comment')",
-    "total": "action IN ('create', 'update', 'comment')",
-}
+COUNTERS = {CounterName.CREATE: "Create", CounterName.UPDATE: "Update", CounterName.TOTAL: "Total"}
 COMMON_ZONES = (
     "UTC",
     "Europe/London",
@@ -62,10 +55,12 @@ COMMON_ZONES = (
 _EPOCH = datetime(1970, 1, 1)  # "never reset": counts everything
 MAX_RANGE_DAYS = 3660
 
+__all__ = ["COUNTERS", "Counter", "CounterName", "DayStats", "FirstTicketDay", "StatisticsService"]
+
 
 @dataclass(frozen=True)
 class Counter:
-    name: str  # create | update | total
+    name: CounterName
     label: str
     total: int
     today: int
@@ -82,14 +77,6 @@ class DayStats:
     ok: int
     running_total: int  # all-time created + updated up to the end of this day
     success_rate: float | None  # ok / (ok + failed), None without finished rows
-
-
-@dataclass(frozen=True)
-class FirstTicketDay:
-    day: date
-    anomalies: int  # anomalies whose first ticket came that day
-    median_hours: float
-    max_hours: float
 
 
 def zone(name: str) -> ZoneInfo:
@@ -120,70 +107,6 @@ def local_day(now: datetime, tz: ZoneInfo) -> date:
     return now.replace(tzinfo=UTC).astimezone(tz).date()
 
 
-# -- counters --------------------------------------------------------------------
-
-
-def last_resets(db: Database) -> dict[str, datetime | None]:
-    with db.read() as cur:
-        found = dict(
-            cur.execute(
-                "SELECT counter, max(reset_at) FROM stats_resets GROUP BY counter"
-            ).fetchall()
-        )
-    return {name: found.get(name) for name in COUNTERS}
-
-
-def reset(db: Database, counter: str, now: datetime, actor: str | None = None) -> None:
-    """Start ``counter`` again from ``now``; the log is not touched.
-
-    Raises:
-        ValueError: unknown counter.
-    """
-    if counter not in COUNTERS:
-        raise ValueError(f"Unknown counter {counter!r}: one of {', '.join(COUNTERS)}.")
-    with db.transaction() as cur:
-        cur.execute(
-            "INSERT INTO stats_resets (counter, reset_at, reset_by) VALUES (?, ?, ?)",
-            [counter, now, actor],
-        )
-
-
-def counters(db: Database, tz_name: str, now: datetime) -> dict[str, Counter]:
-    """Create, Update and Total: since the last reset, today and yesterday in ``tz_name``."""
-    tz = zone(tz_name)
-    today = local_day(now, tz)
-    yesterday_at = local_midnight_utc(today - timedelta(days=1), tz)
-    today_at = local_midnight_utc(today, tz)
-    tomorrow_at = local_midnight_utc(today + timedelta(days=1), tz)
-    resets = last_resets(db)
-    exprs: list[str] = []
-    params: list = []
-    for name, condition in _COUNTER_SQL.items():
-        since = resets[name] or _EPOCH
-        # Each window starts at the later of its own start and the reset.
-        for start, end in (
-            (since, None),
-            (max(since, today_at), tomorrow_at),
-            (max(since, yesterday_at), today_at),
-        ):
-            upper = " AND created_at < ?" if end is not None else ""
-            exprs.append(f"count(*) FILTER (WHERE {condition} AND created_at >= ?{upper})")
-            params += [start] + ([end] if end is not None else [])
-    with db.read() as cur:
-        values = cur.execute(
-            f"SELECT {', '.join(exprs)} FROM sync_log WHERE status = 'ok'"
-            " AND action IN ('create', 'update', 'comment')",
-            params,
-        ).fetchone()
-    return {
-        name: Counter(name, COUNTERS[name], *values[i * 3 : i * 3 + 3], resets[name])
-        for i, name in enumerate(COUNTERS)
-    }
-
-
-# -- per-day series ----------------------------------------------------------------
-
-
 def _range(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime, list[date]]:
     if end < start:
         raise ValueError("The end of the date range is before its start.")
@@ -193,65 +116,77 @@ def _range(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime, li
     return local_midnight_utc(start, tz), local_midnight_utc(end + timedelta(days=1), tz), days
 
 
-def daily(db: Database, start: date, end: date, tz_name: str) -> list[DayStats]:
-    """Every day from ``start`` to ``end`` (inclusive, days in ``tz_name``), zeros included.
+class StatisticsService:
+    """What the Statistics page asks for; the clock is injected (tests pin it)."""
 
-    Raises:
-        ValueError: unknown zone, or an empty or too long range.
-    """
-    tz = zone(tz_name)
-    lo, hi, days = _range(start, end, tz)
-    sql = """
-        WITH buckets AS (
-            SELECT time_bucket(INTERVAL 15 MINUTE, created_at) AS bucket,
-                   count(*) FILTER (WHERE status = 'ok' AND action = 'create') AS created,
-                   count(*) FILTER (WHERE status = 'ok' AND action IN ('update', 'comment'))
-                       AS updated,
-                   count(*) FILTER (WHERE status = 'failed') AS failed,
-                   count(*) FILTER (WHERE status = 'ok') AS ok
-            FROM sync_log
-            WHERE created_at >= ? AND created_at < ? AND status IN ('ok', 'failed')
-            GROUP BY bucket),
-        per_day AS (
-            SELECT timezone(?, timezone('UTC', bucket))::DATE AS day, sum(created) AS created,
-                   sum(updated) AS updated, sum(failed) AS failed, sum(ok) AS ok
-            FROM buckets GROUP BY day),
-        days AS (SELECT unnest(?::DATE[]) AS day)
-        SELECT d.day, coalesce(p.created, 0), coalesce(p.updated, 0), coalesce(p.failed, 0),
-               coalesce(p.ok, 0),
-               (SELECT count(*) FROM sync_log WHERE created_at < ? AND status = 'ok'
-                  AND action IN ('create', 'update', 'comment'))
-               + sum(coalesce(p.created, 0) + coalesce(p.updated, 0)) OVER (ORDER BY d.day)
-        FROM days d LEFT JOIN per_day p USING (day) ORDER BY d.day
-    """
-    with db.read() as cur:
-        rows = cur.execute(sql, [lo, hi, tz_name, days, lo]).fetchall()
-    return [
-        DayStats(day, int(c), int(u), int(f), int(ok), int(run), ok / (ok + f) if ok + f else None)
-        for day, c, u, f, ok, run in rows
-    ]
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self._repo = StatisticsRepository(db)
+        self._clock = clock
 
+    zone_choices = staticmethod(zone_choices)
 
-def first_ticket_times(db: Database, start: date, end: date, tz_name: str) -> list[FirstTicketDay]:
-    """Per day of an anomaly's first ticket (create or link): hours since its detection.
+    def today(self, tz_name: str) -> date:
+        """Today's date in ``tz_name``. Raises ValueError: unknown zone."""
+        return local_day(self._clock(), zone(tz_name))
 
-    Raises:
-        ValueError: unknown zone, or an empty or too long range.
-    """
-    tz = zone(tz_name)
-    lo, hi, _ = _range(start, end, tz)
-    sql = """
-        WITH first AS (
-            SELECT anomaly_id, min(created_at) AS first_at FROM sync_log
-            WHERE status = 'ok' AND action IN ('create', 'link') AND anomaly_id IS NOT NULL
-            GROUP BY anomaly_id
-            HAVING min(created_at) >= ? AND min(created_at) < ?)
-        SELECT timezone(?, timezone('UTC', f.first_at))::DATE AS day, count(*) AS anomalies,
-               median(epoch(f.first_at) - epoch(a.detected_at)) / 3600.0 AS median_hours,
-               max(epoch(f.first_at) - epoch(a.detected_at)) / 3600.0 AS max_hours
-        FROM first f JOIN anomalies a ON a.id = f.anomaly_id
-        GROUP BY day ORDER BY day
-    """
-    with db.read() as cur:
-        rows = cur.execute(sql, [lo, hi, tz_name]).fetchall()
-    return [FirstTicketDay(day, int(n), float(med), float(mx)) for day, n, med, mx in rows]
+    def last_resets(self) -> dict[CounterName, datetime | None]:
+        return self._repo.last_resets()
+
+    def reset(self, counter: CounterName | str, actor: str | None = None) -> None:
+        """Start ``counter`` again from now; the log is not touched.
+
+        Raises:
+            ValueError: unknown counter.
+        """
+        if counter not in COUNTERS:
+            raise ValueError(f"Unknown counter {counter!r}: one of {', '.join(COUNTERS)}.")
+        self._repo.add_reset(CounterName(counter), self._clock(), actor)
+
+    def counters(self, tz_name: str) -> dict[CounterName, Counter]:
+        """Create, Update and Total: since the last reset, today and yesterday in ``tz_name``."""
+        tz = zone(tz_name)
+        today = local_day(self._clock(), tz)
+        yesterday_at = local_midnight_utc(today - timedelta(days=1), tz)
+        today_at = local_midnight_utc(today, tz)
+        tomorrow_at = local_midnight_utc(today + timedelta(days=1), tz)
+        resets = self._repo.last_resets()
+        windows: list[Window] = []
+        for name in COUNTERS:
+            since = resets[name] or _EPOCH
+            # Each window starts at the later of its own start and the reset.
+            windows += [
+                Window(name, since),
+                Window(name, max(since, today_at), tomorrow_at),
+                Window(name, max(since, yesterday_at), today_at),
+            ]
+        values = self._repo.count_ok(windows)
+        return {
+            name: Counter(name, COUNTERS[name], *values[i * 3 : i * 3 + 3], resets[name])
+            for i, name in enumerate(COUNTERS)
+        }
+
+    def daily(self, start: date, end: date, tz_name: str) -> list[DayStats]:
+        """Every day from ``start`` to ``end`` (inclusive, in ``tz_name``), zeros included.
+
+        Raises:
+            ValueError: unknown zone, or an empty or too long range.
+        """
+        tz = zone(tz_name)
+        lo, hi, days = _range(start, end, tz)
+        return [
+            DayStats(
+                d.day, d.created, d.updated, d.failed, d.ok, d.running_total,
+                d.ok / (d.ok + d.failed) if d.ok + d.failed else None,
+            )
+            for d in self._repo.daily(lo, hi, tz_name, days)
+        ]  # fmt: skip
+
+    def first_ticket_times(self, start: date, end: date, tz_name: str) -> list[FirstTicketDay]:
+        """Per day of an anomaly's first ticket (create or link): hours since its detection.
+
+        Raises:
+            ValueError: unknown zone, or an empty or too long range.
+        """
+        tz = zone(tz_name)
+        lo, hi, _ = _range(start, end, tz)
+        return self._repo.first_ticket_days(lo, hi, tz_name)

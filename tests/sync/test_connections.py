@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from lib.connections import jira_connections as conn_mod
+from lib.connections import checks, models
 from lib.connections.jira_connections import (
     DEMO_ID,
     SECRETS_ID,
@@ -22,9 +22,6 @@ from lib.connections.jira_connections import (
     deployed_input_from_secrets,
     detect_kind,
     explain,
-    list_issue_types,
-    list_priorities,
-    list_projects,
     make_client,
     normalise_host,
     parse_credentials,
@@ -112,6 +109,14 @@ def test_accepted_hosts_are_normalised(kind, raw, expected):
         ("cloud", "https://acme.atlassian.net#top", "?query or #fragment"),
         ("cloud", "https://acme.atlassian.net:99999", "port"),
         ("cloud", "https://acme.atlassian.net:abc", "port"),
+        ("dc", "https://" + "a" * 5000 + ".com", "at most 2,048"),
+        ("dc", "https://" + "a" * 64 + ".corp", "at most 63 between two dots"),
+        ("dc", "https://" + ".".join(["abcdefghi"] * 30), "at most 253 characters"),
+        ("dc", "https://jira.corp\x00x", "control characters"),
+        ("dc", "https://jira.corp/\x7f", "control characters"),
+        ("dc", "https://[::1", "not a valid address"),
+        ("dc", "https://jira.ëxample.com", "no valid host name"),
+        ("dc", "https://jira.corp/../admin", "Remove the path"),
     ],
 )
 def test_refused_hosts_say_what_is_wrong(kind, raw, words):
@@ -133,9 +138,11 @@ def test_refused_hosts_say_what_is_wrong(kind, raw, words):
         ("cloud", "pat", "  me@acme.com:ATATT3x \n", ("basic", "me@acme.com", "ATATT3x")),
         ("dc", "pat", "NjM0OTQ1MjE4OTc2OpXv", ("bearer", None, "NjM0OTQ1MjE4OTc2OpXv")),
         ("dc", "basic", "jdoe:p:a:ss", ("basic", "jdoe", "p:a:ss")),
+        ("dc", "basic", "jörg:pässwörd", ("basic", "jörg", "pässwörd")),
     ],
 )
 def test_credentials_split_at_the_first_colon(flavour, auth, raw, expected):
+    # Latin-1 beyond ASCII is fine: requests sends Basic credentials as Latin-1.
     assert parse_credentials(flavour, auth, raw, cloud_site=True) == expected
 
 
@@ -156,13 +163,25 @@ def test_credentials_split_at_the_first_colon(flavour, auth, raw, expected):
         ("dc", "basic", "jdoe", "Enter username:password, with a colon"),
         ("dc", "basic", "jdoe:", "after the colon is empty"),
         ("dc", "basic", ":secret", "before the colon is empty"),
+        ("dc", "pat", "tok€n", "1 character(s) that cannot be sent to Jira"),
+        ("dc", "basic", "jdoe:pa€ss", "Latin-1"),
+        ("dc", "basic", "jd€e:pass", "Latin-1"),
+        ("cloud", "pat", "me@acme.com:tok€", "Latin-1"),
+        ("dc", "pat", "tok\x00en", "control characters"),
+        ("dc", "basic", "jdoe:pa\x1bss", "control characters"),
+        ("dc", "pat", "t" * 5000, "at most 4,096"),
+        ("dc", "pat", "s3cr€t-t0ken", "not shown"),
     ],
 )
 def test_refused_credentials_say_what_is_wrong(flavour, auth, raw, words):
     with pytest.raises(InvalidConnectionInput) as caught:
         parse_credentials(flavour, auth, raw, cloud_site=True)
     assert caught.value.field == "credentials"
-    assert words in caught.value.message
+    if words == "not shown":  # the message names no part of the secret
+        assert "€" not in caught.value.message.split("(")[0] and "s3cr" not in caught.value.message
+        assert "t0ken" not in str(caught.value)
+    else:
+        assert words in caught.value.message
 
 
 @pytest.mark.parametrize(
@@ -456,11 +475,11 @@ def test_defaults_and_public_url_are_kept_per_connection(store, sandbox):
 
 def test_lists_for_the_defaults_come_from_jira(store, sandbox):
     conn, _ = store.create(cloud_input(sandbox))
-    assert [p.key for p in list_projects(store, conn.id)] == ["DQ", "OPS"]
-    types = list_issue_types(store, conn.id, "DQ")
+    assert [p.key for p in checks.projects(store.get(conn.id))] == ["DQ", "OPS"]
+    types = checks.issue_types(store.get(conn.id), "DQ")
     assert "Task" in [t.name for t in types] and not any(t.subtask for t in types)
     task = next(t for t in types if t.name == "Task")
-    assert "High" in list_priorities(store, conn.id, "DQ", task.id)
+    assert "High" in checks.priorities(store.get(conn.id), "DQ", task.id)
 
 
 def test_plaintext_token_never_reaches_the_database_file(tmp_path):
@@ -593,7 +612,7 @@ def test_captcha_lockout_says_log_in_in_a_browser(fresh_sandbox):
 
 
 def test_timeout_is_said_in_words(fresh_sandbox, monkeypatch):
-    monkeypatch.setattr(conn_mod, "CHECK_TIMEOUT", 0.5)
+    monkeypatch.setattr(models, "CHECK_TIMEOUT", 0.5)
     fresh_sandbox.runtime.faults.add_faults([Fault("timeout", path="myself")])
     result = checked(cloud_input(fresh_sandbox))
     assert "did not answer" in result.message and "timeout" in result.message

@@ -6,11 +6,15 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from lib.reporting import log_queries as lq
-from lib.reporting.log_queries import LogFilter
+from lib.reporting.log_service import LogFilter, LogService
+from lib.reporting.masking import MASK, pretty_masked
 from lib.store.db import Database
 
 T0 = datetime(2026, 3, 1, 8, 0)
+
+
+def svc(db: Database) -> LogService:
+    return LogService(db, clock=lambda: T0, retry=lambda log_id: None)
 
 
 def insert_log(db: Database, rows: list[dict]) -> None:
@@ -114,7 +118,7 @@ def ids(result) -> list[int]:
 
 
 def test_page_is_newest_first_with_labels(logdb):
-    result = lq.page(logdb, LogFilter())
+    result = svc(logdb).page(LogFilter())
     assert ids(result) == [6, 5, 4, 3, 2, 1]
     assert result.total == 6
     by_id = {r.id: r for r in result.rows}
@@ -142,42 +146,42 @@ def test_page_is_newest_first_with_labels(logdb):
     ],
 )
 def test_filters(logdb, flt, expected):
-    result = lq.page(logdb, flt)
+    result = svc(logdb).page(flt)
     assert ids(result) == expected
     assert result.total == len(expected)
 
 
 def test_paging_counts_every_match(logdb):
-    first = lq.page(logdb, LogFilter(), page_no=1, size=4)
-    second = lq.page(logdb, LogFilter(), page_no=2, size=4)
-    beyond = lq.page(logdb, LogFilter(), page_no=3, size=4)
+    first = svc(logdb).page(LogFilter(), page_no=1, size=4)
+    second = svc(logdb).page(LogFilter(), page_no=2, size=4)
+    beyond = svc(logdb).page(LogFilter(), page_no=3, size=4)
     assert (ids(first), ids(second), ids(beyond)) == ([6, 5, 4, 3], [2, 1], [])
     assert first.total == second.total == 6
     assert beyond.total == 6  # a page past the end still reports the total
 
 
 def test_export_is_csv_of_the_filtered_rows_with_a_cap(logdb):
-    export = lq.export_csv(logdb, LogFilter(statuses=("Failed",)))
+    export = svc(logdb).export_csv(LogFilter(statuses=("Failed",)))
     rows = list(csv.DictReader(io.StringIO(export.data.decode())))
     assert [r["id"] for r in rows] == ["6", "2"]
     assert rows[1]["time_utc"] == "2026-03-01 09:00:00"
     assert rows[1]["error"] == "Jira answered 503: Service unavailable"
     assert rows[1]["type"] == "Manual" and not export.capped
-    capped = lq.export_csv(logdb, LogFilter(), cap=2)
+    capped = svc(logdb).export_csv(LogFilter(), cap=2)
     assert (capped.rows, capped.matching, capped.capped) == (2, 6, True)
     assert len(list(csv.DictReader(io.StringIO(capped.data.decode())))) == 2
 
 
 def test_details_are_pretty_and_masked(logdb):
-    found = lq.details(logdb, 2)
+    found = svc(logdb).details(2)
     assert found.retryable and found.permanent and found.attempts == 1
     assert "abc.def" not in found.request and "s3cret" not in found.response
-    assert json.loads(found.request)["headers"]["Authorization"] == lq.MASK
-    assert json.loads(found.response) == {"errorMessages": ["down"], "token": lq.MASK}
+    assert json.loads(found.request)["headers"]["Authorization"] == MASK
+    assert json.loads(found.response) == {"errorMessages": ["down"], "token": MASK}
     assert "\n  " in found.request  # indented
-    pending = lq.details(logdb, 3)
+    pending = svc(logdb).details(3)
     assert not pending.retryable and pending.next_attempt_at == T0 + timedelta(days=1)
-    assert lq.details(logdb, 999) is None
+    assert svc(logdb).details(999) is None
 
 
 @pytest.mark.parametrize(
@@ -190,5 +194,5 @@ def test_details_are_pretty_and_masked(logdb):
     ],
 )
 def test_masking_catches_secret_shapes(raw, secret):
-    shown = lq.pretty_masked(raw)
-    assert secret not in shown and lq.MASK in shown
+    shown = pretty_masked(raw)
+    assert secret not in shown and MASK in shown

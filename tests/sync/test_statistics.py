@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from lib.reporting import statistics as stats
+from lib.reporting.statistics import StatisticsService
 from lib.store.db import Database
 
 NOW = datetime(2026, 3, 10, 12, 0)  # naive UTC; 13:00 in Berlin (CET, +1)
@@ -71,7 +72,7 @@ def values(found: dict) -> dict:
 
 
 def test_counters_in_berlin_put_2330_utc_on_the_next_day(db):
-    assert values(stats.counters(db, BERLIN, NOW)) == {
+    assert values(StatisticsService(db, lambda: NOW).counters(BERLIN)) == {
         "create": (3, 1, 1),
         "update": (3, 2, 0),
         "total": (6, 3, 1),
@@ -79,7 +80,7 @@ def test_counters_in_berlin_put_2330_utc_on_the_next_day(db):
 
 
 def test_counters_in_utc(db):
-    assert values(stats.counters(db, "UTC", NOW)) == {
+    assert values(StatisticsService(db, lambda: NOW).counters("UTC")) == {
         "create": (3, 0, 2),
         "update": (3, 2, 0),
         "total": (6, 2, 2),
@@ -87,23 +88,31 @@ def test_counters_in_utc(db):
 
 
 def test_reset_starts_a_counter_again_and_leaves_the_log(db):
-    assert stats.last_resets(db) == {"create": None, "update": None, "total": None}
-    stats.reset(db, "create", datetime(2026, 3, 10, 0, 0), "ana")
-    found = stats.counters(db, BERLIN, NOW)
+    assert StatisticsService(db, lambda: NOW).last_resets() == {
+        "create": None,
+        "update": None,
+        "total": None,
+    }
+    StatisticsService(db, lambda: datetime(2026, 3, 10, 0, 0)).reset("create", "ana")
+    found = StatisticsService(db, lambda: NOW).counters(BERLIN)
     assert values(found)["create"] == (0, 0, 0)  # row 1 (23:30 UTC) is before the reset
     assert values(found)["total"] == (6, 3, 1)  # the other counters are untouched
     assert found["create"].last_reset == datetime(2026, 3, 10, 0, 0)
-    stats.reset(db, "total", datetime(2026, 3, 10, 10, 0))
-    assert values(stats.counters(db, BERLIN, NOW))["total"] == (2, 2, 0)  # rows 3 and 8
-    assert stats.last_resets(db)["update"] is None
+    StatisticsService(db, lambda: datetime(2026, 3, 10, 10, 0)).reset("total")
+    assert values(StatisticsService(db, lambda: NOW).counters(BERLIN))["total"] == (
+        2,
+        2,
+        0,
+    )  # rows 3 and 8
+    assert StatisticsService(db, lambda: NOW).last_resets()["update"] is None
     with db.read() as cur:
         assert cur.execute("SELECT count(*) FROM sync_log").fetchone()[0] == 10
     with pytest.raises(ValueError):
-        stats.reset(db, "everything", NOW)
+        StatisticsService(db, lambda: NOW).reset("everything")
 
 
 def test_daily_series_in_berlin(db):
-    days = stats.daily(db, date(2026, 3, 8), date(2026, 3, 11), BERLIN)
+    days = StatisticsService(db, lambda: NOW).daily(date(2026, 3, 8), date(2026, 3, 11), BERLIN)
     got = [(d.day.isoformat(), d.created, d.updated, d.failed, d.ok, d.running_total) for d in days]
     assert got == [
         ("2026-03-08", 0, 1, 0, 1, 2),  # running total starts with row 9 (Mar 1)
@@ -116,12 +125,19 @@ def test_daily_series_in_berlin(db):
 
 
 def test_daily_series_in_utc_moves_the_late_rows(db):
-    days = {d.day: d for d in stats.daily(db, date(2026, 3, 9), date(2026, 3, 10), "UTC")}
+    days = {
+        d.day: d
+        for d in StatisticsService(db, lambda: NOW).daily(
+            date(2026, 3, 9), date(2026, 3, 10), "UTC"
+        )
+    }
     assert (days[date(2026, 3, 9)].created, days[date(2026, 3, 10)].created) == (2, 0)
 
 
 def test_first_ticket_times_per_day(db):
-    found = stats.first_ticket_times(db, date(2026, 3, 8), date(2026, 3, 11), BERLIN)
+    found = StatisticsService(db, lambda: NOW).first_ticket_times(
+        date(2026, 3, 8), date(2026, 3, 11), BERLIN
+    )
     assert [(f.day, f.anomalies, f.median_hours, f.max_hours) for f in found] == [
         (date(2026, 3, 9), 1, 46.5, 46.5),  # anomaly 12
         (date(2026, 3, 10), 2, 2.75, 3.5),  # anomalies 10 (3.5 h) and 11 (2 h, a link)
@@ -130,10 +146,15 @@ def test_first_ticket_times_per_day(db):
 
 def test_empty_log_gives_zeros_not_errors(tmp_path):
     empty = Database(tmp_path / "empty.duckdb")
-    assert values(stats.counters(empty, BERLIN, NOW))["total"] == (0, 0, 0)
-    days = stats.daily(empty, date(2026, 3, 1), date(2026, 3, 2), BERLIN)
+    assert values(StatisticsService(empty, lambda: NOW).counters(BERLIN))["total"] == (0, 0, 0)
+    days = StatisticsService(empty, lambda: NOW).daily(date(2026, 3, 1), date(2026, 3, 2), BERLIN)
     assert [(d.created, d.running_total, d.success_rate) for d in days] == [(0, 0, None)] * 2
-    assert stats.first_ticket_times(empty, date(2026, 3, 1), date(2026, 3, 2), BERLIN) == []
+    assert (
+        StatisticsService(empty, lambda: NOW).first_ticket_times(
+            date(2026, 3, 1), date(2026, 3, 2), BERLIN
+        )
+        == []
+    )
     empty.close()
 
 
@@ -158,6 +179,8 @@ def test_daily_series_in_a_quarter_hour_zone(tmp_path):
             (2, datetime(2026, 3, 9, 18, 15), "create", "ok", 1),
         ],
     )
-    days = stats.daily(db, date(2026, 3, 9), date(2026, 3, 10), "Asia/Kathmandu")
+    days = StatisticsService(db, lambda: NOW).daily(
+        date(2026, 3, 9), date(2026, 3, 10), "Asia/Kathmandu"
+    )
     assert [d.created for d in days] == [1, 1]
     db.close()
