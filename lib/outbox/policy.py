@@ -45,7 +45,7 @@ from lib.jira import (
 )
 from lib.jira.richtext import Doc, doc_from_text
 from lib.store.links import LinkRepository, TicketLink
-from lib.store.sync_log import LogRow, SyncLog
+from lib.store.sync_log import LogRow, SyncAction, SyncLog, SyncMode, SyncStatus
 from lib.tickets.description import doc_to_json
 
 LOST, RETRY, PERMANENT = "lost", "retry", "permanent"
@@ -159,12 +159,12 @@ def pick_due(
         if ticket in seen:
             continue
         seen.add(ticket)  # this row blocks every later row of its issue
-        if row.status == "sending":
-            continue  # in flight (or being recovered)
+        if row.status == SyncStatus.SENDING or row.waiting:
+            continue  # in flight (or being recovered), or its create is not confirmed yet
         if row.next_attempt_at is None or row.next_attempt_at <= now:
             due.append(row)
     if near_limit:
-        due.sort(key=lambda r: (r.action != "create", r.id))
+        due.sort(key=lambda r: (r.action != SyncAction.CREATE, r.id))
     return due[:limit]
 
 
@@ -188,9 +188,9 @@ def enqueue_comment_in(
     return SyncLog.insert_in(
         cur,
         now=now,
-        action="comment",
+        action=SyncAction.COMMENT,
         mode=mode,
-        status="pending",
+        status=SyncStatus.PENDING,
         anomaly_id=link.anomaly_id,
         connection_id=link.connection_id,
         link_id=link.id,
@@ -213,9 +213,50 @@ def enqueue_for_links_in(
     now: datetime,
     connection_id: int | None = None,
 ) -> list[int]:
-    """One pending comment per active link of the anomaly (of one connection if given)."""
+    """One pending comment per active link of the anomaly (of one connection if given),
+    and one waiting on each of its creates that Jira has not confirmed yet."""
+    mode = SyncMode.AUTOMATIC
     links = LinkRepository.for_anomaly_in(cur, anomaly_id, connection_id=connection_id)
-    return [
-        enqueue_comment_in(cur, link, text=text, doc=None, mode="automatic", actor=actor, now=now)
+    ids = [
+        enqueue_comment_in(cur, link, text=text, doc=None, mode=mode, actor=actor, now=now)
         for link in links
+    ]
+    return ids + enqueue_for_pending_creates_in(
+        cur, anomaly_id, text, mode=mode, actor=actor, now=now, connection_id=connection_id
+    )
+
+
+def enqueue_for_pending_creates_in(
+    cur: duckdb.DuckDBPyConnection,
+    anomaly_id: int,
+    text: str,
+    *,
+    mode: str,
+    actor: str,
+    now: datetime,
+    connection_id: int | None = None,
+) -> list[int]:
+    """One comment per unconfirmed create of the anomaly, waiting on that create.
+
+    Without it a change made while a create waits for Jira's confirmation
+    would reach no ticket: the link does not exist yet. The row has no ticket
+    until the engine confirms the create and fills it in; then it goes out
+    once, in order with the anomaly's other changes.
+    """
+    return [
+        SyncLog.insert_in(
+            cur,
+            now=now,
+            action=SyncAction.COMMENT,
+            mode=mode,
+            status=SyncStatus.PENDING,
+            anomaly_id=anomaly_id,
+            connection_id=create.connection_id,
+            waits_on=create.id,
+            actor=actor,
+            body_text=text,
+            body_doc=doc_to_json(doc_from_text(text)),
+            next_attempt_at=now,
+        )
+        for create in SyncLog.unfinished_creates_in(cur, anomaly_id, connection_id)
     ]

@@ -15,14 +15,17 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from lib.jira import BadRequest, Doc, JiraError, NotFound, jql_quote, looks_like_issue_key
-from lib.outbox.engine import ISSUE_PROPERTY, Delivery, SyncEngine
+from lib.outbox.creates import insert_create_in
+from lib.outbox.engine import Delivery, SyncEngine
+from lib.outbox.payload import CreateRequest, create_request
 from lib.outbox.policy import ActiveJira, enqueue_comment_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
 from lib.store.db import Database
 from lib.store.links import DuplicateLink, LinkRepository, TicketLink
-from lib.store.sync_log import SyncLog, to_json
+from lib.store.sync_log import UNFINISHED, SyncAction, SyncLog, SyncMode, SyncStatus, to_json
 from lib.tickets.description import (
     SUMMARY_LIMIT,
     anomaly_doc,
@@ -30,7 +33,6 @@ from lib.tickets.description import (
     as_doc,
     check_description,
     doc_text,
-    doc_to_json,
 )
 
 SEARCH_LIMIT = 20
@@ -45,6 +47,24 @@ class TicketRefused(ValueError):
         super().__init__(message)
         self.field_errors = dict(field_errors or {})
         self.log_id = log_id
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One opening of a create form: its key, and when it was opened (the preview's time)."""
+
+    key: str
+    at: datetime
+
+
+def _as_submission(value: Submission | str | None, now: datetime) -> Submission | None:
+    if value is None or isinstance(value, Submission):
+        return value
+    key = str(value).strip()
+    if not key or len(key) > 128:
+        raise TicketRefused("A submission key is 1-128 characters.")
+    # Only the key matters for a string: the time is that of this press.
+    return Submission(key, now)
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,10 @@ class TicketService:
         return self._links.for_anomaly(anomaly_id, include_unlinked=include_unlinked)
 
     # -- create --------------------------------------------------------------
+    def new_submission(self) -> Submission:
+        """A key for one opening of a create form: a second press answers the first ticket."""
+        return Submission(uuid.uuid4().hex, self._clock())
+
     def create_ticket(
         self,
         anomaly_id: int,
@@ -114,36 +138,98 @@ class TicketService:
         extra_fields: dict | None = None,
         labels: Sequence[str] = (),
         actor: str,
-        mode: str = "manual",
+        mode: str = SyncMode.MANUAL,
+        submission: Submission | str | None = None,
     ) -> CreateResult:
-        """Create a Jira issue for an anomaly and link it.
+        """Create a Jira issue for an anomaly and link it (one outbox row, sent now).
+
+        ``submission`` (one key per form opening) makes a second press of the
+        same form answer the first press's ticket instead of making another.
 
         Raises:
             TicketRefused: bad input (``field_errors`` per field) or Jira refused it.
             AnomalyNotFound: no such anomaly.
         """
         active = self._active()
-        anomaly = self._anomalies.get(anomaly_id)
-        if anomaly is None:
-            raise AnomalyNotFound(anomaly_id)
-        doc = (
-            as_doc(description)
-            if description is not None
-            else anomaly_doc(anomaly, self._public_url, self._clock())
-        )
-        fields = self._fields(
-            active, anomaly_id, summary, doc, priority, issue_type, project, extra_fields, labels
+        submission = _as_submission(submission, self._clock())
+        if submission is not None and (again := self._same_submission(submission, active)):
+            return again
+        request = self.prepare_create(
+            anomaly_id,
+            summary=summary,
+            description=description,
+            priority=priority,
+            issue_type=issue_type,
+            project=project,
+            extra_fields=extra_fields,
+            labels=labels,
+            submission=submission,
+            active=active,
         )
         earlier = self._settle_earlier_create(anomaly_id, active)
         if earlier is not None:
             return earlier
-        row = self._claim_create(anomaly_id, active, fields, doc, actor, mode)
+        now = self._clock()
+        with self._db.transaction() as cur:
+            log_id = insert_create_in(
+                cur,
+                self._engine,
+                active,
+                request,
+                now=now,
+                actor=actor,
+                mode=mode,
+                anomaly_id=anomaly_id,
+                submission_key=submission.key if submission else None,
+            )
+            row = SyncLog.get_in(cur, log_id)
         return self._create_result(self._engine.send_claimed(row, active))
+
+    def prepare_create(
+        self,
+        anomaly_id: int,
+        *,
+        summary: str,
+        description: Doc | str | None = None,
+        priority: str | None = None,
+        issue_type: str | None = None,
+        project: str | None = None,
+        extra_fields: dict | None = None,
+        labels: Sequence[str] = (),
+        submission: Submission | None = None,
+        active: ActiveJira | None = None,
+    ) -> CreateRequest:
+        """The create request for an anomaly, exactly as ``create_ticket`` sends it.
+
+        Raises:
+            TicketRefused: bad input (``field_errors`` per field).
+            AnomalyNotFound: no such anomaly.
+        """
+        active = active or self._active()
+        anomaly = self._anomalies.get(anomaly_id)
+        if anomaly is None:
+            raise AnomalyNotFound(anomaly_id)
+        at = submission.at if submission else self._clock()
+        doc = (
+            as_doc(description)
+            if description is not None
+            else anomaly_doc(anomaly, self._public_url, at)
+        )
+        fields = self._fields(
+            active, summary, doc, priority, issue_type, project, extra_fields, labels
+        )
+        fields["labels"] = [anomaly_label(anomaly_id), *fields["labels"]]  # the key first
+        return create_request(
+            fields,
+            idempotency_key=anomaly_label(anomaly_id),
+            # One submission, one request id: a preview shows the id that is sent.
+            request_id=submission.key if submission else uuid.uuid4().hex,
+            owner={"anomaly_id": anomaly_id},
+        )
 
     def _fields(
         self,
         active: ActiveJira,
-        anomaly_id: int,
         summary: str,
         doc: Doc,
         priority: str | None,
@@ -178,70 +264,61 @@ class TicketService:
             "project": {"key": project},
             "summary": summary,
             "issuetype": {"id": issue_type} if str(issue_type).isdigit() else {"name": issue_type},
-            "labels": list(dict.fromkeys([anomaly_label(anomaly_id), *labels])),
+            "description": doc,
+            "labels": list(labels),
         }
         if priority or active.default_priority:
             fields["priority"] = {"name": priority or active.default_priority}
         return fields
+
+    def _same_submission(self, submission: Submission, active: ActiveJira) -> CreateResult | None:
+        """The answer to a second press of the same form: the first press's create."""
+        row = self._log.create_for_submission(submission.key)
+        if row is None:
+            return None
+        if row.status == SyncStatus.OK:
+            link = self._links.get(row.link_id) if row.link_id else None
+            return CreateResult(
+                "created",
+                f"{row.ticket_key} was already created by this form; no second ticket was made.",
+                row.id,
+                link,
+            )
+        return self._settle(row, active)
 
     def _settle_earlier_create(self, anomaly_id: int, active: ActiveJira) -> CreateResult | None:
         """Reconcile an unfinished earlier create first: it may already be on Jira."""
         earlier = [
             r
             for r in self._log.unfinished()
-            if r.action == "create"
+            if r.action == SyncAction.CREATE
             and r.anomaly_id == anomaly_id
             and r.connection_id == active.connection_id
         ]
         for row in earlier:
-            delivery = self._engine.deliver(row.id, active)
-            if delivery.outcome == "ok":
-                return CreateResult(
-                    "created",
-                    f"An earlier request for this anomaly reached Jira: "
-                    f"{delivery.ticket_key} is linked; no second ticket was made.",
-                    row.id,
-                    delivery.link,
-                )
-            if delivery.status in ("pending", "sending", "deferred"):
-                return CreateResult(
-                    "pending",
-                    "An earlier request for this anomaly is still waiting "
-                    "for Jira's confirmation; its ticket appears here when it is "
-                    "confirmed.",
-                    row.id,
-                )
+            if (settled := self._settle(row, active)) is not None:
+                return settled
         return None
 
-    def _claim_create(
-        self, anomaly_id: int, active: ActiveJira, fields: dict, doc: Doc, actor: str, mode: str
-    ):
-        request_id = uuid.uuid4().hex
-        properties = {ISSUE_PROPERTY: {"anomaly_id": anomaly_id, "request_id": request_id}}
-        # request_json shows what is sent; a resend re-renders the description from body_doc.
-        shown = {**fields, "description": active.client.render(doc)}
-        now = self._clock()
-        # Written as "sending" and held by this process: the worker must not
-        # send it too while this call waits for Jira's answer.
-        with self._db.transaction() as cur:
-            log_id = SyncLog.insert_in(
-                cur,
-                now=now,
-                action="create",
-                mode=mode,
-                status="sending",
-                anomaly_id=anomaly_id,
-                connection_id=active.connection_id,
-                actor=actor,
-                request_json=to_json({"fields": shown, "properties": properties}),
-                body_doc=doc_to_json(doc),
-                request_id=request_id,
-                attempts=1,
-                sent_at=now,
-                claimed_by=self._engine.claim_token,
-                next_attempt_at=now,
+    def _settle(self, row, active: ActiveJira) -> CreateResult | None:
+        delivery = self._engine.deliver(row.id, active)
+        if delivery.outcome == "ok":
+            return CreateResult(
+                "created",
+                f"An earlier request for this anomaly reached Jira: "
+                f"{delivery.ticket_key} is linked; no second ticket was made.",
+                row.id,
+                delivery.link,
             )
-            return SyncLog.get_in(cur, log_id)
+        if delivery.status in UNFINISHED:
+            return CreateResult(
+                "pending",
+                "An earlier request for this anomaly is still waiting "
+                "for Jira's confirmation; its ticket appears here when it is "
+                "confirmed.",
+                row.id,
+            )
+        return None
 
     def _create_result(self, delivery: Delivery) -> CreateResult:
         if delivery.outcome == "ok":

@@ -156,6 +156,7 @@ def build_harness(sandbox, flavour: str, db: Database, *, connection_id: int = 1
         lambda: holder["active"],
         backoff=Backoff(base=0.05, cap=0.3),
         reconcile_confirm_s=0.2,
+        late_write_s=0.2,
         claim_token=f"test-{id(holder)}",
     )
     tickets = TicketService(db, engine, PUBLIC_URL)
