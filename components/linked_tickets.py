@@ -18,6 +18,7 @@ from lib.tickets.description import anomaly_doc, default_summary, doc_text
 from lib.tickets.service import TicketRefused
 
 DIALOG = "tickets_dialog"
+SUBMISSION = "tickets_submission"
 
 
 def _close() -> None:
@@ -45,6 +46,8 @@ def section(svc: Services, anomaly: Anomaly, actor: str) -> None:
     c1, c2, c3 = st.columns([1, 1, 4])
     if c1.button("New ticket", key="tickets_new", icon=":material/add:"):
         st.session_state[DIALOG] = ("new", anomaly.id)
+        # One key per opening: a second press of Create answers the first ticket.
+        st.session_state[SUBMISSION] = svc.tickets.new_submission()
     if c2.button("Link existing", key="tickets_link", icon=":material/link:"):
         st.session_state[DIALOG] = ("link", anomaly.id)
     if links and c3.button("Refresh from Jira", key="tickets_refresh_all"):
@@ -225,6 +228,7 @@ def _create(svc, anomaly, actor, project, issue_type, priority, extra, summary, 
             project=project,
             extra_fields=extra,
             actor=actor,
+            submission=st.session_state.get(SUBMISSION),
         )
     except TicketRefused as exc:
         st.session_state["tickets_field_errors"] = dict(exc.field_errors)

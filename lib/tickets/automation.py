@@ -224,6 +224,8 @@ class AutomationService:
 
     @staticmethod
     def _request(guid: str, fields: dict, request_id: str) -> CreateRequest:
+        if isinstance(fields.get("description"), str):  # rich text: a doc, rendered per flavour
+            fields = {**fields, "description": as_doc(fields["description"])}
         return create_request(
             fields,
             idempotency_key=guid_label(guid),

@@ -112,6 +112,10 @@ class TicketService:
     def _clock(self) -> Callable:
         return self._engine.clock
 
+    def active_jira(self) -> ActiveJira | None:
+        """The Jira connection in use now, or None."""
+        return self._engine.client_provider()
+
     def _active(self) -> ActiveJira:
         active = self._engine.client_provider()
         if active is None:
