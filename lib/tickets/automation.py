@@ -148,7 +148,7 @@ class AutomationService:
         if isinstance(active, AutomationResult):
             return active
         fields = self._with_defaults(command.fields, active)
-        return self._create(command.guid, fields, active, actor, "automatic", known)
+        return self._create(command.guid, fields, active, actor, SyncMode.AUTOMATIC)
 
     def ticket_for(self, guid: str) -> AutomationTicket | None:
         return self._tickets.get(guid)
@@ -359,7 +359,7 @@ class AutomationService:
         if row is None:
             raise LookupError(f"log row {log_id} does not exist")
         return AutomationResult(
-            SENT if row.status == "ok" else QUEUED,
+            SENT if row.status == SyncStatus.OK else QUEUED,
             _update_words(row),
             guid,
             row.ticket_key,
@@ -369,7 +369,9 @@ class AutomationService:
             row.next_attempt_at if row.status == "deferred" else None,
         )
 
-    def update_ticket(self, key: str, fields: dict, actor: str, mode: str = "manual") -> Delivery:
+    def update_ticket(
+        self, key: str, fields: dict, actor: str, mode: str = SyncMode.MANUAL
+    ) -> Delivery:
         """PUT fields to an issue now, logged (the Tickets page). A retryable failure stays queued.
 
         Raises:
@@ -391,7 +393,7 @@ class AutomationService:
             fields,
             actor,
             mode,
-            "sending",
+            SyncStatus.SENDING,
         )
         delivery = self._engine.send_claimed(self._log.get(log_id), active)
         if delivery.outcome != "ok":
@@ -459,13 +461,13 @@ def _update_words(row: LogRow) -> str:
             f"Update queued (log row {row.id}): it is sent once Jira confirms the "
             "ticket its CREATE made."
         )
-    if row.status == "ok":
+    if row.status == SyncStatus.OK:
         return f"Updated {row.ticket_key}."
-    if row.status == "deferred":
+    if row.status == SyncStatus.DEFERRED:
         return (
             f"Update of {row.ticket_key} queued: past the update limit, planned for "
             f"{row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC."
         )
-    if row.status == "failed":
+    if row.status == SyncStatus.FAILED:
         return f"Update of {row.ticket_key} failed: {row.error}"
     return f"Update of {row.ticket_key} queued (log row {row.id}); the sync worker sends it."

@@ -12,71 +12,29 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-from lib.jira import BadRequest, Doc, JiraError, NotFound, jql_quote, looks_like_issue_key
-from lib.outbox.creates import insert_create_in
+from lib.jira import BadRequest, JiraError, NotFound, jql_quote, looks_like_issue_key
 from lib.outbox.engine import Delivery, SyncEngine
-from lib.outbox.payload import CreateRequest, create_request
 from lib.outbox.policy import ActiveJira, enqueue_comment_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
 from lib.store.db import Database
 from lib.store.links import DuplicateLink, LinkRepository, TicketLink
-from lib.store.sync_log import UNFINISHED, SyncAction, SyncLog, SyncMode, SyncStatus, to_json
-from lib.tickets.description import (
-    SUMMARY_LIMIT,
-    anomaly_doc,
-    anomaly_label,
-    as_doc,
-    check_description,
-    doc_text,
-)
+from lib.store.sync_log import SyncAction, SyncLog, SyncMode, SyncStatus, to_json
+from lib.tickets.creating import CreateResult, Submission, TicketCreation, TicketRefused
+from lib.tickets.description import anomaly_doc, doc_text
+
+__all__ = [
+    "CreateResult",
+    "LinkResult",
+    "SearchHit",
+    "Submission",
+    "TicketRefused",
+    "TicketService",
+]
 
 SEARCH_LIMIT = 20
-
-
-class TicketRefused(ValueError):
-    """A ticket action that cannot be done; the message says why, in a user's words."""
-
-    def __init__(
-        self, message: str, field_errors: dict[str, str] | None = None, log_id: int | None = None
-    ):
-        super().__init__(message)
-        self.field_errors = dict(field_errors or {})
-        self.log_id = log_id
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One opening of a create form: its key, and when it was opened (the preview's time)."""
-
-    key: str
-    at: datetime
-
-
-def _as_submission(value: Submission | str | None, now: datetime) -> Submission | None:
-    if value is None or isinstance(value, Submission):
-        return value
-    key = str(value).strip()
-    if not key or len(key) > 128:
-        raise TicketRefused("A submission key is 1-128 characters.")
-    # Only the key matters for a string: the time is that of this press.
-    return Submission(key, now)
-
-
-@dataclass(frozen=True)
-class CreateResult:
-    status: str  # "created" or "pending" (sent or queued; the worker finishes it)
-    message: str
-    log_id: int
-    link: TicketLink | None = None
-
-    @property
-    def key(self) -> str | None:
-        return self.link.issue_key if self.link else None
 
 
 @dataclass(frozen=True)
@@ -93,7 +51,7 @@ class SearchHit:
     url: str
 
 
-class TicketService:
+class TicketService(TicketCreation):
     def __init__(self, db: Database, engine: SyncEngine, public_url: str | Callable[[], str]):
         """``public_url``: the dashboard's address for links back (or a callable, read per use,
         so a connection's own public address can change without a restart)."""
@@ -126,222 +84,6 @@ class TicketService:
         return self._links.for_anomaly(anomaly_id, include_unlinked=include_unlinked)
 
     # -- create --------------------------------------------------------------
-    def new_submission(self) -> Submission:
-        """A key for one opening of a create form: a second press answers the first ticket."""
-        return Submission(uuid.uuid4().hex, self._clock())
-
-    def create_ticket(
-        self,
-        anomaly_id: int,
-        *,
-        summary: str,
-        description: Doc | str | None = None,
-        priority: str | None = None,
-        issue_type: str | None = None,
-        project: str | None = None,
-        extra_fields: dict | None = None,
-        labels: Sequence[str] = (),
-        actor: str,
-        mode: str = SyncMode.MANUAL,
-        submission: Submission | str | None = None,
-    ) -> CreateResult:
-        """Create a Jira issue for an anomaly and link it (one outbox row, sent now).
-
-        ``submission`` (one key per form opening) makes a second press of the
-        same form answer the first press's ticket instead of making another.
-
-        Raises:
-            TicketRefused: bad input (``field_errors`` per field) or Jira refused it.
-            AnomalyNotFound: no such anomaly.
-        """
-        active = self._active()
-        submission = _as_submission(submission, self._clock())
-        if submission is not None and (again := self._same_submission(submission, active)):
-            return again
-        request = self.prepare_create(
-            anomaly_id,
-            summary=summary,
-            description=description,
-            priority=priority,
-            issue_type=issue_type,
-            project=project,
-            extra_fields=extra_fields,
-            labels=labels,
-            submission=submission,
-            active=active,
-        )
-        earlier = self._settle_earlier_create(anomaly_id, active)
-        if earlier is not None:
-            return earlier
-        now = self._clock()
-        with self._db.transaction() as cur:
-            log_id = insert_create_in(
-                cur,
-                self._engine,
-                active,
-                request,
-                now=now,
-                actor=actor,
-                mode=mode,
-                anomaly_id=anomaly_id,
-                submission_key=submission.key if submission else None,
-            )
-            row = SyncLog.get_in(cur, log_id)
-        return self._create_result(self._engine.send_claimed(row, active))
-
-    def prepare_create(
-        self,
-        anomaly_id: int,
-        *,
-        summary: str,
-        description: Doc | str | None = None,
-        priority: str | None = None,
-        issue_type: str | None = None,
-        project: str | None = None,
-        extra_fields: dict | None = None,
-        labels: Sequence[str] = (),
-        submission: Submission | None = None,
-        active: ActiveJira | None = None,
-    ) -> CreateRequest:
-        """The create request for an anomaly, exactly as ``create_ticket`` sends it.
-
-        Raises:
-            TicketRefused: bad input (``field_errors`` per field).
-            AnomalyNotFound: no such anomaly.
-        """
-        active = active or self._active()
-        anomaly = self._anomalies.get(anomaly_id)
-        if anomaly is None:
-            raise AnomalyNotFound(anomaly_id)
-        at = submission.at if submission else self._clock()
-        doc = (
-            as_doc(description)
-            if description is not None
-            else anomaly_doc(anomaly, self._public_url, at)
-        )
-        fields = self._fields(
-            active, summary, doc, priority, issue_type, project, extra_fields, labels
-        )
-        fields["labels"] = [anomaly_label(anomaly_id), *fields["labels"]]  # the key first
-        return create_request(
-            fields,
-            idempotency_key=anomaly_label(anomaly_id),
-            # One submission, one request id: a preview shows the id that is sent.
-            request_id=submission.key if submission else uuid.uuid4().hex,
-            owner={"anomaly_id": anomaly_id},
-        )
-
-    def _fields(
-        self,
-        active: ActiveJira,
-        summary: str,
-        doc: Doc,
-        priority: str | None,
-        issue_type: str | None,
-        project: str | None,
-        extra: dict | None,
-        labels: Sequence[str],
-    ) -> dict:
-        errors: dict[str, str] = {}
-        summary = (summary or "").strip()
-        if not summary:
-            errors["summary"] = "Summary is required."
-        elif len(summary) > SUMMARY_LIMIT:
-            errors["summary"] = (
-                f"Summary is {len(summary)} characters long; Jira allows {SUMMARY_LIMIT}."
-            )
-        if problem := check_description(doc):
-            errors["description"] = problem
-        project = project or active.default_project
-        issue_type = issue_type or active.default_issue_type
-        if not project:
-            errors["project"] = "Choose a project."
-        if not issue_type:
-            errors["issuetype"] = "Choose an issue type."
-        bad_labels = [label for label in labels if not label or " " in label or len(label) > 255]
-        if bad_labels:
-            errors["labels"] = "Labels have no spaces and at most 255 characters."
-        if errors:
-            raise TicketRefused("Fix the fields marked below.", errors)
-        fields = {
-            **(extra or {}),
-            "project": {"key": project},
-            "summary": summary,
-            "issuetype": {"id": issue_type} if str(issue_type).isdigit() else {"name": issue_type},
-            "description": doc,
-            "labels": list(labels),
-        }
-        if priority or active.default_priority:
-            fields["priority"] = {"name": priority or active.default_priority}
-        return fields
-
-    def _same_submission(self, submission: Submission, active: ActiveJira) -> CreateResult | None:
-        """The answer to a second press of the same form: the first press's create."""
-        row = self._log.create_for_submission(submission.key)
-        if row is None:
-            return None
-        if row.status == SyncStatus.OK:
-            link = self._links.get(row.link_id) if row.link_id else None
-            return CreateResult(
-                "created",
-                f"{row.ticket_key} was already created by this form; no second ticket was made.",
-                row.id,
-                link,
-            )
-        return self._settle(row, active)
-
-    def _settle_earlier_create(self, anomaly_id: int, active: ActiveJira) -> CreateResult | None:
-        """Reconcile an unfinished earlier create first: it may already be on Jira."""
-        earlier = [
-            r
-            for r in self._log.unfinished()
-            if r.action == SyncAction.CREATE
-            and r.anomaly_id == anomaly_id
-            and r.connection_id == active.connection_id
-        ]
-        for row in earlier:
-            if (settled := self._settle(row, active)) is not None:
-                return settled
-        return None
-
-    def _settle(self, row, active: ActiveJira) -> CreateResult | None:
-        delivery = self._engine.deliver(row.id, active)
-        if delivery.outcome == "ok":
-            return CreateResult(
-                "created",
-                f"An earlier request for this anomaly reached Jira: "
-                f"{delivery.ticket_key} is linked; no second ticket was made.",
-                row.id,
-                delivery.link,
-            )
-        if delivery.status in UNFINISHED:
-            return CreateResult(
-                "pending",
-                "An earlier request for this anomaly is still waiting "
-                "for Jira's confirmation; its ticket appears here when it is "
-                "confirmed.",
-                row.id,
-            )
-        return None
-
-    def _create_result(self, delivery: Delivery) -> CreateResult:
-        if delivery.outcome == "ok":
-            return CreateResult(
-                "created", f"Created {delivery.ticket_key}.", delivery.log_id, delivery.link
-            )
-        if delivery.outcome == "permanent":
-            raise TicketRefused(delivery.message, delivery.field_errors, delivery.log_id)
-        self._engine.notify()
-        if delivery.outcome in ("lost", "waiting"):
-            message = (
-                "Sent, waiting for Jira's confirmation: the ticket appears here once Jira "
-                "confirms it (it is never created twice)."
-            )
-        else:
-            message = f"Jira did not take it yet ({delivery.message}); it is queued and retried."
-        return CreateResult("pending", message, delivery.log_id)
-
-    # -- search and link -----------------------------------------------------
     def search_issues(self, query: str, project: str | None = None) -> list[SearchHit]:
         """Issues matching a key or words (picker + JQL text search, merged by key)."""
         active = self._active()
@@ -373,7 +115,7 @@ class TicketService:
         return list(hits.values())[:SEARCH_LIMIT]
 
     def link_existing(
-        self, anomaly_id: int, key: str, actor: str, mode: str = "manual"
+        self, anomaly_id: int, key: str, actor: str, mode: str = SyncMode.MANUAL
     ) -> LinkResult:
         """Link an existing issue and add the anomaly's details to it as a comment.
 
@@ -414,9 +156,9 @@ class TicketService:
             SyncLog.insert_in(
                 cur,
                 now=now,
-                action="link",
+                action=SyncAction.LINK,
                 mode=mode,
-                status="ok",
+                status=SyncStatus.OK,
                 anomaly_id=anomaly_id,
                 connection_id=active.connection_id,
                 link_id=link.id,
@@ -454,9 +196,9 @@ class TicketService:
                 log_id = SyncLog.insert_in(
                     cur,
                     now=now,
-                    action="link",
+                    action=SyncAction.LINK,
                     mode=mode,
-                    status="failed",
+                    status=SyncStatus.FAILED,
                     permanent=True,
                     anomaly_id=anomaly_id,
                     connection_id=active.connection_id,
@@ -486,9 +228,9 @@ class TicketService:
             SyncLog.insert_in(
                 cur,
                 now=now,
-                action="unlink",
-                mode="manual",
-                status="ok",
+                action=SyncAction.UNLINK,
+                mode=SyncMode.MANUAL,
+                status=SyncStatus.OK,
                 anomaly_id=link.anomaly_id,
                 connection_id=link.connection_id,
                 link_id=link.id,
@@ -502,7 +244,7 @@ class TicketService:
 
     # -- refresh -------------------------------------------------------------
     def refresh(
-        self, link_id: int, mode: str = "manual", actor: str = "anomaly-desk"
+        self, link_id: int, mode: str = SyncMode.MANUAL, actor: str = "anomaly-desk"
     ) -> TicketLink:
         """Read the issue's summary, status and priority from Jira into the link.
 
@@ -549,9 +291,9 @@ class TicketService:
             SyncLog.insert_in(
                 cur,
                 now=now,
-                action="refresh",
+                action=SyncAction.REFRESH,
                 mode=mode,
-                status="ok" if issue else "failed",
+                status=SyncStatus.OK if issue else SyncStatus.FAILED,
                 permanent=isinstance(error, NotFound),
                 anomaly_id=link.anomaly_id,
                 connection_id=link.connection_id,
@@ -573,7 +315,7 @@ class TicketService:
                 ),
             )
 
-    def refresh_anomaly(self, anomaly_id: int, mode: str = "manual") -> list[TicketLink]:
+    def refresh_anomaly(self, anomaly_id: int, mode: str = SyncMode.MANUAL) -> list[TicketLink]:
         """Refresh every active link of an anomaly on the active connection."""
         active = self._active()
         return [
