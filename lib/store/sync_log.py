@@ -234,7 +234,11 @@ class SyncLog:
         response_json: str | None = None,
         latency_ms: float | None = None,
     ) -> None:
-        """-> failed for good (until Retry): the same request would be refused again."""
+        """-> failed for good (until Retry): the same request would be refused again.
+
+        Rows waiting on it (changes queued while a create was unconfirmed) fail
+        with it, so nothing waits forever; Retry of the create takes them along.
+        """
         cls._set_in(
             cur,
             log_id,
@@ -245,6 +249,17 @@ class SyncLog:
             finished_at=now,
             response_json=response_json,
             latency_ms=latency_ms,
+        )
+        cur.execute(
+            "UPDATE sync_log SET status = ?, permanent = TRUE, error = ?, finished_at = ?"
+            " WHERE waits_on = ? AND status IN (?, ?, ?)",
+            [
+                str(SyncStatus.FAILED),
+                f"not sent: the create it waits for (log row {log_id}) failed; retry that create",
+                now,
+                log_id,
+                *map(str, UNFINISHED),
+            ],
         )
 
     @classmethod
@@ -283,7 +298,7 @@ class SyncLog:
 
     @classmethod
     def requeue_in(cls, cur, log_id: int, now: datetime) -> None:
-        """failed -> pending now (the Retry action)."""
+        """failed -> pending now (the Retry action), with the rows that waited on it."""
         cls._set_in(
             cur,
             log_id,
@@ -291,6 +306,11 @@ class SyncLog:
             permanent=False,
             next_attempt_at=now,
             finished_at=None,
+        )
+        cur.execute(
+            "UPDATE sync_log SET status = ?, permanent = FALSE, error = NULL, finished_at = NULL,"
+            " next_attempt_at = ? WHERE waits_on = ? AND status = ?",
+            [str(SyncStatus.PENDING), now, log_id, str(SyncStatus.FAILED)],
         )
 
     @staticmethod

@@ -132,3 +132,46 @@ def test_the_generated_description_is_stored_as_a_doc_and_rendered_per_flavour(h
     else:
         assert isinstance(issue.description, str) and "h3. " in issue.description
     assert f"{PUBLIC_URL}/?anomaly=1" in str(issue.description)
+
+
+def test_changes_waiting_on_a_create_that_fails_fail_with_it_and_retry_takes_them_along(
+    cloud_harness,
+):
+    h = cloud_harness
+    h.fault(kind="drop", method="POST", path=r"/issue$")  # lost, never applied
+    h.fault(kind="status", status=400, method="POST", path=r"/issue$")  # the resend is refused
+    created = h.tickets.create_ticket(1, summary="refused later", actor="alice")
+    h.actions.acknowledge(1, "alice")
+    h.drain()  # nothing may wait forever on a create that failed
+    create = h.engine.log.get(created.log_id)
+    [waiting] = h.log_rows(action="comment")
+    assert create.status == "failed" and waiting.status == "failed"
+    assert f"log row {create.id}" in waiting.error
+    h.engine.retry(create.id)
+    h.drain()
+    assert h.comments("DQ-1") == ["[2024-01-15 10:30:00 UTC] Anomaly Status: Acknowledged"]
+    assert h.engine.log.get(waiting.id).status == "ok" and len(h.state.all_issues()) == 1
+
+
+def _sent(h, method: str, path_end: str) -> list[dict]:
+    return [
+        b["body"]["fields"]
+        for b in h.stats()["bodies"]
+        if b["method"] == method and b["path"].endswith(path_end)
+    ]
+
+
+def test_rich_text_in_any_field_is_stored_as_a_doc_and_rendered_per_flavour(harness):
+    h = harness
+    auto = AutomationService(h.db, h.engine, lambda: h.holder["active"])
+    # The sandbox has no environment field on its screen, so it refuses the
+    # create; what matters here is the body that reached it.
+    with pytest.raises(Exception, match="environment"):
+        auto.run("job-9|CREATE|summary;s|environment;Disk *full* on {code}")
+    [row] = h.log_rows(action="create")
+    assert '"environment"' in row.rich_fields  # a doc, not one flavour's rendering
+    [sent] = _sent(h, "POST", "/issue")
+    if h.flavour == "cloud":
+        assert sent["environment"]["type"] == "doc"
+    else:
+        assert isinstance(sent["environment"], str) and "\\{code\\}" in sent["environment"]
