@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lib.jira import Issue, JiraError, NotFound
 from lib.outbox.payload import ISSUE_PROPERTY, CreateRequest, create_body, join_rich, split_rich
-from lib.outbox.policy import ActiveJira
+from lib.outbox.policy import OK, WAITING, ActiveJira
 from lib.store.automation_tickets import AutomationTickets
 from lib.store.links import DuplicateLink, LinkRepository
 from lib.store.sync_log import LogRow, SyncAction, SyncLog, SyncStatus, to_json
@@ -160,7 +160,7 @@ def _created(
     return Delivery(
         row.id,
         SyncStatus.OK,
-        "ok",
+        OK,
         f"created {issue.key}",
         link=link,
         ticket_key=issue.key,
@@ -208,7 +208,7 @@ def _reconcile(
             "sent, waiting for Jira's confirmation",
             needs_reconcile=True,
             delay=(confirm_at - now).total_seconds(),
-            outcome="waiting",
+            outcome=WAITING,
         )
     return None  # confirmed missing: only now create it again
 

@@ -35,8 +35,10 @@ from lib.outbox import creates
 from lib.outbox.payload import ISSUE_PROPERTY, join_rich
 from lib.outbox.policy import (
     LOST,
+    OK,
     PERMANENT,
     RETRY,
+    SKIPPED,
     ActiveJira,
     Backoff,
     ClientProvider,
@@ -144,7 +146,7 @@ class SyncEngine:
             row = SyncLog.get_in(cur, log_id)
             if row is None or row.status not in CLAIMABLE or row.waiting:
                 status = row.status if row else "missing"
-                return Delivery(log_id, status, "skipped", "already taken, waiting or finished")
+                return Delivery(log_id, status, SKIPPED, "already taken, waiting or finished")
             if row.connection_id != active.connection_id:
                 message = (
                     f"Jira connection {row.connection_id} is not the active one: "
@@ -159,7 +161,7 @@ class SyncEngine:
         """Send one pending or deferred row now (the worker, or the UI right after queueing)."""
         active = active or self.client_provider()
         if active is None:
-            return Delivery(log_id, SyncStatus.PENDING, "skipped", "no active Jira connection")
+            return Delivery(log_id, SyncStatus.PENDING, SKIPPED, "no active Jira connection")
         claimed = self._claim(log_id, active)
         if isinstance(claimed, Delivery):
             return claimed
@@ -317,7 +319,7 @@ class SyncEngine:
                 return Delivery(
                     row.id,
                     SyncStatus.OK,
-                    "ok",
+                    OK,
                     "found on Jira after a lost answer",
                     ticket_key=row.ticket_key,
                 )
@@ -338,7 +340,7 @@ class SyncEngine:
             request_json=to_json(request),
             response={"id": comment.id, "created": comment.created},
         )
-        return Delivery(row.id, SyncStatus.OK, "ok", ticket_key=row.ticket_key)
+        return Delivery(row.id, SyncStatus.OK, OK, ticket_key=row.ticket_key)
 
     def _comment_landed(self, row: LogRow, active: ActiveJira, doc) -> bool:
         """Whether Jira holds this comment more often than earlier rows delivered it."""
@@ -366,7 +368,7 @@ class SyncEngine:
             return self.on_error(row, exc, _ms(started), active.client, post=False)
         self.finish_ok(row, latency=_ms(started), response={"status": 204})
         return Delivery(
-            row.id, SyncStatus.OK, "ok", f"updated {row.ticket_key}", ticket_key=row.ticket_key
+            row.id, SyncStatus.OK, OK, f"updated {row.ticket_key}", ticket_key=row.ticket_key
         )
 
 

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import duckdb
 
@@ -48,7 +49,20 @@ from lib.store.links import LinkRepository, TicketLink
 from lib.store.sync_log import LogRow, SyncAction, SyncLog, SyncMode, SyncStatus
 from lib.tickets.description import doc_to_json
 
-LOST, RETRY, PERMANENT = "lost", "retry", "permanent"
+
+class Outcome(StrEnum):
+    """What one delivery attempt did (``Delivery.outcome``)."""
+
+    OK = "ok"
+    LOST = "lost"  # the answer was lost: the write may have been applied
+    RETRY = "retry"  # not applied: send again after a backoff
+    PERMANENT = "permanent"  # refused: stop until Retry
+    WAITING = "waiting"  # sent, waiting for Jira's confirmation (search lag)
+    SKIPPED = "skipped"  # not attempted (taken, waiting, finished, no connection)
+
+
+OK, LOST, RETRY, PERMANENT = Outcome.OK, Outcome.LOST, Outcome.RETRY, Outcome.PERMANENT
+WAITING, SKIPPED = Outcome.WAITING, Outcome.SKIPPED
 NOT_APPLIED_STATUSES = frozenset({429, 503})
 
 

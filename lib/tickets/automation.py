@@ -33,7 +33,15 @@ from lib.jira import looks_like_issue_key
 from lib.outbox.creates import insert_create_in
 from lib.outbox.engine import Delivery, SyncEngine, utc_now
 from lib.outbox.payload import CreateRequest, create_request, render_fields, split_rich
-from lib.outbox.policy import LOST, PERMANENT, ActiveJira, ClientProvider
+from lib.outbox.policy import (
+    LOST,
+    OK,
+    PERMANENT,
+    SKIPPED,
+    WAITING,
+    ActiveJira,
+    ClientProvider,
+)
 from lib.store.automation_tickets import AutomationTicket, AutomationTickets
 from lib.store.db import Database
 from lib.store.sync_log import (
@@ -262,7 +270,7 @@ class AutomationService:
 
     def _settle(self, row: LogRow, active: ActiveJira) -> AutomationResult:
         delivery = self._engine.deliver(row.id, active)
-        if delivery.outcome == "ok":
+        if delivery.outcome == OK:
             return AutomationResult(
                 CREATED,
                 f"{delivery.ticket_key} was made by an earlier attempt "
@@ -272,7 +280,7 @@ class AutomationService:
                 delivery.ticket_url,
                 row.id,
             )
-        if delivery.status in UNFINISHED or delivery.outcome == "skipped":
+        if delivery.status in UNFINISHED or delivery.outcome == SKIPPED:
             return AutomationResult(
                 PENDING,
                 "The earlier attempt is not confirmed yet (Jira may still apply it, and "
@@ -284,7 +292,7 @@ class AutomationService:
         return self._create_result(row.automation_guid, delivery)
 
     def _create_result(self, guid: str, delivery: Delivery) -> AutomationResult:
-        if delivery.outcome == "ok":
+        if delivery.outcome == OK:
             return AutomationResult(
                 CREATED,
                 f"Created {delivery.ticket_key}.",
@@ -301,7 +309,7 @@ class AutomationService:
                 delivery.log_id,
             )
         self._engine.notify()  # the worker finishes it
-        if delivery.outcome in (LOST, "waiting"):
+        if delivery.outcome in (LOST, WAITING):
             message = (
                 f"Sent, but Jira's answer was lost ({delivery.message}). Run the "
                 "same command again: it looks for the ticket first and never "
@@ -396,7 +404,7 @@ class AutomationService:
             SyncStatus.SENDING,
         )
         delivery = self._engine.send_claimed(self._log.get(log_id), active)
-        if delivery.outcome != "ok":
+        if delivery.outcome != OK:
             self._engine.notify()
         return delivery
 

@@ -19,7 +19,7 @@ from lib.jira import Doc
 from lib.outbox.creates import insert_create_in
 from lib.outbox.engine import Delivery
 from lib.outbox.payload import CreateRequest, create_request
-from lib.outbox.policy import ActiveJira
+from lib.outbox.policy import LOST, OK, PERMANENT, WAITING, ActiveJira
 from lib.store.anomalies import AnomalyNotFound
 from lib.store.links import TicketLink
 from lib.store.sync_log import UNFINISHED, SyncLog, SyncMode, SyncStatus
@@ -251,7 +251,7 @@ class TicketCreation:
 
     def _settle(self, row, active: ActiveJira) -> CreateResult | None:
         delivery = self._engine.deliver(row.id, active)
-        if delivery.outcome == "ok":
+        if delivery.outcome == OK:
             return CreateResult(
                 "created",
                 f"An earlier request for this anomaly reached Jira: "
@@ -270,14 +270,14 @@ class TicketCreation:
         return None
 
     def _create_result(self, delivery: Delivery) -> CreateResult:
-        if delivery.outcome == "ok":
+        if delivery.outcome == OK:
             return CreateResult(
                 "created", f"Created {delivery.ticket_key}.", delivery.log_id, delivery.link
             )
-        if delivery.outcome == "permanent":
+        if delivery.outcome == PERMANENT:
             raise TicketRefused(delivery.message, delivery.field_errors, delivery.log_id)
         self._engine.notify()
-        if delivery.outcome in ("lost", "waiting"):
+        if delivery.outcome in (LOST, WAITING):
             message = (
                 "Sent, waiting for Jira's confirmation: the ticket appears here once Jira "
                 "confirms it (it is never created twice)."

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lib.jira import BadRequest, JiraError, NotFound, jql_quote, looks_like_issue_key
 from lib.outbox.engine import Delivery, SyncEngine
-from lib.outbox.policy import ActiveJira, enqueue_comment_in
+from lib.outbox.policy import OK, ActiveJira, enqueue_comment_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
 from lib.store.db import Database
 from lib.store.links import DuplicateLink, LinkRepository, TicketLink
@@ -177,7 +177,7 @@ class TicketService(TicketCreation):
                 cur, link, text=doc_text(doc), doc=doc, mode=mode, actor=actor, now=now
             )
         delivery = self._engine.deliver(comment_id, active)
-        if delivery.outcome != "ok":
+        if delivery.outcome != OK:
             self._engine.notify()
         return LinkResult(link, delivery)
 
