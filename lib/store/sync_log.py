@@ -4,6 +4,12 @@ Writers take the cursor of the caller's transaction (``*_in`` functions), so
 an anomaly change and its queued Jira updates commit together. What is stored
 never holds a secret: request bodies pass through ``scrub_json`` and error
 texts come from ``JiraError`` messages, which the client already redacts.
+
+States, actions and modes are ``StrEnum``s, and a row changes state only
+through named transitions: ``claim`` (pending/deferred -> sending),
+``finish_ok``, ``fail``, ``release`` (back to pending, maybe to reconcile),
+``defer``, ``requeue`` (Retry), ``recover_stale_in`` and
+``confirm_waiting_in`` (a create's ticket reaches the rows that waited on it).
 """
 
 from __future__ import annotations
