@@ -45,8 +45,12 @@ def insert_create_in(
     automation_guid: str | None = None,
     submission_key: str | None = None,
     hold: bool = True,
+    reconcile_first: bool = False,
 ) -> int:
-    """Queue one create row; ``hold`` claims it for this process (the caller sends it now)."""
+    """Queue one create row; ``hold`` claims it for this process (the caller sends it now).
+
+    ``reconcile_first``: an earlier attempt with this request id may be on Jira.
+    """
     plain, rich = split_rich(request.fields)
     body = create_body(active.client, request)
     held = {"claimed_by": engine.claim_token, "attempts": 1, "sent_at": now} if hold else {}
@@ -66,6 +70,7 @@ def insert_create_in(
         automation_guid=automation_guid,
         submission_key=submission_key,
         next_attempt_at=now,
+        needs_reconcile=reconcile_first,
         **held,
     )
 

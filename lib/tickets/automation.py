@@ -253,7 +253,12 @@ class AutomationService:
         earlier = self._log.create_for_guid(guid)
         if earlier is not None and earlier.status != SyncStatus.OK:
             return self._settle(earlier, active)  # an earlier answer was lost: is it on Jira?
-        request = self._request(guid, fields, submission_key or uuid.uuid4().hex)
+        # A GUID row without a key was written before the POST by versions
+        # before 006: that create may be on Jira, so it is looked for first.
+        legacy = self.ticket_for(guid)
+        legacy = legacy if legacy is not None and not legacy.ticket_key else None
+        request_id = legacy.request_id if legacy else submission_key or uuid.uuid4().hex
+        request = self._request(guid, fields, request_id)
         with self._db.transaction() as cur:
             log_id = insert_create_in(
                 cur,
@@ -264,6 +269,7 @@ class AutomationService:
                 actor=actor,
                 mode=mode,
                 automation_guid=guid,
+                reconcile_first=legacy is not None,
             )
             row = SyncLog.get_in(cur, log_id)
         return self._create_result(guid, self._engine.send_claimed(row, active))

@@ -160,3 +160,20 @@ def test_update_ticket_sends_a_manual_put_now(cloud_harness, auto):
 def test_guid_label_is_a_valid_jira_label():
     assert guid_label("Job.42:A b") == "anomaly-desk-auto-job-42-a-b"
     assert " " not in guid_label("x" * 128) and len(guid_label("x" * 300)) <= 255
+
+
+def test_a_guid_sent_by_an_older_version_without_an_answer_is_looked_for_first(cloud_harness, auto):
+    h = cloud_harness
+    # Before 006 the GUID's row was written before the POST; its answer was lost.
+    made = h.state.create_issue("DQ", issuetype_id="10001", summary="Disk full on orders")
+    made.labels.append(guid_label("job-42"))
+    made.properties["anomaly-desk"] = {"automation_guid": "job-42", "request_id": "old-request"}
+    with h.db.transaction() as cur:
+        cur.execute(
+            "INSERT INTO automation_tickets (guid, connection_id, attempted_at, request_id)"
+            " VALUES ('job-42', 1, now()::TIMESTAMP, 'old-request')"
+        )
+    found = auto.run(COMMAND)
+    assert (found.status, found.ticket_key) == ("created", made.key)
+    assert "POST /rest/api/3/issue" not in h.stats()["received"]
+    assert auto.ticket_for("job-42").ticket_key == made.key
