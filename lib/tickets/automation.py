@@ -156,7 +156,7 @@ class AutomationService:
         if isinstance(active, AutomationResult):
             return active
         fields = self._with_defaults(command.fields, active)
-        return self._create(command.guid, fields, active, actor, SyncMode.AUTOMATIC)
+        return self._create(command.guid, fields, active, actor, SyncMode.AUTOMATIC, known=known)
 
     def ticket_for(self, guid: str) -> AutomationTicket | None:
         return self._tickets.get(guid)
@@ -223,7 +223,7 @@ class AutomationService:
                 known.ticket_key,
                 known.ticket_url,
             )
-        return self._create(guid, dict(fields), active, actor, mode, submission_key)
+        return self._create(guid, dict(fields), active, actor, mode, submission_key, known=known)
 
     def prepare_create(self, fields: dict, submission_key: str) -> CreateRequest:
         """The request ``create_ticket(fields, ..., submission_key)`` sends (the page's preview)."""
@@ -249,14 +249,15 @@ class AutomationService:
         actor: str,
         mode: str,
         submission_key: str | None = None,
+        *,
+        known: AutomationTicket | None = None,
     ) -> AutomationResult:
         earlier = self._log.create_for_guid(guid)
         if earlier is not None and earlier.status != SyncStatus.OK:
             return self._settle(earlier, active)  # an earlier answer was lost: is it on Jira?
         # A GUID row without a key was written before the POST by versions
         # before 006: that create may be on Jira, so it is looked for first.
-        legacy = self.ticket_for(guid)
-        legacy = legacy if legacy is not None and not legacy.ticket_key else None
+        legacy = known if known is not None and not known.ticket_key else None
         request_id = legacy.request_id if legacy else submission_key or uuid.uuid4().hex
         request = self._request(guid, fields, request_id)
         with self._db.transaction() as cur:
