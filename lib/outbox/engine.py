@@ -133,9 +133,17 @@ class SyncEngine:
 
     # -- claims --------------------------------------------------------------
     def recover_stale_claims(self) -> int:
-        """Rows another (dead) process left in ``sending``: answer lost, reconcile them."""
+        """Rows another (dead) process left in ``sending``: answer lost, reconcile them.
+
+        They are looked for only after the late-write wait: the dead process's
+        last request may still be applied by Jira.
+        """
+        active = self.client_provider()
+        wait = self.late_write_wait(active.client) if active is not None else 0.0
         with self.db.transaction() as cur:
-            count = SyncLog.recover_stale_in(cur, self.claim_token, self.clock())
+            count = SyncLog.recover_stale_in(
+                cur, self.claim_token, self.clock() + timedelta(seconds=wait)
+            )
         if count:
             log.warning("sync.recovered_claims", extra={"sync_rows": count})
         return count
