@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.tickets.automation import AutomationService
+from lib.tickets.automation import AutomationService, JiraRefused
 from tests.sync.conftest import PUBLIC_URL
 
 COMMAND = "job-42|CREATE|summary;Disk full on orders|priority;High"
@@ -25,7 +25,7 @@ def test_a_failed_automation_create_is_retried_from_the_log_and_makes_one_issue(
 ):
     h = cloud_harness
     h.fault(kind="status", status=400, method="POST", path=r"/issue$")
-    with pytest.raises(Exception, match="Jira refused the ticket"):
+    with pytest.raises(JiraRefused, match="Jira refused the ticket"):
         auto.run(COMMAND)
     [row] = h.log_rows(action="create")
     assert row.status == "failed" and row.anomaly_id is None
@@ -48,7 +48,7 @@ def test_a_retried_automation_create_whose_guid_got_a_ticket_meanwhile_is_refuse
 ):
     h = cloud_harness
     h.fault(kind="status", status=400, method="POST", path=r"/issue$")
-    with pytest.raises(Exception, match="Jira refused"):
+    with pytest.raises(JiraRefused, match="Jira refused"):
         auto.run(COMMAND)
     assert auto.run(COMMAND).ticket_key == "DQ-1"  # a corrected command went through
     failed = h.log_rows(action="create", status="failed")[0]
@@ -166,7 +166,7 @@ def test_rich_text_in_any_field_is_stored_as_a_doc_and_rendered_per_flavour(harn
     auto = AutomationService(h.db, h.engine, lambda: h.holder["active"])
     # The sandbox has no environment field on its screen, so it refuses the
     # create; what matters here is the body that reached it.
-    with pytest.raises(Exception, match="environment"):
+    with pytest.raises(JiraRefused, match="environment"):
         auto.run("job-9|CREATE|summary;s|environment;Disk *full* on {code}")
     [row] = h.log_rows(action="create")
     assert '"environment"' in row.rich_fields  # a doc, not one flavour's rendering
