@@ -2,7 +2,10 @@
 
     .venv/bin/python bench/bench_sync.py [--creates 100] [--comments 500] [--tickets 50]
 
-1. Create N tickets one by one (create + GET each) with 50 ms sandbox latency.
+1. Create N tickets one by one with 50 ms sandbox latency, through the one
+   create path (an outbox row each, delivered at once by the engine: one
+   POST, no GET), printed beside its baseline (N x one round trip) and the
+   ratio; then the same through the automation command.
 2. The outbox delivering M queued comments across T tickets while the sandbox
    rate-limits (429 with Retry-After): elapsed time, 429s seen, duplicates
    (comments on Jira minus distinct expected) and lost changes (expected minus
@@ -33,6 +36,7 @@ from lib.store.anomalies import AnomalyRepository  # noqa: E402
 from lib.store.db import Database  # noqa: E402
 from lib.store.links import LinkRepository  # noqa: E402
 from lib.store.models import Anomaly, FailedCheck  # noqa: E402
+from lib.tickets.automation import AutomationService  # noqa: E402
 from lib.tickets.description import comment_text  # noqa: E402
 from lib.tickets.service import TicketService  # noqa: E402
 
@@ -74,22 +78,42 @@ def setup(tmp: Path, name: str, sandbox, count: int):
     return db, engine, TicketService(db, engine, "http://desk.bench")
 
 
+LATENCY_MS = 50
+
+
 def bench_creates(tmp: Path, count: int) -> None:
-    sandbox = start_sandbox_in_thread(SandboxConfig(flavour="cloud", latency_ms=50))
+    sandbox = start_sandbox_in_thread(SandboxConfig(flavour="cloud", latency_ms=LATENCY_MS))
     try:
-        db, _, tickets = setup(tmp, "creates", sandbox, count)
+        db, engine, tickets = setup(tmp, "creates", sandbox, count)
+        baseline = count * LATENCY_MS / 1000  # one round trip per create, nothing else
         started = time.perf_counter()
         for i in range(1, count + 1):
             tickets.create_ticket(i, summary=f"Bench ticket {i}", actor="bench")
         elapsed = time.perf_counter() - started
-        issues = len(sandbox.runtime.state.all_issues())
-        print(
-            f"[1] {count} creates one by one, 50 ms latency: {elapsed:.2f} s total, "
-            f"{elapsed / count * 1000:.0f} ms per ticket (create + GET); issues on Jira: {issues}"
-        )
+        _print_creates("[1] dialog path", count, elapsed, baseline, sandbox)
+        sandbox.runtime.reset()
+        sandbox.runtime.faults.update_settings({"latency_ms": LATENCY_MS})
+        automation = AutomationService(db, engine, engine.client_provider)
+        started = time.perf_counter()
+        for i in range(1, count + 1):
+            automation.run(f"bench-{i}|CREATE|summary;Bench ticket {i}")
+        elapsed = time.perf_counter() - started
+        _print_creates("[1b] automation path", count, elapsed, baseline, sandbox)
         db.close()
     finally:
         sandbox.stop()
+
+
+def _print_creates(name: str, count: int, elapsed: float, baseline: float, sandbox) -> None:
+    stats = sandbox.runtime.faults.stats_json()["received"]
+    calls = sum(stats.values())
+    print(
+        f"{name}: {count} creates one by one, {LATENCY_MS} ms latency: {elapsed:.2f} s "
+        f"({elapsed / count * 1000:.0f} ms per ticket); baseline {count} x one round trip = "
+        f"{baseline:.2f} s; ratio {elapsed / baseline:.2f}x; HTTP calls to Jira: {calls} "
+        f"({calls / count:.2f} per create); issues on Jira: "
+        f"{len(sandbox.runtime.state.all_issues())}"
+    )
 
 
 def bench_outbox(tmp: Path, comments: int, tickets_n: int, rate: int, window: float) -> None:

@@ -21,6 +21,7 @@ from lib.tickets.service import TicketRefused
 DIALOG = "tickets_dialog"
 UNLINK = "tickets_unlink_confirm"  # the link whose Unlink waits for a yes
 DISMISSED = "tickets_dismissed"  # superseded failures the user put away (log ids)
+SUBMISSION = "tickets_submission"
 
 
 def _close() -> None:
@@ -50,6 +51,8 @@ def section(svc: Services, anomaly: Anomaly, actor: str) -> None:
     row = st.container(horizontal=True)
     if row.button("New ticket", key="tickets_new", icon=":material/add:"):
         st.session_state[DIALOG] = ("new", anomaly.id)
+        # One key per opening: a second press of Create answers the first ticket.
+        st.session_state[SUBMISSION] = svc.tickets.new_submission()
     if row.button("Link existing", key="tickets_link", icon=":material/link:"):
         st.session_state[DIALOG] = ("link", anomaly.id)
     if panel.links and row.button(
@@ -271,6 +274,7 @@ def _create(svc, anomaly, actor, project, issue_type, priority, extra, summary, 
             project=project,
             extra_fields=extra,
             actor=actor,
+            submission=st.session_state.get(SUBMISSION),
         )
     except TicketRefused as exc:
         st.session_state["tickets_field_errors"] = dict(exc.field_errors)

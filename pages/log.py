@@ -114,11 +114,16 @@ def export(flt: LogFilter, matching: int) -> None:
 
 def retry(log_id: int) -> None:
     try:
-        log.retry(log_id)  # also wakes the worker at once
+        row = log.retry(log_id)  # the engine's retry also wakes the worker at once
     except ValueError as exc:
         flash("error", str(exc))
     else:
-        flash("success", f"Log entry {log_id} is queued again.")
+        again = (
+            " Jira is checked for an earlier attempt first, so it never makes a second ticket."
+            if row.action == "create"
+            else ""
+        )
+        flash("success", f"Log entry {log_id} is queued again.{again}")
     st.rerun()
 
 

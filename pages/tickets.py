@@ -33,10 +33,12 @@ from lib.tickets.field_table import (
     value_to_cell,
 )
 from lib.tickets.service import TicketRefused
+from lib.tickets.ticket_table import CREATE, UPDATE, TicketTable
 
 EDITOR, JSON = "tickets_table_editor", "tickets_json"
 ROWS, BASE, SHOWN = "tickets_table_rows", "tickets_table_base", "tickets_table_last_json"
 RICH = "tickets_table_rich_fields"  # textarea fields added from createmeta
+SUBMISSION, JSON_PROBLEM = "tickets_table_submission", "tickets_table_json_problem"
 CUSTOM_FIELD = re.compile(r"^customfield_\d+$")
 
 svc = services()
@@ -87,10 +89,15 @@ def publish_json(rows: list[FieldRow]) -> None:
         st.session_state["tickets_table_error"] = str(exc)
         return
     st.session_state[JSON] = st.session_state[SHOWN] = text
+    st.session_state.pop(JSON_PROBLEM, None)  # the box holds the table's JSON again
 
 
 def follow_json_edit() -> None:
-    """The JSON was edited since it was last shown: the table follows, or stays with a message."""
+    """The JSON was edited since it was last shown: the table follows, or stays with a message.
+
+    Invalid JSON is remembered until it is fixed: nothing is sent meanwhile,
+    rather than the table as it was before the edit.
+    """
     text = st.session_state.get(JSON)
     if text is None or text == st.session_state.get(SHOWN):
         return
@@ -98,7 +105,9 @@ def follow_json_edit() -> None:
         rows = json_to_rows(text, st.session_state[ROWS])
     except FieldTableError as exc:
         st.session_state["tickets_table_error"] = str(exc)
+        st.session_state[JSON_PROBLEM] = str(exc)
         return
+    st.session_state.pop(JSON_PROBLEM, None)
     set_rows(rows, reset_editor=True)
     st.session_state[SHOWN] = text
 
@@ -229,52 +238,40 @@ def _jira_words(svc: Services, exc: Exception) -> str:
 # -- execute -----------------------------------------------------------------
 
 
-def create_args(fields: dict) -> dict:
-    """The table's fields as ``create_ticket`` arguments (it adds the anomaly's label and link)."""
-    rest = dict(fields)
-
-    def ref(name: str, *keys: str) -> str | None:
-        value = rest.pop(name, None)
-        if isinstance(value, dict):
-            return next((str(value[k]) for k in keys if value.get(k)), None)
-        return str(value) if value else None
-
-    description = rest.pop("description", None)
-    if description is not None and not isinstance(description, str):
-        raise TicketRefused(
-            "With an anomaly, the description must be plain text: the anomaly's "
-            "details are rendered as rich text for you when it is left empty."
-        )
-    labels = rest.pop("labels", None) or []
-    return {
-        "summary": str(rest.pop("summary", "") or ""),
-        "description": description or None,
-        "priority": ref("priority", "name"),
-        "issue_type": ref("issuetype", "id", "name"),
-        "project": ref("project", "key", "id"),
-        "labels": tuple(labels if isinstance(labels, list) else [labels]),
-        "extra_fields": rest,
-    }
-
-
 def show_refusal(message: str, field_errors: dict | None) -> None:
     details = "".join(f"\n- **{name}**: {text}" for name, text in (field_errors or {}).items())
     st.error(message + details)
 
 
-def create(svc: Services, fields: dict, anomaly_text: str) -> None:
-    if not anomaly_text.strip():
-        result = svc.automation.create_ticket(fields, actor(), mode="manual")
+def submission(table: TicketTable):
+    """One key per intended ticket: the preview shows its request id; a new one after a create."""
+    if SUBMISSION not in st.session_state:
+        st.session_state[SUBMISSION] = table.new_submission()
+    return st.session_state[SUBMISSION]
+
+
+def table_fields() -> dict:
+    """The fields to send. Raises FieldTableError when the JSON box holds invalid JSON."""
+    if problem := st.session_state.get(JSON_PROBLEM):
+        raise FieldTableError(f"Nothing is sent while the JSON is invalid. {problem}")
+    rows = [r for r in st.session_state[ROWS] if r.field.strip()]
+    # Textarea fields travel as rich text, rendered for the connection's flavour.
+    return rows_to_fields(rows, rich_text=st.session_state.get(RICH, ()))
+
+
+def create(table: TicketTable, fields: dict, anomaly_text: str) -> None:
+    done = table.create(fields, anomaly_text, submission(table), actor())
+    if done.plain is not None:
+        result = done.plain
         if result.ok:
+            st.session_state.pop(SUBMISSION, None)  # the next Create is a new ticket
             st.success(f"Created [{result.ticket_key}]({result.ticket_url}).")
         else:
             st.warning(result.message)
         return
-    if not anomaly_text.strip().isdigit():
-        st.error(f"Anomaly id '{anomaly_text.strip()}' must be a whole number (or left empty).")
-        return
-    created = svc.tickets.create_ticket(int(anomaly_text), **create_args(fields), actor=actor())
+    created = done.linked
     if created.link is not None:
+        st.session_state.pop(SUBMISSION, None)
         st.success(
             f"Created [{created.key}]({created.link.url}), linked to anomaly "
             f"{anomaly_text.strip()}."
@@ -283,8 +280,8 @@ def create(svc: Services, fields: dict, anomaly_text: str) -> None:
         st.info(created.message)
 
 
-def update(svc: Services, fields: dict, key: str) -> None:
-    delivery = svc.automation.update_ticket(key, fields, actor(), mode="manual")
+def update(svc: Services, table: TicketTable, fields: dict, key: str, change_type: bool) -> None:
+    delivery = table.update(key, fields, actor(), change_type=change_type)
     row = svc.sync.log.get(delivery.log_id)
     if delivery.outcome == "ok":
         st.success(f"Updated [{delivery.ticket_key}]({row.ticket_url}).")
@@ -294,22 +291,48 @@ def update(svc: Services, fields: dict, key: str) -> None:
         st.info(f"Jira did not take it yet ({delivery.message}); it is queued and retried.")
 
 
+def preview(table: TicketTable, action: str, target: str, change_type: bool) -> None:
+    """The exact request body, or why there is none (the same refusal the send would meet)."""
+    st.markdown("**JSON sent to Jira**")
+    try:
+        fields = table_fields()
+        body = (
+            table.preview_create(fields, target, submission(table))
+            if action == CREATE
+            else table.preview_update(fields, change_type=change_type)
+        )
+    except (FieldTableError, TicketRefused, AutomationRefused, AnomalyNotFound) as exc:
+        st.warning(f"No request to show: {exc}")
+        return
+    except JiraError as exc:
+        st.warning(f"No request to show: {_jira_words(svc, exc)}")
+        return
+    st.code(json.dumps(body, indent=2, ensure_ascii=False), language="json")
+
+
 def execute(svc: Services) -> None:
+    table = TicketTable(svc.tickets, svc.automation)
     st.subheader("Execute")
-    action = st.radio("Action", ["Create", "Update"], key="tickets_table_action", horizontal=True)
-    if action == "Create":
+    action = st.radio("Action", [CREATE, UPDATE], key="tickets_table_action", horizontal=True)
+    change_type = False
+    if action == CREATE:
         target = st.text_input("Link to anomaly id (optional)", key="tickets_table_anomaly")
     else:
         target = st.text_input("Issue key", key="tickets_table_key", placeholder="DQ-123")
+        change_type = st.checkbox(
+            "Change the issue type too",
+            key="tickets_table_change_type",
+            help="Jira never takes project on an edit; the issue type only when you mean it.",
+        )
+    preview(table, action, target, change_type)
     if not st.button(f"{action} ticket", key="tickets_table_execute", type="primary"):
         return
     try:
-        rows = [r for r in st.session_state[ROWS] if r.field.strip()]
-        fields = rows_to_fields(rows, rich_text=st.session_state.get(RICH, ()))
-        if action == "Create":
-            create(svc, fields, target)
+        fields = table_fields()
+        if action == CREATE:
+            create(table, fields, target)
         else:
-            update(svc, fields, target)
+            update(svc, table, fields, target, change_type)
     except FieldTableError as exc:
         st.error(str(exc))
     except JiraRefused as exc:
@@ -339,9 +362,10 @@ if notice := st.session_state.pop("tickets_table_notice", None):
 if problem := st.session_state.pop("tickets_table_error", None):
     st.error(problem)
 st.text_area(
-    "JSON sent to Jira",
+    "Fields as JSON",
     key=JSON,
     height=280,
-    help="Edit it and the table follows; invalid JSON leaves the table as it was.",
+    help="Edit it and the table follows; invalid JSON leaves the table as it was and "
+    "blocks sending until it is fixed. The exact request is shown under Execute.",
 )
 execute(svc)

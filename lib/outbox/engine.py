@@ -4,10 +4,19 @@ A row is claimed (status ``sending``) in a short transaction, the HTTP call is
 made with no transaction open, and the answer is recorded in another short
 transaction. A row whose answer was lost is never re-sent blindly: a comment
 is looked for among the issue's comments, a create among the issues carrying
-the anomaly's label (matched by the ``request_id`` kept in an issue property).
-Jira's search is eventually consistent right after a create, so a create is
-only declared missing when a second search, ``reconcile_confirm_s`` after the
-first miss, still does not find it.
+its idempotency label (matched by the ``request_id`` kept in an issue
+property). Decisions, and why:
+
+- Every create (the New ticket dialog, the Tickets page, the automation
+  command) is a ``create`` row sent by ``send_create`` (``lib.outbox.creates``);
+  callers that wait for the key deliver their row at once through the same code.
+- A write whose answer was lost may still land late: Jira can apply a request
+  after the client gave up at its timeout. The first look for it is made only
+  ``late_write_s`` after the loss (by default twice the client's timeout, so
+  a write Jira applies up to one more timeout late is found, not repeated).
+- Jira's search is eventually consistent right after a create, so a create is
+  only declared missing when a second search, ``reconcile_confirm_s`` after
+  the first miss, still does not find it.
 """
 
 from __future__ import annotations
@@ -20,12 +29,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lib.jira import Issue, JiraError, NotFound
+from lib.jira import JiraError
 from lib.jira.richtext import adf_to_text
+from lib.outbox import creates
+from lib.outbox.payload import ISSUE_PROPERTY, join_rich
 from lib.outbox.policy import (
     LOST,
+    OK,
     PERMANENT,
     RETRY,
+    SKIPPED,
     ActiveJira,
     Backoff,
     ClientProvider,
@@ -33,15 +46,25 @@ from lib.outbox.policy import (
     normalise,
 )
 from lib.store.db import Database
-from lib.store.links import DuplicateLink, LinkRepository, TicketLink
-from lib.store.sync_log import RETRYABLE_ACTIONS, LogRow, SyncLog, to_json
-from lib.tickets.description import anomaly_label, doc_from_json
+from lib.store.links import LinkRepository, TicketLink
+from lib.store.sync_log import (
+    CLAIMABLE,
+    RETRYABLE_ACTIONS,
+    LogRow,
+    SyncAction,
+    SyncLog,
+    SyncStatus,
+    to_json,
+)
+from lib.tickets.description import doc_from_json
+
+__all__ = ["ISSUE_PROPERTY", "Delivery", "SyncEngine", "utc_now"]
 
 log = logging.getLogger("anomaly_desk.sync")
 
 PROCESS_TOKEN = uuid.uuid4().hex  # claims of this process; others' are stale after a crash
-ISSUE_PROPERTY = "anomaly-desk"
 RESPONSE_LIMIT = 4000
+LATE_WRITE_FACTOR = 2.0  # x the client's timeout: how long a lost write may take to land
 
 
 def utc_now() -> datetime:
@@ -60,6 +83,7 @@ class Delivery:
     field_errors: dict[str, str] = field(default_factory=dict)
     link: TicketLink | None = None
     ticket_key: str | None = None
+    ticket_url: str | None = None
 
 
 def rendered_text(client: Any, doc) -> str:
@@ -79,6 +103,7 @@ class SyncEngine:
         clock: Callable[[], datetime] = utc_now,
         backoff: Backoff = Backoff(),
         reconcile_confirm_s: float = 5.0,
+        late_write_s: float | None = None,
         claim_token: str = PROCESS_TOKEN,
     ):
         self.db = db
@@ -86,10 +111,17 @@ class SyncEngine:
         self.clock = clock
         self.backoff = backoff
         self.reconcile_confirm = timedelta(seconds=reconcile_confirm_s)
+        self._late_write_s = late_write_s
         self.claim_token = claim_token
         self.log = SyncLog(db)
         self.links = LinkRepository(db)
         self._listeners: list[Callable[[], None]] = []
+
+    def late_write_wait(self, client: Any) -> float:
+        """Seconds to wait after a lost answer before looking for the write on Jira."""
+        if self._late_write_s is not None:
+            return self._late_write_s
+        return LATE_WRITE_FACTOR * float(getattr(client, "timeout", 30.0) or 30.0)
 
     # -- notification: a new pending row wakes the worker at once -------------
     def add_listener(self, listener: Callable[[], None]) -> None:
@@ -101,50 +133,43 @@ class SyncEngine:
 
     # -- claims --------------------------------------------------------------
     def recover_stale_claims(self) -> int:
-        """Rows another (dead) process left in ``sending``: answer lost, reconcile them."""
+        """Rows another (dead) process left in ``sending``: answer lost, reconcile them.
+
+        They are looked for only after the late-write wait: the dead process's
+        last request may still be applied by Jira.
+        """
+        active = self.client_provider()
+        wait = self.late_write_wait(active.client) if active is not None else 0.0
         with self.db.transaction() as cur:
-            rows = cur.execute(
-                "UPDATE sync_log SET status = 'pending', needs_reconcile = TRUE, claimed_by = NULL,"
-                " next_attempt_at = ? WHERE status = 'sending'"
-                " AND (claimed_by IS NULL OR claimed_by <> ?) RETURNING id",
-                [self.clock(), self.claim_token],
-            ).fetchall()
-        if rows:
-            log.warning("sync.recovered_claims", extra={"sync_rows": len(rows)})
-        return len(rows)
+            count = SyncLog.recover_stale_in(
+                cur, self.claim_token, self.clock() + timedelta(seconds=wait)
+            )
+        if count:
+            log.warning("sync.recovered_claims", extra={"sync_rows": count})
+        return count
 
     def _claim(self, log_id: int, active: ActiveJira) -> LogRow | Delivery:
         now = self.clock()
         with self.db.transaction() as cur:
             row = SyncLog.get_in(cur, log_id)
-            if row is None or row.status not in ("pending", "deferred"):
-                return Delivery(
-                    log_id, row.status if row else "missing", "skipped", "already taken or finished"
-                )
+            if row is None or row.status not in CLAIMABLE or row.waiting:
+                status = row.status if row else "missing"
+                return Delivery(log_id, status, SKIPPED, "already taken, waiting or finished")
             if row.connection_id != active.connection_id:
                 message = (
                     f"Jira connection {row.connection_id} is not the active one: "
                     "activate it and press Retry."
                 )
-                SyncLog.update_in(
-                    cur, log_id, status="failed", permanent=True, error=message, finished_at=now
-                )
-                return Delivery(log_id, "failed", PERMANENT, message)
-            SyncLog.update_in(
-                cur,
-                log_id,
-                status="sending",
-                claimed_by=self.claim_token,
-                attempts=row.attempts + 1,
-                sent_at=now,
-            )
+                SyncLog.fail_in(cur, log_id, now=now, error=message)
+                return Delivery(log_id, SyncStatus.FAILED, PERMANENT, message)
+            SyncLog.claim_in(cur, row, token=self.claim_token, now=now)
             return SyncLog.get_in(cur, log_id)
 
     def deliver(self, log_id: int, active: ActiveJira | None = None) -> Delivery:
         """Send one pending or deferred row now (the worker, or the UI right after queueing)."""
         active = active or self.client_provider()
         if active is None:
-            return Delivery(log_id, "pending", "skipped", "no active Jira connection")
+            return Delivery(log_id, SyncStatus.PENDING, SKIPPED, "no active Jira connection")
         claimed = self._claim(log_id, active)
         if isinstance(claimed, Delivery):
             return claimed
@@ -153,16 +178,16 @@ class SyncEngine:
     def send_claimed(self, row: LogRow, active: ActiveJira) -> Delivery:
         """Send a row this process already holds in ``sending``."""
         try:
-            if row.action == "comment":
+            if row.action == SyncAction.COMMENT:
                 return self._send_comment(row, active)
-            if row.action == "create":
-                return self._send_create(row, active)
-            if row.action == "update":
+            if row.action == SyncAction.CREATE:
+                return creates.send_create(self, row, active)
+            if row.action == SyncAction.UPDATE:
                 return self._send_update(row, active)
-            return self._fail(row, f"{row.action} rows are not sent by the outbox")
+            return self.fail(row, f"{row.action} rows are not sent by the outbox")
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the row claimed forever
             log.exception("sync.deliver.crashed", extra={"sync_log_id": row.id})
-            return self._release(
+            return self.release(
                 row,
                 f"internal error: {type(exc).__name__}: {exc}",
                 needs_reconcile=True,
@@ -172,82 +197,64 @@ class SyncEngine:
     def retry(self, log_id: int) -> LogRow:
         """Queue a failed create, comment or update again (the Retry action).
 
+        A create is retried through the same row, so it keeps its request id and
+        label: if an earlier attempt did reach Jira, it is found, not made twice.
+
         Raises:
-            ValueError: the row is not a failed create, comment or update, or it is
-                an automation create (no anomaly: its command is run again instead).
+            ValueError: the row is not a failed create, comment or update, or its
+                automation GUID already has a ticket.
         """
         with self.db.transaction() as cur:
             row = SyncLog.get_in(cur, log_id)
-            if row is None or row.status != "failed" or row.action not in RETRYABLE_ACTIONS:
+            if (
+                row is None
+                or row.status != SyncStatus.FAILED
+                or row.action not in RETRYABLE_ACTIONS
+            ):
                 raise ValueError(
                     f"Log row {log_id} is not a failed create, comment or update: "
                     "only those can be sent again."
                 )
-            if row.action == "create" and row.anomaly_id is None:
-                # The outbox reconciles creates by the anomaly's label; a create
-                # without an anomaly is reconciled by its command's GUID instead.
-                raise ValueError(
-                    f"Log row {log_id} is a create without an anomaly (automation or "
-                    "the Tickets page): run the same command again to retry it."
-                )
-            SyncLog.update_in(
-                cur,
-                log_id,
-                status="pending",
-                permanent=False,
-                next_attempt_at=self.clock(),
-                finished_at=None,
-            )
+            if row.action == SyncAction.CREATE:
+                creates.check_retry_in(cur, row)
+            SyncLog.requeue_in(cur, log_id, self.clock())
             row = SyncLog.get_in(cur, log_id)
         self.notify()
         return row
 
     # -- outcomes ------------------------------------------------------------
-    def _finish_ok(
-        self, row: LogRow, *, latency: float | None, response: Any, **values: Any
+    def finish_ok(
+        self, row: LogRow, *, latency: float | None, response: Any, **ticket: Any
     ) -> None:
         with self.db.transaction() as cur:
-            self._ok_in(cur, row, latency=latency, response=response, **values)
+            SyncLog.finish_ok_in(
+                cur,
+                row.id,
+                now=self.clock(),
+                response_json=to_json(response, RESPONSE_LIMIT),
+                latency_ms=latency,
+                **ticket,
+            )
 
-    def _ok_in(
-        self, cur, row: LogRow, *, latency: float | None, response: Any, **values: Any
-    ) -> None:
-        SyncLog.update_in(
-            cur,
-            row.id,
-            status="ok",
-            claimed_by=None,
-            finished_at=self.clock(),
-            needs_reconcile=False,
-            permanent=False,
-            error=None,
-            response_json=to_json(response, RESPONSE_LIMIT),
-            latency_ms=latency,
-            **values,
-        )
-
-    def _fail(
+    def fail(
         self, row: LogRow, message: str, response: Any = None, *, latency: float | None = None
     ) -> Delivery:
-        self.log.update(
+        self.log.fail(
             row.id,
-            status="failed",
-            permanent=True,
-            claimed_by=None,
+            now=self.clock(),
             error=message,
-            finished_at=self.clock(),
             response_json=to_json(response, RESPONSE_LIMIT),
             latency_ms=latency,
         )
         return Delivery(
             row.id,
-            "failed",
+            SyncStatus.FAILED,
             PERMANENT,
             message,
             field_errors=dict((response or {}).get("errors") or {}),
         )
 
-    def _release(
+    def release(
         self,
         row: LogRow,
         message: str,
@@ -257,44 +264,34 @@ class SyncEngine:
         outcome: str = RETRY,
         retry_after: float | None = None,
         latency: float | None = None,
-        **extra: Any,
+        forget_miss: bool = False,
     ) -> Delivery:
-        self.log.update(
+        self.log.release(
             row.id,
-            status="pending",
-            claimed_by=None,
             error=message,
             needs_reconcile=needs_reconcile,
             latency_ms=latency,
             next_attempt_at=self.clock() + timedelta(seconds=delay),
-            **extra,
+            forget_miss=forget_miss,
         )
-        return Delivery(row.id, "pending", outcome, message, retry_after=retry_after)
+        return Delivery(row.id, SyncStatus.PENDING, outcome, message, retry_after=retry_after)
 
-    def _on_error(
-        self,
-        row: LogRow,
-        exc: JiraError,
-        latency: float,
-        *,
-        post: bool = True,
-        lost_delay: float | None = None,
+    def on_error(
+        self, row: LogRow, exc: JiraError, latency: float, client: Any, *, post: bool = True
     ) -> Delivery:
         kind = disposition(exc, post=post)
         if kind == PERMANENT:
             response = {"status": exc.status, "code": exc.code, "errors": exc.field_errors}
-            return self._fail(row, str(exc), response, latency=latency)
+            return self.fail(row, str(exc), response, latency=latency)
         retry_after = getattr(exc, "retry_after", None)
         delay = self.backoff.delay(row.attempts, retry_after)
-        extra: dict[str, Any] = {}
         if kind == LOST:
-            # Look again only once Jira's search can see a fresh create; a new
-            # send starts a new wait, so an older miss must not count.
-            delay = max(delay, lost_delay or 0.0)
-            extra["reconcile_miss_at"] = None
+            # Jira may still apply it: look only once a late write would show.
+            # A new send starts a new wait, so an older miss must not count.
+            delay = max(delay, self.late_write_wait(client))
         # 429/503 prove this send was not applied, and an earlier lost one was
         # already looked for before it: nothing is left to reconcile.
-        return self._release(
+        return self.release(
             row,
             str(exc),
             needs_reconcile=kind == LOST,
@@ -302,7 +299,18 @@ class SyncEngine:
             outcome=kind,
             retry_after=retry_after,
             latency=latency,
-            **extra,
+            forget_miss=kind == LOST,
+        )
+
+    def release_lookup(self, row: LogRow, what: str, exc: JiraError) -> Delivery:
+        """A look for a lost write failed: keep reconciling, after the server's wait."""
+        wait = getattr(exc, "retry_after", None)
+        return self.release(
+            row,
+            f"{what}: {exc}",
+            needs_reconcile=True,
+            retry_after=wait,
+            delay=self.backoff.delay(row.attempts, wait),
         )
 
     # -- comments ------------------------------------------------------------
@@ -313,22 +321,13 @@ class SyncEngine:
             try:
                 landed = self._comment_landed(row, active, doc)
             except JiraError as exc:
-                wait = getattr(exc, "retry_after", None)
-                return self._release(
-                    row,
-                    f"checking for a lost comment: {exc}",
-                    needs_reconcile=True,
-                    retry_after=wait,
-                    delay=self.backoff.delay(row.attempts, wait),
-                )
+                return self.release_lookup(row, "checking for a lost comment", exc)
             if landed:
-                self._finish_ok(
-                    row, latency=None, response={"found": "on Jira after a lost answer"}
-                )
+                self.finish_ok(row, latency=None, response={"found": "on Jira after a lost answer"})
                 return Delivery(
                     row.id,
-                    "ok",
-                    "ok",
+                    SyncStatus.OK,
+                    OK,
                     "found on Jira after a lost answer",
                     ticket_key=row.ticket_key,
                 )
@@ -341,15 +340,15 @@ class SyncEngine:
         try:
             comment = client.add_comment(row.ticket_key, doc)
         except JiraError as exc:
-            self.log.update(row.id, request_json=to_json(request))
-            return self._on_error(row, exc, _ms(started))
-        self._finish_ok(
+            self.log.record_request(row.id, to_json(request))
+            return self.on_error(row, exc, _ms(started), client)
+        self.finish_ok(
             row,
             latency=_ms(started),
             request_json=to_json(request),
             response={"id": comment.id, "created": comment.created},
         )
-        return Delivery(row.id, "ok", "ok", ticket_key=row.ticket_key)
+        return Delivery(row.id, SyncStatus.OK, OK, ticket_key=row.ticket_key)
 
     def _comment_landed(self, row: LogRow, active: ActiveJira, doc) -> bool:
         """Whether Jira holds this comment more often than earlier rows delivered it."""
@@ -365,138 +364,20 @@ class SyncEngine:
     # -- updates -------------------------------------------------------------
     def _send_update(self, row: LogRow, active: ActiveJira) -> Delivery:
         """PUT the row's fields. Idempotent: a lost answer is simply sent again."""
-        fields = dict(row.request.get("fields") or {})
-        if row.body_doc:  # rendered now, for this connection's flavour
-            fields["description"] = doc_from_json(row.body_doc)
+        fields = join_rich(
+            dict(row.request.get("fields") or {}), row.rich_fields, legacy_description=row.body_doc
+        )
         started = time.monotonic()
         try:
             active.client.edit_issue(row.ticket_key, fields)
         except JiraError as exc:
             # post=False: a timeout or 5xx is retried, never reconciled; 400 with
             # field errors, 403 and 404 would fail again, so they stop the row.
-            return self._on_error(row, exc, _ms(started), post=False)
-        self._finish_ok(row, latency=_ms(started), response={"status": 204})
-        return Delivery(row.id, "ok", "ok", f"updated {row.ticket_key}", ticket_key=row.ticket_key)
-
-    # -- creates -------------------------------------------------------------
-    def _send_create(self, row: LogRow, active: ActiveJira) -> Delivery:
-        request = row.request
-        fields = dict(request.get("fields") or {})
-        if row.body_doc:
-            fields["description"] = doc_from_json(row.body_doc)
-        if row.needs_reconcile:
-            found = self._reconcile_create(row, active, fields)
-            if isinstance(found, Delivery):
-                return found
-            if found is not None:
-                return self._created(
-                    row,
-                    active,
-                    found,
-                    latency=None,
-                    response={"found": "by label after a lost answer", "key": found.key},
-                )
-        started = time.monotonic()
-        try:
-            created = active.client.create_issue(fields, request.get("properties"))
-        except JiraError as exc:
-            return self._on_error(
-                row, exc, _ms(started), lost_delay=self.reconcile_confirm.total_seconds()
-            )
-        latency = _ms(started)
-        try:
-            issue = active.client.get_issue(created.key)
-        except JiraError:  # the issue exists: link it with what the create answered
-            issue = Issue(
-                created.id,
-                created.key,
-                fields.get("summary"),
-                None,
-                None,
-                None,
-                None,
-                (),
-                active.client.browse_url(created.key),
-            )
-        return self._created(
-            row, active, issue, latency=latency, response={"id": created.id, "key": created.key}
+            return self.on_error(row, exc, _ms(started), active.client, post=False)
+        self.finish_ok(row, latency=_ms(started), response={"status": 204})
+        return Delivery(
+            row.id, SyncStatus.OK, OK, f"updated {row.ticket_key}", ticket_key=row.ticket_key
         )
-
-    def _created(
-        self, row: LogRow, active: ActiveJira, issue: Issue, *, latency: float | None, response: Any
-    ) -> Delivery:
-        now = self.clock()
-        with self.db.transaction() as cur:
-            try:
-                link = self.links.add_in(
-                    cur,
-                    anomaly_id=row.anomaly_id,
-                    connection_id=active.connection_id,
-                    issue=issue,
-                    created_by_us=True,
-                    actor=row.actor or "anomaly-desk",
-                    now=now,
-                )
-            except DuplicateLink:
-                link = LinkRepository.find_active_in(
-                    cur, row.anomaly_id, active.connection_id, issue.key, issue.id
-                )
-            self._ok_in(
-                cur,
-                row,
-                latency=latency,
-                response=response,
-                link_id=link.id,
-                ticket_id=issue.id,
-                ticket_key=issue.key,
-                ticket_url=issue.browse_url,
-            )
-        self.notify()
-        return Delivery(row.id, "ok", "ok", f"created {issue.key}", link=link, ticket_key=issue.key)
-
-    def _reconcile_create(
-        self, row: LogRow, active: ActiveJira, fields: dict
-    ) -> Issue | Delivery | None:
-        """The issue a lost create made, a Delivery to wait, or None: send it again."""
-        project = fields.get("project") or {}
-        project_ref = project.get("key") or project.get("id")
-        try:
-            for issue in active.client.find_issues_by_label(
-                anomaly_label(row.anomaly_id), project_ref
-            ):
-                if self._made_by(row, active, issue.key):
-                    return issue
-        except JiraError as exc:
-            wait = getattr(exc, "retry_after", None)
-            return self._release(
-                row,
-                f"looking for a lost create: {exc}",
-                needs_reconcile=True,
-                delay=self.backoff.delay(row.attempts, wait),
-                retry_after=wait,
-            )
-        now = self.clock()
-        first_miss = row.reconcile_miss_at or now
-        if row.reconcile_miss_at is None:
-            self.log.update(row.id, reconcile_miss_at=now)
-        confirm_at = first_miss + self.reconcile_confirm
-        if now < confirm_at:
-            delay = (confirm_at - now).total_seconds()
-            return self._release(
-                row,
-                "sent, waiting for Jira's confirmation",
-                needs_reconcile=True,
-                delay=delay,
-                outcome="waiting",
-            )
-        return None  # confirmed missing: only now create it again
-
-    def _made_by(self, row: LogRow, active: ActiveJira, key: str) -> bool:
-        try:
-            value = active.client.get_property(key, ISSUE_PROPERTY)
-        except NotFound:
-            return False
-        return isinstance(value, dict) and value.get("request_id") == row.request_id
 
 
 def _ms(started: float) -> float:

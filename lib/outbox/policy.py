@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import duckdb
 
@@ -31,10 +32,23 @@ from lib.jira.errors import classify_error
 from lib.jira.retry import Verdict, equal_jitter
 from lib.jira.richtext import Doc, doc_from_text
 from lib.store.links import LinkRepository, TicketLink
-from lib.store.sync_log import LogRow, SyncLog
+from lib.store.sync_log import LogRow, SyncAction, SyncLog, SyncStatus
 from lib.tickets.description import doc_to_json
 
-LOST, RETRY, PERMANENT = "lost", "retry", "permanent"
+
+class Outcome(StrEnum):
+    """What one delivery attempt did (``Delivery.outcome``)."""
+
+    OK = "ok"
+    LOST = "lost"  # the answer was lost: the write may have been applied
+    RETRY = "retry"  # not applied: send again after a backoff
+    PERMANENT = "permanent"  # refused: stop until Retry
+    WAITING = "waiting"  # sent, waiting for Jira's confirmation (search lag)
+    SKIPPED = "skipped"  # not attempted (taken, waiting, finished, no connection)
+
+
+OK, LOST, RETRY, PERMANENT = Outcome.OK, Outcome.LOST, Outcome.RETRY, Outcome.PERMANENT
+WAITING, SKIPPED = Outcome.WAITING, Outcome.SKIPPED
 
 
 @dataclass(frozen=True)
@@ -138,12 +152,12 @@ def pick_due(
         if ticket in seen:
             continue
         seen.add(ticket)  # this row blocks every later row of its issue
-        if row.status == "sending":
-            continue  # in flight (or being recovered)
+        if row.status == SyncStatus.SENDING or row.waiting:
+            continue  # in flight (or being recovered), or its create is not confirmed yet
         if row.next_attempt_at is None or row.next_attempt_at <= now:
             due.append(row)
     if near_limit:
-        due.sort(key=lambda r: (r.action != "create", r.id))
+        due.sort(key=lambda r: (r.action != SyncAction.CREATE, r.id))
     return due[:limit]
 
 
@@ -171,9 +185,9 @@ def enqueue_comment_in(
     return SyncLog.insert_in(
         cur,
         now=now,
-        action="comment",
+        action=SyncAction.COMMENT,
         mode=mode,
-        status="pending",
+        status=SyncStatus.PENDING,
         anomaly_id=link.anomaly_id,
         connection_id=link.connection_id,
         link_id=link.id,
@@ -197,13 +211,53 @@ def enqueue_for_links_in(
     now: datetime,
     connection_id: int | None = None,
 ) -> list[int]:
-    """One pending comment per active link of the anomaly (of one connection if given).
+    """One pending comment per active link of the anomaly (of one connection if given),
+    and one waiting on each of its creates that Jira has not confirmed yet.
 
     ``mode`` is the caller's (``manual`` for a person, ``automatic`` for
     automation): only automatic rows are held to the update limit.
     """
     links = LinkRepository.for_anomaly_in(cur, anomaly_id, connection_id=connection_id)
-    return [
+    ids = [
         enqueue_comment_in(cur, link, text=text, doc=None, mode=mode, actor=actor, now=now)
         for link in links
+    ]
+    return ids + enqueue_for_pending_creates_in(
+        cur, anomaly_id, text, mode=mode, actor=actor, now=now, connection_id=connection_id
+    )
+
+
+def enqueue_for_pending_creates_in(
+    cur: duckdb.DuckDBPyConnection,
+    anomaly_id: int,
+    text: str,
+    *,
+    mode: str,
+    actor: str,
+    now: datetime,
+    connection_id: int | None = None,
+) -> list[int]:
+    """One comment per unconfirmed create of the anomaly, waiting on that create.
+
+    Without it a change made while a create waits for Jira's confirmation
+    would reach no ticket: the link does not exist yet. The row has no ticket
+    until the engine confirms the create and fills it in; then it goes out
+    once, in order with the anomaly's other changes.
+    """
+    return [
+        SyncLog.insert_in(
+            cur,
+            now=now,
+            action=SyncAction.COMMENT,
+            mode=mode,
+            status=SyncStatus.PENDING,
+            anomaly_id=anomaly_id,
+            connection_id=create.connection_id,
+            waits_on=create.id,
+            actor=actor,
+            body_text=text,
+            body_doc=doc_to_json(doc_from_text(text)),
+            next_attempt_at=now,
+        )
+        for create in SyncLog.unfinished_creates_in(cur, anomaly_id, connection_id)
     ]

@@ -23,13 +23,13 @@ from lib.jira import JiraError, RateLimited
 from lib.outbox.engine import SyncEngine
 from lib.outbox.policy import ActiveJira, UpdateLimit, pick_due
 from lib.store.app_settings import load_update_limit, save_update_limit  # noqa: F401 (re-export)
-from lib.store.sync_log import LogRow
+from lib.store.sync_log import LogRow, SyncAction, SyncLog, SyncMode, SyncStatus
 from lib.tickets.service import TicketRefused, TicketService
 
 log = logging.getLogger("anomaly_desk.sync.worker")
 
 DEFAULT_REFRESH_S = 15 * 60.0
-LIMITED_ACTIONS = ("comment", "update")
+LIMITED_ACTIONS = (SyncAction.COMMENT, SyncAction.UPDATE)
 
 
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
@@ -138,7 +138,11 @@ class SyncWorker:
         if active is None:
             return 0
         rows = self.engine.log.unfinished()
-        waiting = [r.next_attempt_at for r in rows if r.status != "sending" and r.next_attempt_at]
+        waiting = [
+            r.next_attempt_at
+            for r in rows
+            if r.status != SyncStatus.SENDING and not r.waiting and r.next_attempt_at
+        ]
         self._next_due = min(waiting) if waiting else None
         due = self._apply_update_limit(
             pick_due(rows, now, near_limit=active.client.near_limit, limit=self.batch), now
@@ -164,7 +168,7 @@ class SyncWorker:
     def _apply_update_limit(self, due: list[LogRow], now: datetime) -> list[LogRow]:
         """Defer automatic updates past the operator's limit to their planned time."""
         limit = self._update_limit()
-        limited = [r for r in due if r.mode == "automatic" and r.action in LIMITED_ACTIONS]
+        limited = [r for r in due if r.mode == SyncMode.AUTOMATIC and r.action in LIMITED_ACTIONS]
         if not limit.enabled or not limited:
             return due
         sent = self.engine.log.automatic_updates_since(now - timedelta(seconds=limit.per_seconds))
@@ -173,11 +177,7 @@ class SyncWorker:
         if later:
             with self.engine.db.transaction() as cur:
                 for row_id, slot in later.items():
-                    cur.execute(
-                        "UPDATE sync_log SET status = 'deferred', next_attempt_at = ?"
-                        " WHERE id = ? AND status IN ('pending', 'deferred')",
-                        [slot, row_id],
-                    )
+                    SyncLog.defer_in(cur, row_id, slot)
         return [r for r in due if r.id not in later]
 
     # -- periodic refresh ----------------------------------------------------
@@ -195,7 +195,7 @@ class SyncWorker:
             if self._stop.is_set() or active.client.near_limit:
                 return  # refreshes wait: outbox rows matter more near the limit
             try:
-                self.tickets.refresh(link.id, mode="automatic")
+                self.tickets.refresh(link.id, mode=SyncMode.AUTOMATIC)
             except RateLimited as exc:
                 self._pause(exc.retry_after or 1.0)
                 return

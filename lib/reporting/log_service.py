@@ -105,9 +105,9 @@ class LogService:
             mask_text(row.error) if row.error else row.error,
         )
 
-    def retry(self, log_id: int) -> None:
-        """Queue a failed row again. Raises ValueError: it cannot be retried."""
-        self._retry(log_id)
+    def retry(self, log_id: int):
+        """Queue a failed row again; the row as queued. Raises ValueError: it cannot be retried."""
+        return self._retry(log_id)
 
     def retention(self) -> LogRetention:
         return retention.load(self._db)

@@ -4,6 +4,12 @@ Writers take the cursor of the caller's transaction (``*_in`` functions), so
 an anomaly change and its queued Jira updates commit together. What is stored
 never holds a secret: request bodies pass through ``scrub_json`` and error
 texts come from ``JiraError`` messages, which the client already redacts.
+
+States, actions and modes are ``StrEnum``s, and a row changes state only
+through named transitions: ``claim`` (pending/deferred -> sending),
+``finish_ok``, ``fail``, ``release`` (back to pending, maybe to reconcile),
+``defer``, ``requeue`` (Retry), ``recover_stale_in`` and
+``confirm_waiting_in`` (a create's ticket reaches the rows that waited on it).
 """
 
 from __future__ import annotations
@@ -11,14 +17,41 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import duckdb
 
 from lib.store.db import Database
 
-ACTIONS = ("create", "update", "comment", "link", "unlink", "refresh")
-UNFINISHED = ("pending", "sending", "deferred")
+
+class SyncStatus(StrEnum):
+    """A row's state: unfinished (pending, sending, deferred) or finished (ok, failed)."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by one process for one HTTP call
+    OK = "ok"
+    FAILED = "failed"
+    DEFERRED = "deferred"  # past the operator's update limit, planned for later
+
+
+class SyncAction(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    COMMENT = "comment"
+    LINK = "link"
+    UNLINK = "unlink"
+    REFRESH = "refresh"
+
+
+class SyncMode(StrEnum):
+    MANUAL = "manual"
+    AUTOMATIC = "automatic"
+
+
+ACTIONS = tuple(SyncAction)
+UNFINISHED = (SyncStatus.PENDING, SyncStatus.SENDING, SyncStatus.DEFERRED)
+CLAIMABLE = (SyncStatus.PENDING, SyncStatus.DEFERRED)
 RESPONSE_LIMIT = 4000
 REQUEST_LIMIT = 40_000
 _SECRET_KEYS = {"authorization", "password", "api_token", "token", "secret", "cookie"}
@@ -27,12 +60,14 @@ _COLUMNS = (
     "id, created_at, action, mode, status, anomaly_id, connection_id, link_id, ticket_id,"
     " ticket_key, ticket_url, actor, error, request_json, response_json, latency_ms, attempts,"
     " next_attempt_at, sent_at, finished_at, permanent, needs_reconcile, reconcile_miss_at,"
-    " claimed_by, body_text, body_doc, request_id"
+    " claimed_by, body_text, body_doc, request_id, idempotency_key, submission_key, waits_on,"
+    " rich_fields, automation_guid"
 )
+_WRITABLE = frozenset(c.strip() for c in _COLUMNS.split(",")) - {"id"}
 
 
 # What Retry can send again: the rows the outbox sends (SyncEngine.retry, the Log page).
-RETRYABLE_ACTIONS = ("create", "comment", "update")
+RETRYABLE_ACTIONS = (SyncAction.CREATE, SyncAction.COMMENT, SyncAction.UPDATE)
 
 
 @dataclass(frozen=True)
@@ -64,13 +99,26 @@ class LogRow:
     body_text: str | None
     body_doc: str | None
     request_id: str | None
+    idempotency_key: str | None = None
+    submission_key: str | None = None
+    waits_on: int | None = None
+    rich_fields: str | None = None
+    automation_guid: str | None = None
 
     @property
     def ticket(self) -> tuple:
-        """What must go out in order: one Jira issue, or one anomaly's creates."""
-        if self.action == "create":
-            return ("create", self.connection_id, self.anomaly_id)
+        """What must go out in order: one Jira issue, or one pending create and what waits on it."""
+        if self.action == SyncAction.CREATE or self.waits_on is not None:
+            # A create without an anomaly is its own queue (keyed by its label),
+            # so one lost automation create does not hold up the others.
+            owner = self.anomaly_id if self.anomaly_id is not None else self.idempotency_key
+            return ("create", self.connection_id, owner)
         return ("issue", self.connection_id, self.ticket_key)
+
+    @property
+    def waiting(self) -> bool:
+        """Queued for a create that Jira has not confirmed yet (no ticket to send to)."""
+        return self.waits_on is not None
 
     @property
     def request(self) -> dict:
@@ -98,7 +146,12 @@ def to_json(value: Any, limit: int = REQUEST_LIMIT) -> str | None:
 
 
 class SyncLog:
-    """Reads and writes of ``sync_log`` rows."""
+    """Reads and writes of ``sync_log`` rows.
+
+    Writes are named transitions (``claim``, ``finish_ok``, ``fail``,
+    ``release``, ``defer``, ``requeue``...), so every state change of a row
+    can be found by name; each ``*_in`` form runs in the caller's transaction.
+    """
 
     def __init__(self, db: Database):
         self._db = db
@@ -114,11 +167,10 @@ class SyncLog:
         status: str,
         **values: Any,
     ) -> int:
-        """Insert one row; ``values`` are column names (see the migration)."""
-        if action not in ACTIONS:
-            raise ValueError(f"unknown sync action {action!r}")
+        """Insert one row; ``values`` are column names (see the migrations)."""
+        action, mode, status = SyncAction(action), SyncMode(mode), SyncStatus(status)
         names = ["created_at", "action", "mode", "status", *values]
-        params = [now, action, mode, status, *values.values()]
+        params = [now, str(action), str(mode), str(status), *values.values()]
         marks = ", ".join("?" for _ in names)
         row = cur.execute(
             f"INSERT INTO sync_log ({', '.join(names)}) VALUES ({marks}) RETURNING id", params
@@ -126,19 +178,207 @@ class SyncLog:
         return int(row[0])
 
     @staticmethod
-    def update_in(cur: duckdb.DuckDBPyConnection, log_id: int, **values: Any) -> None:
-        # Column names come from our code only, never from user text.
+    def _set_in(cur: duckdb.DuckDBPyConnection, log_id: int, **values: Any) -> None:
+        unknown = set(values) - _WRITABLE
+        if unknown:  # column names come from our code only, never from user text
+            raise ValueError(f"unknown sync_log columns {sorted(unknown)}")
         sets = ", ".join(f"{name} = ?" for name in values)
-        cur.execute(f"UPDATE sync_log SET {sets} WHERE id = ?", [*values.values(), log_id])
+        params = [str(v) if isinstance(v, StrEnum) else v for v in values.values()]
+        cur.execute(f"UPDATE sync_log SET {sets} WHERE id = ?", [*params, log_id])
 
     @staticmethod
     def get_in(cur: duckdb.DuckDBPyConnection, log_id: int) -> LogRow | None:
         row = cur.execute(f"SELECT {_COLUMNS} FROM sync_log WHERE id = ?", [log_id]).fetchone()
         return LogRow(*row) if row else None
 
-    def update(self, log_id: int, **values: Any) -> None:
+    @classmethod
+    def claim_in(cls, cur, row: LogRow, *, token: str, now: datetime) -> None:
+        """pending/deferred -> sending, held by ``token`` for one attempt."""
+        cls._set_in(
+            cur,
+            row.id,
+            status=SyncStatus.SENDING,
+            claimed_by=token,
+            attempts=row.attempts + 1,
+            sent_at=now,
+        )
+
+    @classmethod
+    def finish_ok_in(
+        cls,
+        cur,
+        log_id: int,
+        *,
+        now: datetime,
+        response_json: str | None,
+        latency_ms: float | None,
+        **ticket: Any,
+    ) -> None:
+        """sending -> ok; ``ticket`` may name the issue (ticket_id/key/url, link_id, request_json)."""
+        cls._set_in(
+            cur,
+            log_id,
+            status=SyncStatus.OK,
+            claimed_by=None,
+            finished_at=now,
+            needs_reconcile=False,
+            permanent=False,
+            error=None,
+            response_json=response_json,
+            latency_ms=latency_ms,
+            **ticket,
+        )
+
+    @classmethod
+    def fail_in(
+        cls,
+        cur,
+        log_id: int,
+        *,
+        now: datetime,
+        error: str,
+        response_json: str | None = None,
+        latency_ms: float | None = None,
+    ) -> None:
+        """-> failed for good (until Retry): the same request would be refused again.
+
+        Rows waiting on it (changes queued while a create was unconfirmed) fail
+        with it, so nothing waits forever; Retry of the create takes them along.
+        """
+        cls._set_in(
+            cur,
+            log_id,
+            status=SyncStatus.FAILED,
+            permanent=True,
+            claimed_by=None,
+            error=error,
+            finished_at=now,
+            response_json=response_json,
+            latency_ms=latency_ms,
+        )
+        cur.execute(
+            "UPDATE sync_log SET status = ?, permanent = TRUE, error = ?, finished_at = ?"
+            " WHERE waits_on = ? AND status IN (?, ?, ?)",
+            [
+                str(SyncStatus.FAILED),
+                f"not sent: the create it waits for (log row {log_id}) failed; retry that create",
+                now,
+                log_id,
+                *map(str, UNFINISHED),
+            ],
+        )
+
+    @classmethod
+    def release_in(
+        cls,
+        cur,
+        log_id: int,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        needs_reconcile: bool,
+        latency_ms: float | None = None,
+        forget_miss: bool = False,
+    ) -> None:
+        """sending -> pending, to be tried (or looked for) again at ``next_attempt_at``."""
+        extra = {"reconcile_miss_at": None} if forget_miss else {}
+        cls._set_in(
+            cur,
+            log_id,
+            status=SyncStatus.PENDING,
+            claimed_by=None,
+            error=error,
+            needs_reconcile=needs_reconcile,
+            latency_ms=latency_ms,
+            next_attempt_at=next_attempt_at,
+            **extra,
+        )
+
+    @staticmethod
+    def defer_in(cur, log_id: int, until: datetime) -> None:
+        """pending/deferred -> deferred until ``until`` (the operator's update limit)."""
+        cur.execute(
+            "UPDATE sync_log SET status = ?, next_attempt_at = ? WHERE id = ? AND status IN (?, ?)",
+            [str(SyncStatus.DEFERRED), until, log_id, *map(str, CLAIMABLE)],
+        )
+
+    @classmethod
+    def requeue_in(cls, cur, log_id: int, now: datetime) -> None:
+        """failed -> pending now (the Retry action), with the rows that waited on it."""
+        cls._set_in(
+            cur,
+            log_id,
+            status=SyncStatus.PENDING,
+            permanent=False,
+            next_attempt_at=now,
+            finished_at=None,
+        )
+        cur.execute(
+            "UPDATE sync_log SET status = ?, permanent = FALSE, error = NULL, finished_at = NULL,"
+            " next_attempt_at = ? WHERE waits_on = ? AND status = ?",
+            [str(SyncStatus.PENDING), now, log_id, str(SyncStatus.FAILED)],
+        )
+
+    @staticmethod
+    def recover_stale_in(cur, token: str, now: datetime) -> int:
+        """Rows another (dead) process left in ``sending``: pending, to be reconciled first."""
+        rows = cur.execute(
+            "UPDATE sync_log SET status = ?, needs_reconcile = TRUE, claimed_by = NULL,"
+            " next_attempt_at = ? WHERE status = ? AND (claimed_by IS NULL OR claimed_by <> ?)"
+            " RETURNING id",
+            [str(SyncStatus.PENDING), now, str(SyncStatus.SENDING), token],
+        ).fetchall()
+        return len(rows)
+
+    @staticmethod
+    def confirm_waiting_in(
+        cur,
+        create_id: int,
+        *,
+        ticket_id: str,
+        ticket_key: str,
+        ticket_url: str,
+        link_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Give the rows waiting on a confirmed create its ticket: they are sent next, in order."""
+        rows = cur.execute(
+            "UPDATE sync_log SET ticket_id = ?, ticket_key = ?, ticket_url = ?, link_id = ?,"
+            " waits_on = NULL, next_attempt_at = ? WHERE waits_on = ? RETURNING id",
+            [ticket_id, ticket_key, ticket_url, link_id, now, create_id],
+        ).fetchall()
+        return len(rows)
+
+    def claim(self, row: LogRow, *, token: str, now: datetime) -> None:
         with self._db.transaction() as cur:
-            self.update_in(cur, log_id, **values)
+            self.claim_in(cur, row, token=token, now=now)
+
+    def finish_ok(self, log_id: int, **values: Any) -> None:
+        with self._db.transaction() as cur:
+            self.finish_ok_in(cur, log_id, **values)
+
+    def fail(self, log_id: int, **values: Any) -> None:
+        with self._db.transaction() as cur:
+            self.fail_in(cur, log_id, **values)
+
+    def release(self, log_id: int, **values: Any) -> None:
+        with self._db.transaction() as cur:
+            self.release_in(cur, log_id, **values)
+
+    def note_miss(self, log_id: int, at: datetime) -> None:
+        """The first reconciliation that did not find a lost create (the confirmation clock)."""
+        with self._db.transaction() as cur:
+            self._set_in(cur, log_id, reconcile_miss_at=at)
+
+    def record_request(self, log_id: int, request_json: str | None) -> None:
+        """What an attempt sent, kept even when its answer was an error."""
+        with self._db.transaction() as cur:
+            self._set_in(cur, log_id, request_json=request_json)
+
+    def mark_sending(self, log_id: int, token: str) -> None:
+        """Test and crash-recovery helper: pretend ``token``'s process holds the row."""
+        with self._db.transaction() as cur:
+            self._set_in(cur, log_id, status=SyncStatus.SENDING, claimed_by=token)
 
     # -- reads ---------------------------------------------------------------
     def get(self, log_id: int) -> LogRow | None:
@@ -150,7 +390,7 @@ class SyncLog:
         with self._db.read() as cur:
             rows = cur.execute(
                 f"SELECT {_COLUMNS} FROM sync_log WHERE status IN (?, ?, ?) ORDER BY id",
-                list(UNFINISHED),
+                [str(s) for s in UNFINISHED],
             ).fetchall()
         return [LogRow(*r) for r in rows]
 
@@ -193,3 +433,38 @@ class SyncLog:
                 " AND connection_id = ? AND ticket_key = ? AND body_text = ? AND id < ?",
                 [connection_id, ticket_key, body_text, before_id],
             ).fetchone()[0]
+
+    @staticmethod
+    def unfinished_creates_in(
+        cur: duckdb.DuckDBPyConnection, anomaly_id: int, connection_id: int | None = None
+    ) -> list[LogRow]:
+        """An anomaly's creates Jira has not confirmed yet (changes made now wait on them)."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM sync_log WHERE action = ? AND anomaly_id = ?"
+            " AND status IN (?, ?, ?)"
+        )
+        params: list = [str(SyncAction.CREATE), anomaly_id, *map(str, UNFINISHED)]
+        if connection_id is not None:
+            sql += " AND connection_id = ?"
+            params.append(connection_id)
+        return [LogRow(*r) for r in cur.execute(sql + " ORDER BY id", params).fetchall()]
+
+    def create_for_submission(self, submission_key: str) -> LogRow | None:
+        """The latest create of one dialog submission that did not fail (a second press)."""
+        with self._db.read() as cur:
+            row = cur.execute(
+                f"SELECT {_COLUMNS} FROM sync_log WHERE action = ? AND submission_key = ?"
+                " AND status <> ? ORDER BY id DESC LIMIT 1",
+                [str(SyncAction.CREATE), submission_key, str(SyncStatus.FAILED)],
+            ).fetchone()
+        return LogRow(*row) if row else None
+
+    def create_for_guid(self, guid: str) -> LogRow | None:
+        """The latest create of an automation GUID that did not fail."""
+        with self._db.read() as cur:
+            row = cur.execute(
+                f"SELECT {_COLUMNS} FROM sync_log WHERE action = ? AND automation_guid = ?"
+                " AND status <> ? ORDER BY id DESC LIMIT 1",
+                [str(SyncAction.CREATE), guid, str(SyncStatus.FAILED)],
+            ).fetchone()
+        return LogRow(*row) if row else None

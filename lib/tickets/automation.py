@@ -5,17 +5,17 @@ Decisions, and why:
 - A malformed command, or an UPDATE for a GUID that made no ticket, is refused
   before anything is sent **and nothing is written**: the log records Jira
   calls, and a refused command made none (the caller gets the message).
-- A CREATE is sent at once (the caller waits for the key). A ticket made here
-  has no anomaly, so the outbox's create path (reconciled by the anomaly's
-  label, linked to the anomaly) does not fit: the GUID plays that part. Its
-  ``automation_tickets`` row is written before the POST; a row without a key
-  means "sent, answer not confirmed", and the next CREATE with that GUID looks
-  for the issue by its label ``anomaly-desk-auto-<guid-slug>`` (proved ours by
-  the issue property's request id) before it ever sends again.
+- A CREATE is an outbox ``create`` row like every other create, with the
+  GUID's label ``anomaly-desk-auto-<guid-slug>`` as its idempotency key; it is
+  delivered at once (the caller waits for the key) through the engine, so a
+  lost answer is reconciled by that label and a failed create can be retried
+  from the Log. ``automation_tickets`` (GUID -> ticket) is filled by the
+  engine when Jira confirms the create.
 - A CREATE for a GUID that already has a ticket answers that ticket without
-  sending: automation retries with the same GUID.
+  sending; one whose earlier create is unconfirmed settles that create first.
 - An UPDATE is queued as an ``update`` row (mode ``automatic``): the worker
-  sends it, subject to the operator's update limit (deferred past it).
+  sends it, subject to the operator's update limit (deferred past it). An
+  UPDATE while its CREATE is unconfirmed waits on the create row.
 - The Tickets page's Update is a manual ``update`` row sent at once through
   the engine (so it is logged like every other Jira call).
 """
@@ -26,22 +26,40 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from lib.jira import JiraError, NotFound, looks_like_issue_key
-from lib.jira.richtext import Doc
-from lib.outbox.engine import ISSUE_PROPERTY, Delivery, SyncEngine, utc_now
-from lib.outbox.policy import LOST, PERMANENT, ActiveJira, ClientProvider, disposition
+from lib.jira import looks_like_issue_key
+from lib.outbox.creates import insert_create_in
+from lib.outbox.engine import Delivery, SyncEngine, utc_now
+from lib.outbox.payload import CreateRequest, create_request, render_fields, split_rich
+from lib.outbox.policy import (
+    LOST,
+    OK,
+    PERMANENT,
+    SKIPPED,
+    WAITING,
+    ActiveJira,
+    ClientProvider,
+)
+from lib.store.automation_tickets import AutomationTicket, AutomationTickets
 from lib.store.db import Database
-from lib.store.sync_log import LogRow, SyncLog, to_json
+from lib.store.sync_log import (
+    UNFINISHED,
+    LogRow,
+    SyncAction,
+    SyncLog,
+    SyncMode,
+    SyncStatus,
+    to_json,
+)
 from lib.tickets.automation_command import (
     Action,
     AutomationCommand,
     AutomationRefused,
     parse_command,
 )
-from lib.tickets.description import as_doc, doc_to_json
+from lib.tickets.description import as_doc
 
 AUTO_LABEL_PREFIX = "anomaly-desk-auto-"
 AUTOMATION_ACTOR = "automation"
@@ -56,18 +74,6 @@ CREATED, EXISTING, QUEUED, SENT, PENDING, UNAVAILABLE = (
     "unavailable",
 )
 DONE = frozenset({CREATED, EXISTING, QUEUED, SENT})
-
-
-@dataclass(frozen=True)
-class AutomationTicket:
-    guid: str
-    connection_id: int
-    ticket_id: str | None
-    ticket_key: str | None
-    ticket_url: str | None
-    created_at: datetime | None
-    attempted_at: datetime
-    request_id: str
 
 
 @dataclass(frozen=True)
@@ -107,11 +113,6 @@ def guid_label(guid: str) -> str:
     return f"{AUTO_LABEL_PREFIX}{slug}"[:255]
 
 
-_COLUMNS = (
-    "guid, connection_id, ticket_id, ticket_key, ticket_url, created_at, attempted_at, request_id"
-)
-
-
 class AutomationService:
     """The automation command and raw-payload creates/updates for the active Jira."""
 
@@ -122,14 +123,13 @@ class AutomationService:
         jira_provider: ClientProvider,
         *,
         clock: Callable[[], datetime] | None = None,
-        confirm_s: float = 5.0,
     ):
         self._db = db
         self._engine = engine
         self._provider = jira_provider
         self._clock = clock or engine.clock or utc_now
-        self._confirm = timedelta(seconds=confirm_s)
         self._log = SyncLog(db)
+        self._tickets = AutomationTickets(db)
 
     # -- the command ---------------------------------------------------------
     def run(self, text: str, actor: str = AUTOMATION_ACTOR) -> AutomationResult:
@@ -156,14 +156,10 @@ class AutomationService:
         if isinstance(active, AutomationResult):
             return active
         fields = self._with_defaults(command.fields, active)
-        return self._create(command.guid, fields, active, actor, "automatic", known)
+        return self._create(command.guid, fields, active, actor, SyncMode.AUTOMATIC, known=known)
 
     def ticket_for(self, guid: str) -> AutomationTicket | None:
-        with self._db.read() as cur:
-            row = cur.execute(
-                f"SELECT {_COLUMNS} FROM automation_tickets WHERE guid = ?", [guid]
-            ).fetchone()
-        return AutomationTicket(*row) if row else None
+        return self._tickets.get(guid)
 
     def _active(self) -> ActiveJira | AutomationResult:
         active = self._provider()
@@ -198,9 +194,18 @@ class AutomationService:
             out["priority"] = {"name": active.default_priority}
         return out
 
-    # -- creates (sent now) --------------------------------------------------
-    def create_ticket(self, fields: dict, actor: str, mode: str = "manual") -> AutomationResult:
-        """Create an issue from raw fields, no anomaly (the Tickets page); a new GUID each time.
+    # -- creates (one outbox row each, sent now) ------------------------------
+    def create_ticket(
+        self,
+        fields: dict,
+        actor: str,
+        mode: str = SyncMode.MANUAL,
+        submission_key: str | None = None,
+    ) -> AutomationResult:
+        """Create an issue from raw fields, no anomaly (the Tickets page).
+
+        ``submission_key`` names the press: the same key again answers the
+        first ticket (a new key per intended ticket).
 
         Raises:
             AutomationRefused: Jira refused the fields (``field_errors`` in the message).
@@ -208,8 +213,32 @@ class AutomationService:
         active = self._active()
         if isinstance(active, AutomationResult):
             return active
-        return self._create(
-            f"table-{uuid.uuid4().hex[:12]}", dict(fields), active, actor, mode, None
+        guid = f"table-{(submission_key or uuid.uuid4().hex)[:32]}"
+        known = self.ticket_for(guid)
+        if known is not None and known.ticket_key:
+            return AutomationResult(
+                EXISTING,
+                f"{known.ticket_key} was already created by this press; nothing was sent.",
+                guid,
+                known.ticket_key,
+                known.ticket_url,
+            )
+        return self._create(guid, dict(fields), active, actor, mode, submission_key, known=known)
+
+    def prepare_create(self, fields: dict, submission_key: str) -> CreateRequest:
+        """The request ``create_ticket(fields, ..., submission_key)`` sends (the page's preview)."""
+        guid = f"table-{submission_key[:32]}"
+        return self._request(guid, dict(fields), request_id=submission_key)
+
+    @staticmethod
+    def _request(guid: str, fields: dict, request_id: str) -> CreateRequest:
+        if isinstance(fields.get("description"), str):  # rich text: a doc, rendered per flavour
+            fields = {**fields, "description": as_doc(fields["description"])}
+        return create_request(
+            fields,
+            idempotency_key=guid_label(guid),
+            request_id=request_id,
+            owner={"automation_guid": guid},
         )
 
     def _create(
@@ -219,200 +248,123 @@ class AutomationService:
         active: ActiveJira,
         actor: str,
         mode: str,
-        known: AutomationTicket | None,
+        submission_key: str | None = None,
+        *,
+        known: AutomationTicket | None = None,
     ) -> AutomationResult:
-        if known is not None:  # an earlier answer was lost: is it on Jira after all?
-            found = self._reconcile(known, active)
-            if found is not None:
-                return found
-        claim = self._claim(guid, active, known)
-        if isinstance(claim, AutomationResult):
-            return claim
-        fields["labels"] = list(dict.fromkeys([*(fields.get("labels") or []), guid_label(guid)]))
-        properties = {ISSUE_PROPERTY: {"automation_guid": guid, "request_id": claim.request_id}}
-        log_id = self._log_create(guid, fields, properties, active, actor, mode)
-        try:
-            created = active.client.create_issue(fields, properties)
-        except JiraError as exc:
-            return self._create_failed(guid, log_id, exc)
-        try:
-            issue = active.client.get_issue(created.key)
-            url, issue_id = issue.browse_url, issue.id
-        except JiraError:  # it exists: keep what the create answered
-            url, issue_id = active.client.browse_url(created.key), created.id
-        self._record(
-            guid, log_id, issue_id, created.key, url, {"id": created.id, "key": created.key}
-        )
-        return AutomationResult(CREATED, f"Created {created.key}.", guid, created.key, url, log_id)
-
-    def _claim(
-        self, guid: str, active: ActiveJira, known: AutomationTicket | None
-    ) -> AutomationTicket | AutomationResult:
-        """Write (or renew) the GUID's row before sending: a lost answer is then traceable."""
-        now, request_id = self._clock(), uuid.uuid4().hex
+        earlier = self._log.create_for_guid(guid)
+        if earlier is not None and earlier.status != SyncStatus.OK:
+            return self._settle(earlier, active)  # an earlier answer was lost: is it on Jira?
+        # A GUID row without a key was written before the POST by versions
+        # before 006: that create may be on Jira, so it is looked for first.
+        legacy = known if known is not None and not known.ticket_key else None
+        request_id = legacy.request_id if legacy else submission_key or uuid.uuid4().hex
+        request = self._request(guid, fields, request_id)
         with self._db.transaction() as cur:
-            if known is None:
-                inserted = cur.execute(
-                    "INSERT INTO automation_tickets (guid, connection_id, attempted_at, request_id)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING guid",
-                    [guid, active.connection_id, now, request_id],
-                ).fetchone()
-                if inserted is None:  # another caller with the same GUID got there first
-                    return AutomationResult(
-                        PENDING,
-                        f"Another request for {guid} is being sent; "
-                        "run the same command again in a few seconds.",
-                        guid,
-                    )
-            else:
-                cur.execute(
-                    "UPDATE automation_tickets SET attempted_at = ?, request_id = ?,"
-                    " connection_id = ? WHERE guid = ? AND ticket_key IS NULL",
-                    [now, request_id, active.connection_id, guid],
-                )
-            row = cur.execute(
-                f"SELECT {_COLUMNS} FROM automation_tickets WHERE guid = ?", [guid]
-            ).fetchone()
-        return AutomationTicket(*row)
-
-    def _log_create(
-        self, guid: str, fields: dict, properties: dict, active: ActiveJira, actor: str, mode: str
-    ) -> int:
-        now = self._clock()
-        shown = {k: active.client.render(v) if isinstance(v, Doc) else v for k, v in fields.items()}
-        with self._db.transaction() as cur:
-            return SyncLog.insert_in(
+            log_id = insert_create_in(
                 cur,
-                now=now,
-                action="create",
-                mode=mode,
-                status="sending",
-                connection_id=active.connection_id,
+                self._engine,
+                active,
+                request,
+                now=self._clock(),
                 actor=actor,
-                attempts=1,
-                sent_at=now,
-                claimed_by=self._engine.claim_token,
-                request_id=properties[ISSUE_PROPERTY]["request_id"],
-                request_json=to_json({"fields": shown, "properties": properties}),
+                mode=mode,
+                automation_guid=guid,
+                reconcile_first=legacy is not None,
             )
+            row = SyncLog.get_in(cur, log_id)
+        return self._create_result(guid, self._engine.send_claimed(row, active))
 
-    def _record(
-        self, guid: str, log_id: int, issue_id: str, key: str, url: str, response: Any
-    ) -> None:
-        now = self._clock()
-        with self._db.transaction() as cur:
-            cur.execute(
-                "UPDATE automation_tickets SET ticket_id = ?, ticket_key = ?,"
-                " ticket_url = ?, created_at = ? WHERE guid = ?",
-                [issue_id, key, url, now, guid],
+    def _settle(self, row: LogRow, active: ActiveJira) -> AutomationResult:
+        delivery = self._engine.deliver(row.id, active)
+        if delivery.outcome == OK:
+            return AutomationResult(
+                CREATED,
+                f"{delivery.ticket_key} was made by an earlier attempt "
+                "whose answer was lost; no second ticket was made.",
+                row.automation_guid,
+                delivery.ticket_key,
+                delivery.ticket_url,
+                row.id,
             )
-            if log_id is not None:
-                SyncLog.update_in(
-                    cur,
-                    log_id,
-                    status="ok",
-                    claimed_by=None,
-                    finished_at=now,
-                    ticket_id=issue_id,
-                    ticket_key=key,
-                    ticket_url=url,
-                    response_json=to_json(response),
-                )
-
-    def _create_failed(self, guid: str, log_id: int, exc: JiraError) -> AutomationResult:
-        kind = disposition(exc, post=True)
-        now = self._clock()
-        with self._db.transaction() as cur:
-            SyncLog.update_in(
-                cur,
-                log_id,
-                status="failed",
-                permanent=kind == PERMANENT,
-                claimed_by=None,
-                error=str(exc),
-                finished_at=now,
-                response_json=to_json(
-                    {"status": exc.status, "code": exc.code, "errors": exc.field_errors}
-                ),
-            )
-            if kind != LOST:  # proved not applied: the GUID is free for a corrected command
-                cur.execute("DELETE FROM automation_tickets WHERE guid = ?", [guid])
-        if kind == PERMANENT:
-            raise JiraRefused(_refusal(exc), exc.field_errors, log_id)
-        if kind == LOST:
+        if delivery.status in UNFINISHED or delivery.outcome == SKIPPED:
             return AutomationResult(
                 PENDING,
-                f"Sent, but Jira's answer was lost ({exc}). Run the "
-                "same command again: it looks for the ticket first and never "
-                "creates a second one.",
+                "The earlier attempt is not confirmed yet (Jira may still apply it, and "
+                "its search lags a little); run the same command again in a few seconds. "
+                "It is never created twice.",
+                row.automation_guid,
+                log_id=row.id,
+            )
+        return self._create_result(row.automation_guid, delivery)
+
+    def _create_result(self, guid: str, delivery: Delivery) -> AutomationResult:
+        if delivery.outcome == OK:
+            return AutomationResult(
+                CREATED,
+                f"Created {delivery.ticket_key}.",
                 guid,
-                log_id=log_id,
+                delivery.ticket_key,
+                delivery.ticket_url,
+                delivery.log_id,
             )
-        return AutomationResult(
-            UNAVAILABLE,
-            f"Jira did not take it ({exc}); nothing was created. Run the same command again later.",
-            guid,
-            log_id=log_id,
-        )
-
-    def _reconcile(self, known: AutomationTicket, active: ActiveJira) -> AutomationResult | None:
-        """The ticket a lost create made, a wait, or None: send it again."""
-        try:
-            for issue in active.client.find_issues_by_label(guid_label(known.guid)):
-                if self._made_by(active, issue.key, known):
-                    self._record(known.guid, None, issue.id, issue.key, issue.browse_url, None)
-                    return AutomationResult(
-                        CREATED,
-                        f"{issue.key} was made by an earlier attempt "
-                        "whose answer was lost; no second ticket was made.",
-                        known.guid,
-                        issue.key,
-                        issue.browse_url,
-                    )
-        except JiraError as exc:
-            return AutomationResult(
-                UNAVAILABLE,
-                f"Could not look for the earlier attempt's ticket "
-                f"({exc}); nothing was sent. Run the command again later.",
-                known.guid,
+        if delivery.outcome == PERMANENT:
+            errors = "; ".join(f"{n}: {m}" for n, m in delivery.field_errors.items())
+            raise JiraRefused(
+                f"Jira refused the ticket: {errors or delivery.message}",
+                delivery.field_errors,
+                delivery.log_id,
             )
-        # Jira's search lags a fresh create: a miss right after the POST proves nothing.
-        if self._clock() < known.attempted_at + self._confirm:
-            return AutomationResult(
-                PENDING,
-                "The earlier attempt is not confirmed yet (Jira's "
-                "search lags a little); run the same command again in a few "
-                "seconds.",
-                known.guid,
+        self._engine.notify()  # the worker finishes it
+        if delivery.outcome in (LOST, WAITING):
+            message = (
+                f"Sent, but Jira's answer was lost ({delivery.message}). Run the "
+                "same command again: it looks for the ticket first and never "
+                "creates a second one."
             )
-        return None
-
-    @staticmethod
-    def _made_by(active: ActiveJira, key: str, known: AutomationTicket) -> bool:
-        try:
-            value = active.client.get_property(key, ISSUE_PROPERTY)
-        except NotFound:
-            return False
-        return isinstance(value, dict) and value.get("automation_guid") == known.guid
+        else:
+            message = (
+                f"Jira did not take it yet ({delivery.message}); it is queued and the "
+                "sync worker sends it (never twice). Run the same command again later "
+                "for its key."
+            )
+        return AutomationResult(PENDING, message, guid, log_id=delivery.log_id)
 
     # -- updates -------------------------------------------------------------
     def _queue_command_update(self, command: AutomationCommand, actor: str) -> AutomationResult:
         known = self.ticket_for(command.guid)
-        if known is None or not known.ticket_key:
-            raise AutomationRefused(
-                f"Part 1 (GUID) '{command.guid}' has no ticket: an UPDATE needs a CREATE with "
-                "the same GUID first. Nothing was sent."
+        if known is not None and known.ticket_key:
+            log_id = self._insert_update(
+                known.connection_id,
+                known.ticket_key,
+                known.ticket_id,
+                known.ticket_url,
+                command.fields,
+                actor,
+                SyncMode.AUTOMATIC,
+                SyncStatus.PENDING,
             )
-        log_id = self._insert_update(
-            known.connection_id,
-            known.ticket_key,
-            known.ticket_id,
-            known.ticket_url,
-            command.fields,
-            actor,
-            "automatic",
-            "pending",
-        )
+        else:
+            create = self._log.create_for_guid(command.guid)
+            if create is None:
+                raise AutomationRefused(
+                    f"Part 1 (GUID) '{command.guid}' has no ticket: an UPDATE needs a CREATE "
+                    "with the same GUID first. Nothing was sent."
+                )
+            # Its CREATE is not confirmed yet: the update waits on it, and the
+            # engine gives it the ticket when Jira confirms the create.
+            log_id = self._insert_update(
+                create.connection_id,
+                None,
+                None,
+                None,
+                command.fields,
+                actor,
+                SyncMode.AUTOMATIC,
+                SyncStatus.PENDING,
+                waits_on=create.id,
+                idempotency_key=create.idempotency_key,
+            )
         self._engine.notify()  # the worker sends it, within the update limit
         return self.update_state(log_id, command.guid)
 
@@ -422,7 +374,7 @@ class AutomationService:
         if row is None:
             raise LookupError(f"log row {log_id} does not exist")
         return AutomationResult(
-            SENT if row.status == "ok" else QUEUED,
+            SENT if row.status == SyncStatus.OK else QUEUED,
             _update_words(row),
             guid,
             row.ticket_key,
@@ -432,7 +384,9 @@ class AutomationService:
             row.next_attempt_at if row.status == "deferred" else None,
         )
 
-    def update_ticket(self, key: str, fields: dict, actor: str, mode: str = "manual") -> Delivery:
+    def update_ticket(
+        self, key: str, fields: dict, actor: str, mode: str = SyncMode.MANUAL
+    ) -> Delivery:
         """PUT fields to an issue now, logged (the Tickets page). A retryable failure stays queued.
 
         Raises:
@@ -454,48 +408,44 @@ class AutomationService:
             fields,
             actor,
             mode,
-            "sending",
+            SyncStatus.SENDING,
         )
         delivery = self._engine.send_claimed(self._log.get(log_id), active)
-        if delivery.outcome != "ok":
+        if delivery.outcome != OK:
             self._engine.notify()
         return delivery
 
     def _insert_update(
         self,
         connection_id: int,
-        key: str,
+        key: str | None,
         ticket_id: str | None,
         url: str | None,
         fields: dict,
         actor: str,
         mode: str,
         status: str,
+        **waiting: Any,
     ) -> int:
         """One ``update`` row; ``sending`` rows are held by this process (sent by the caller)."""
         now = self._clock()
-        description = fields.get("description")
+        if isinstance(fields.get("description"), str):
+            fields = {**fields, "description": as_doc(fields["description"])}
+        plain, rich = split_rich(fields)
         active = self._provider()
-        # Rich text is rendered now (the row belongs to one connection, so its
-        # flavour is known); the description is also kept as a doc (body_doc) and
-        # the engine renders that one per send, as for creates.
-        shown = {
-            k: active.client.render(v)
-            if active is not None
-            and (isinstance(v, Doc) or (k == "description" and isinstance(v, str)))
-            else v
-            for k, v in fields.items()
-        }
+        # The log shows the fields as this connection's flavour renders them; the
+        # docs are kept apart (rich_fields) and rendered again at each send.
+        shown = render_fields(active.client, fields) if active is not None else plain
         held = (
             {"claimed_by": self._engine.claim_token, "attempts": 1, "sent_at": now}
-            if status == "sending"
+            if status == SyncStatus.SENDING
             else {}
         )
         with self._db.transaction() as cur:
             return SyncLog.insert_in(
                 cur,
                 now=now,
-                action="update",
+                action=SyncAction.UPDATE,
                 mode=mode,
                 status=status,
                 connection_id=connection_id,
@@ -504,9 +454,10 @@ class AutomationService:
                 ticket_url=url,
                 actor=actor,
                 next_attempt_at=now,
-                body_doc=doc_to_json(as_doc(description)) if description else None,
+                rich_fields=rich,
                 request_json=to_json({"method": "PUT", "path": f"/issue/{key}", "fields": shown}),
                 **held,
+                **waiting,
             )
 
 
@@ -519,19 +470,19 @@ class JiraRefused(AutomationRefused):
         self.log_id = log_id
 
 
-def _refusal(exc: JiraError) -> str:
-    errors = "; ".join(f"{name}: {message}" for name, message in exc.field_errors.items())
-    return f"Jira refused the ticket: {errors or exc}"
-
-
 def _update_words(row: LogRow) -> str:
-    if row.status == "ok":
+    if row.waiting:
+        return (
+            f"Update queued (log row {row.id}): it is sent once Jira confirms the "
+            "ticket its CREATE made."
+        )
+    if row.status == SyncStatus.OK:
         return f"Updated {row.ticket_key}."
-    if row.status == "deferred":
+    if row.status == SyncStatus.DEFERRED:
         return (
             f"Update of {row.ticket_key} queued: past the update limit, planned for "
             f"{row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC."
         )
-    if row.status == "failed":
+    if row.status == SyncStatus.FAILED:
         return f"Update of {row.ticket_key} failed: {row.error}"
     return f"Update of {row.ticket_key} queued (log row {row.id}); the sync worker sends it."

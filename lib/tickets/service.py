@@ -12,51 +12,29 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from lib.jira import BadRequest, Doc, JiraError, NotFound, jql_quote, looks_like_issue_key
-from lib.outbox.engine import ISSUE_PROPERTY, Delivery, SyncEngine
-from lib.outbox.policy import ActiveJira, enqueue_comment_in
+from lib.jira import BadRequest, JiraError, NotFound, jql_quote, looks_like_issue_key
+from lib.outbox.engine import Delivery, SyncEngine
+from lib.outbox.policy import OK, ActiveJira, enqueue_comment_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
 from lib.store.db import Database
 from lib.store.links import DuplicateLink, LinkRepository, TicketLink
-from lib.store.sync_log import SyncLog, to_json
-from lib.tickets.description import (
-    SUMMARY_LIMIT,
-    anomaly_doc,
-    anomaly_label,
-    as_doc,
-    check_description,
-    doc_text,
-    doc_to_json,
-)
+from lib.store.sync_log import SyncAction, SyncLog, SyncMode, SyncStatus, to_json
+from lib.tickets.creating import CreateResult, Submission, TicketCreation, TicketRefused
+from lib.tickets.description import anomaly_doc, doc_text
+
+__all__ = [
+    "CreateResult",
+    "LinkResult",
+    "SearchHit",
+    "Submission",
+    "TicketRefused",
+    "TicketService",
+]
 
 SEARCH_LIMIT = 20
-
-
-class TicketRefused(ValueError):
-    """A ticket action that cannot be done; the message says why, in a user's words."""
-
-    def __init__(
-        self, message: str, field_errors: dict[str, str] | None = None, log_id: int | None = None
-    ):
-        super().__init__(message)
-        self.field_errors = dict(field_errors or {})
-        self.log_id = log_id
-
-
-@dataclass(frozen=True)
-class CreateResult:
-    status: str  # "created" or "pending" (sent or queued; the worker finishes it)
-    message: str
-    log_id: int
-    link: TicketLink | None = None
-
-    @property
-    def key(self) -> str | None:
-        return self.link.issue_key if self.link else None
 
 
 @dataclass(frozen=True)
@@ -73,7 +51,7 @@ class SearchHit:
     url: str
 
 
-class TicketService:
+class TicketService(TicketCreation):
     def __init__(self, db: Database, engine: SyncEngine, public_url: str | Callable[[], str]):
         """``public_url``: the dashboard's address for links back (or a callable, read per use,
         so a connection's own public address can change without a restart)."""
@@ -92,6 +70,10 @@ class TicketService:
     def _clock(self) -> Callable:
         return self._engine.clock
 
+    def active_jira(self) -> ActiveJira | None:
+        """The Jira connection in use now, or None."""
+        return self._engine.client_provider()
+
     def _active(self) -> ActiveJira:
         active = self._engine.client_provider()
         if active is None:
@@ -102,165 +84,6 @@ class TicketService:
         return self._links.for_anomaly(anomaly_id, include_unlinked=include_unlinked)
 
     # -- create --------------------------------------------------------------
-    def create_ticket(
-        self,
-        anomaly_id: int,
-        *,
-        summary: str,
-        description: Doc | str | None = None,
-        priority: str | None = None,
-        issue_type: str | None = None,
-        project: str | None = None,
-        extra_fields: dict | None = None,
-        labels: Sequence[str] = (),
-        actor: str,
-        mode: str = "manual",
-    ) -> CreateResult:
-        """Create a Jira issue for an anomaly and link it.
-
-        Raises:
-            TicketRefused: bad input (``field_errors`` per field) or Jira refused it.
-            AnomalyNotFound: no such anomaly.
-        """
-        active = self._active()
-        anomaly = self._anomalies.get(anomaly_id)
-        if anomaly is None:
-            raise AnomalyNotFound(anomaly_id)
-        doc = (
-            as_doc(description)
-            if description is not None
-            else anomaly_doc(anomaly, self._public_url, self._clock())
-        )
-        fields = self._fields(
-            active, anomaly_id, summary, doc, priority, issue_type, project, extra_fields, labels
-        )
-        earlier = self._settle_earlier_create(anomaly_id, active)
-        if earlier is not None:
-            return earlier
-        row = self._claim_create(anomaly_id, active, fields, doc, actor, mode)
-        return self._create_result(self._engine.send_claimed(row, active))
-
-    def _fields(
-        self,
-        active: ActiveJira,
-        anomaly_id: int,
-        summary: str,
-        doc: Doc,
-        priority: str | None,
-        issue_type: str | None,
-        project: str | None,
-        extra: dict | None,
-        labels: Sequence[str],
-    ) -> dict:
-        errors: dict[str, str] = {}
-        summary = (summary or "").strip()
-        if not summary:
-            errors["summary"] = "Summary is required."
-        elif len(summary) > SUMMARY_LIMIT:
-            errors["summary"] = (
-                f"Summary is {len(summary)} characters long; Jira allows {SUMMARY_LIMIT}."
-            )
-        if problem := check_description(doc):
-            errors["description"] = problem
-        project = project or active.default_project
-        issue_type = issue_type or active.default_issue_type
-        if not project:
-            errors["project"] = "Choose a project."
-        if not issue_type:
-            errors["issuetype"] = "Choose an issue type."
-        bad_labels = [label for label in labels if not label or " " in label or len(label) > 255]
-        if bad_labels:
-            errors["labels"] = "Labels have no spaces and at most 255 characters."
-        if errors:
-            raise TicketRefused("Fix the fields marked below.", errors)
-        fields = {
-            **(extra or {}),
-            "project": {"key": project},
-            "summary": summary,
-            "issuetype": {"id": issue_type} if str(issue_type).isdigit() else {"name": issue_type},
-            "labels": list(dict.fromkeys([anomaly_label(anomaly_id), *labels])),
-        }
-        if priority or active.default_priority:
-            fields["priority"] = {"name": priority or active.default_priority}
-        return fields
-
-    def _settle_earlier_create(self, anomaly_id: int, active: ActiveJira) -> CreateResult | None:
-        """Reconcile an unfinished earlier create first: it may already be on Jira."""
-        earlier = [
-            r
-            for r in self._log.unfinished()
-            if r.action == "create"
-            and r.anomaly_id == anomaly_id
-            and r.connection_id == active.connection_id
-        ]
-        for row in earlier:
-            delivery = self._engine.deliver(row.id, active)
-            if delivery.outcome == "ok":
-                return CreateResult(
-                    "created",
-                    f"An earlier request for this anomaly reached Jira: "
-                    f"{delivery.ticket_key} is linked; no second ticket was made.",
-                    row.id,
-                    delivery.link,
-                )
-            if delivery.status in ("pending", "sending", "deferred"):
-                return CreateResult(
-                    "pending",
-                    "An earlier request for this anomaly is still waiting "
-                    "for Jira's confirmation; its ticket appears here when it is "
-                    "confirmed.",
-                    row.id,
-                )
-        return None
-
-    def _claim_create(
-        self, anomaly_id: int, active: ActiveJira, fields: dict, doc: Doc, actor: str, mode: str
-    ):
-        request_id = uuid.uuid4().hex
-        properties = {ISSUE_PROPERTY: {"anomaly_id": anomaly_id, "request_id": request_id}}
-        # request_json shows what is sent; a resend re-renders the description from body_doc.
-        shown = {**fields, "description": active.client.render(doc)}
-        now = self._clock()
-        # Written as "sending" and held by this process: the worker must not
-        # send it too while this call waits for Jira's answer.
-        with self._db.transaction() as cur:
-            log_id = SyncLog.insert_in(
-                cur,
-                now=now,
-                action="create",
-                mode=mode,
-                status="sending",
-                anomaly_id=anomaly_id,
-                connection_id=active.connection_id,
-                actor=actor,
-                request_json=to_json({"fields": shown, "properties": properties}),
-                body_doc=doc_to_json(doc),
-                request_id=request_id,
-                attempts=1,
-                sent_at=now,
-                claimed_by=self._engine.claim_token,
-                next_attempt_at=now,
-            )
-            return SyncLog.get_in(cur, log_id)
-
-    def _create_result(self, delivery: Delivery) -> CreateResult:
-        if delivery.outcome == "ok":
-            return CreateResult(
-                "created", f"Created {delivery.ticket_key}.", delivery.log_id, delivery.link
-            )
-        if delivery.outcome == "permanent":
-            raise TicketRefused(delivery.message, delivery.field_errors, delivery.log_id)
-        self._engine.notify()
-        if delivery.outcome in ("lost", "waiting"):
-            message = (
-                "Sent, waiting for Jira's confirmation: the ticket appears here once Jira "
-                "confirms it (it is never created twice)."
-            )
-        else:
-            message = f"Jira did not take it yet ({delivery.message}); it is queued and retried."
-        return CreateResult("pending", message, delivery.log_id)
-
-    # -- search and link -----------------------------------------------------
     def search_issues(self, query: str, project: str | None = None) -> list[SearchHit]:
         """Issues matching a key or words (picker + JQL text search, merged by key)."""
         active = self._active()
@@ -305,7 +128,7 @@ class TicketService:
         return list(hits.values())
 
     def link_existing(
-        self, anomaly_id: int, key: str, actor: str, mode: str = "manual"
+        self, anomaly_id: int, key: str, actor: str, mode: str = SyncMode.MANUAL
     ) -> LinkResult:
         """Link an existing issue and add the anomaly's details to it as a comment.
 
@@ -346,9 +169,9 @@ class TicketService:
             SyncLog.insert_in(
                 cur,
                 now=now,
-                action="link",
+                action=SyncAction.LINK,
                 mode=mode,
-                status="ok",
+                status=SyncStatus.OK,
                 anomaly_id=anomaly_id,
                 connection_id=active.connection_id,
                 link_id=link.id,
@@ -367,7 +190,7 @@ class TicketService:
                 cur, link, text=doc_text(doc), doc=doc, mode=mode, actor=actor, now=now
             )
         delivery = self._engine.deliver(comment_id, active)
-        if delivery.outcome != "ok":
+        if delivery.outcome != OK:
             self._engine.notify()
         return LinkResult(link, delivery)
 
@@ -386,9 +209,9 @@ class TicketService:
                 log_id = SyncLog.insert_in(
                     cur,
                     now=now,
-                    action="link",
+                    action=SyncAction.LINK,
                     mode=mode,
-                    status="failed",
+                    status=SyncStatus.FAILED,
                     permanent=True,
                     anomaly_id=anomaly_id,
                     connection_id=active.connection_id,
@@ -418,9 +241,9 @@ class TicketService:
             SyncLog.insert_in(
                 cur,
                 now=now,
-                action="unlink",
-                mode="manual",
-                status="ok",
+                action=SyncAction.UNLINK,
+                mode=SyncMode.MANUAL,
+                status=SyncStatus.OK,
                 anomaly_id=link.anomaly_id,
                 connection_id=link.connection_id,
                 link_id=link.id,
@@ -434,7 +257,7 @@ class TicketService:
 
     # -- refresh -------------------------------------------------------------
     def refresh(
-        self, link_id: int, mode: str = "manual", actor: str = "anomaly-desk"
+        self, link_id: int, mode: str = SyncMode.MANUAL, actor: str = "anomaly-desk"
     ) -> TicketLink:
         """Read the issue's summary, status and priority from Jira into the link.
 
@@ -481,9 +304,9 @@ class TicketService:
             SyncLog.insert_in(
                 cur,
                 now=now,
-                action="refresh",
+                action=SyncAction.REFRESH,
                 mode=mode,
-                status="ok" if issue else "failed",
+                status=SyncStatus.OK if issue else SyncStatus.FAILED,
                 permanent=isinstance(error, NotFound),
                 anomaly_id=link.anomaly_id,
                 connection_id=link.connection_id,
@@ -505,7 +328,7 @@ class TicketService:
                 ),
             )
 
-    def refresh_anomaly(self, anomaly_id: int, mode: str = "manual") -> list[TicketLink]:
+    def refresh_anomaly(self, anomaly_id: int, mode: str = SyncMode.MANUAL) -> list[TicketLink]:
         """Refresh every active link of an anomaly on the active connection."""
         active = self._active()
         return [

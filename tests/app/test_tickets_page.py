@@ -176,3 +176,69 @@ def test_update_an_existing_ticket_by_key(at, svc, sandbox):
     at.text_input(key="tickets_table_key").input("DQ-404")
     at.button(key="tickets_table_execute").click().run()
     assert any("Jira refused the update" in e for e in errors(at))
+
+
+# -- what you see is what is sent -------------------------------------------------
+
+
+def preview(at) -> dict:
+    [shown] = [c for c in at.code if c.language == "json" and '"fields"' in c.value]
+    return json.loads(shown.value)
+
+
+def bodies(sandbox, method: str, path_end: str) -> list[dict]:
+    return [
+        b["body"]
+        for b in sandbox.runtime.faults.stats_json()["bodies"]
+        if b["method"] == method and b["path"].endswith(path_end)
+    ]
+
+
+def test_the_create_body_sent_is_exactly_the_preview(at, sandbox):
+    edit_table(at, edited={2: {"value": "Disk full on orders"}, 3: {"value": "Free *space*"}})
+    shown = preview(at)
+    assert shown["fields"]["description"]["type"] == "doc"  # rendered as Jira gets it (ADF)
+    [label] = shown["fields"]["labels"]
+    assert label.startswith("anomaly-desk-auto-table-")  # what the product adds is shown
+    assert shown["properties"][0]["key"] == "anomaly-desk"
+    at.button(key="tickets_table_execute").click().run()
+    assert not at.exception and "Created [DQ-1](" in at.success[0].value
+    assert bodies(sandbox, "POST", "/issue") == [shown]
+
+
+def test_a_create_linked_to_an_anomaly_previews_its_generated_description(at, svc, sandbox):
+    AnomalyRepository(svc.db).upsert_many([make_anomaly(7)], utc_now())
+    edit_table(at, edited={2: {"value": "Linked one"}})
+    at.text_input(key="tickets_table_anomaly").input("7").run()
+    shown = preview(at)
+    assert "anomaly-desk-7" in shown["fields"]["labels"]
+    assert "?anomaly=7" in json.dumps(shown["fields"]["description"])  # generated, with link
+    assert shown["properties"][0]["value"]["anomaly_id"] == 7
+    at.button(key="tickets_table_execute").click().run()
+    assert "linked to anomaly 7" in at.success[0].value
+    assert bodies(sandbox, "POST", "/issue") == [shown]
+
+
+def test_invalid_json_blocks_sending_and_shows_the_parse_error(at, sandbox):
+    edit_table(at, edited={2: {"value": "kept"}})
+    at.text_area(key=JSON).input('{"fields": {"summary": "new",}').run()
+    assert any("The JSON is not valid" in w.value for w in at.warning)  # no preview
+    at.button(key="tickets_table_execute").click().run()
+    assert any("Nothing is sent while the JSON is invalid" in e for e in errors(at))
+    assert any("line 1, column" in e for e in errors(at))
+    assert sandbox.runtime.state.all_issues() == [] and bodies(sandbox, "POST", "/issue") == []
+
+
+def test_update_mode_sends_no_project_and_no_issue_type_unless_asked(at, svc, sandbox):
+    issue = sandbox.runtime.state.create_issue("DQ", issuetype_id="10001", summary="before")
+    edit_table(at, edited={2: {"value": "after"}, 3: {"mode": "exclude"}})
+    at.radio(key="tickets_table_action").set_value("Update").run()
+    at.text_input(key="tickets_table_key").input(issue.key).run()
+    shown = preview(at)
+    assert shown == {"fields": {"summary": "after"}}
+    at.button(key="tickets_table_execute").click().run()
+    assert not at.exception and f"Updated [{issue.key}]" in at.success[0].value
+    assert bodies(sandbox, "PUT", f"/issue/{issue.key}") == [shown]
+    at.checkbox(key="tickets_table_change_type").check().run()
+    assert preview(at)["fields"]["issuetype"] == {"name": "Task"}
+    assert "project" not in preview(at)["fields"]

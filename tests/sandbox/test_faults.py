@@ -209,3 +209,19 @@ def test_control_api_lists_clears_and_refuses_bad_faults(sandbox):
         ).status_code
         == 400
     )
+
+
+def test_apply_late_times_the_client_out_and_lands_the_write_later(sandbox):
+    _script(sandbox, {"kind": "apply_late", "method": "POST", "path": "/issue$", "latency_ms": 600})
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        _create(sandbox, timeout=0.3)
+    assert _issue_count(sandbox) == 0  # the client gave up; Jira has not applied it yet
+    deadline = started + 5
+    while _issue_count(sandbox) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _issue_count(sandbox) == 1 and time.monotonic() - started >= 0.6
+    stats = _stats(sandbox)
+    assert stats["applied"]["POST /rest/api/3/issue"] == 1
+    assert stats["injected"] == {"apply_late": 1}
+    assert stats["bodies"][0]["body"]["fields"]["summary"] == issue_fields()["summary"]

@@ -21,6 +21,16 @@ EXPECTED = {
         "search_text",
         "updated_at",
     },
+    # 006: one create path (idempotency label, dialog submission, waiting rows, rich fields)
+    "sync_log": {
+        "idempotency_key",
+        "submission_key",
+        "waits_on",
+        "rich_fields",
+        "automation_guid",
+        "body_doc",
+        "request_id",
+    },
     "failed_checks": {"anomaly_id", "position", "check_id", "rule_type", "message"},
     "anomaly_comments": {"id", "anomaly_id", "author", "body", "created_at"},
     "status_changes": {

@@ -146,8 +146,18 @@ def sandboxes():
         sandbox.stop()
 
 
-def build_harness(sandbox, flavour: str, db: Database, *, connection_id: int = 1) -> Harness:
-    client = make_client(sandbox.base_url, flavour)
+def build_harness(
+    sandbox,
+    flavour: str,
+    db: Database,
+    *,
+    connection_id: int = 1,
+    client_timeout: float = 1.0,
+    reconcile_confirm_s: float = 0.2,
+    late_write_s: float | None = 0.2,
+) -> Harness:
+    """``late_write_s=None`` lets the engine derive the late-write wait from the client timeout."""
+    client = make_client(sandbox.base_url, flavour, timeout=client_timeout)
     holder: dict = {
         "active": ActiveJira(connection_id, client, default_project="DQ", default_issue_type="Task")
     }
@@ -155,7 +165,8 @@ def build_harness(sandbox, flavour: str, db: Database, *, connection_id: int = 1
         db,
         lambda: holder["active"],
         backoff=Backoff(base=0.05, cap=0.3),
-        reconcile_confirm_s=0.2,
+        reconcile_confirm_s=reconcile_confirm_s,
+        late_write_s=late_write_s,
         claim_token=f"test-{id(holder)}",
     )
     tickets = TicketService(db, engine, PUBLIC_URL)

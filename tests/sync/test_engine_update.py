@@ -84,9 +84,7 @@ def test_field_errors_and_unknown_issues_stop_the_row(cloud_harness):
     assert h.state.get(issue.key).summary == "before"
 
 
-def test_a_failed_update_can_be_retried_but_an_automation_create_cannot(cloud_harness):
-    import pytest
-
+def test_a_failed_update_can_be_retried(cloud_harness):
     h = cloud_harness
     issue = h.state.create_issue("DQ", issuetype_id="10001", summary="before")
     h.fault(kind="status", status=403, method="PUT", path=r"/issue/DQ-\d+$")
@@ -96,14 +94,3 @@ def test_a_failed_update_can_be_retried_but_an_automation_create_cannot(cloud_ha
     h.engine.retry(row_id)
     h.drain()
     assert h.engine.log.get(row_id).status == "ok" and h.state.get(issue.key).summary == "after"
-    with h.db.transaction() as cur:
-        create = SyncLog.insert_in(
-            cur,
-            now=CHANGE_TIME,
-            action="create",
-            mode="automatic",
-            status="failed",
-            connection_id=1,
-        )
-    with pytest.raises(ValueError, match="run the same command again"):
-        h.engine.retry(create)

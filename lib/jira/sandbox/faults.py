@@ -37,7 +37,9 @@ KINDS = (
     "timeout_after_apply",
     "latency",
     "captcha",
+    "apply_late",  # held latency_ms (past the client's timeout), then applied; answer lost
 )
+BODIES_KEPT = 100  # recent write bodies, so tests can compare what was sent
 NEAR_LIMIT_SHARE = 0.2
 
 
@@ -111,6 +113,7 @@ class FaultController:
             self.received: Counter[str] = Counter()
             self.applied: Counter[str] = Counter()
             self.injected: Counter[str] = Counter()
+            self.bodies: list[dict] = []
 
     def update_settings(self, changes: dict) -> None:
         """Raises: ValueError for unknown settings."""
@@ -176,6 +179,15 @@ class FaultController:
         with self._lock:
             getattr(self, counter)[f"{method} {path}"] += 1
 
+    def note_body(self, method: str, path: str, raw: bytes) -> None:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        with self._lock:
+            self.bodies.append({"method": method, "path": path, "body": body})
+            del self.bodies[:-BODIES_KEPT]
+
     def note_injected(self, kind: str) -> None:
         with self._lock:
             self.injected[kind] += 1
@@ -189,6 +201,7 @@ class FaultController:
                 "faults": [asdict(fault) for fault in self.faults],
                 "settings": asdict(self.settings),
                 "bad_logins": self.bad_logins,
+                "bodies": list(self.bodies),
             }
 
 
@@ -250,6 +263,10 @@ class FaultMiddleware:
             return
         control, method = self.controller, scope["method"]
         control.count("received", method, path)
+        if method in ("POST", "PUT"):
+            raw = await _read_body(receive)
+            control.note_body(method, path, raw)
+            receive = _replay(raw, receive)
         fault = control.take_scripted(method, path)
         latency_ms = control.settings.latency_ms
         if fault is not None and fault.kind == "latency":
@@ -287,6 +304,16 @@ class FaultMiddleware:
                 "errors": {},
             }
             await send_json(send, 401, body, [(b"x-seraph-loginreason", b"AUTHENTICATION_DENIED")])
+        elif fault.kind == "apply_late":
+            # Held past the client's timeout, then applied: the client has given
+            # up (a timeout), and the write lands later, as Jira sometimes does.
+            await asyncio.sleep(fault.latency_ms / 1000)
+            await self.app(scope, receive, _swallow)
+            self.controller.count("applied", method, path)
+            try:
+                await drop_connection(send)
+            except Exception:  # noqa: BLE001 - the client left long ago: nothing to close
+                pass
         elif fault.kind in ("drop", "timeout"):
             # Read the request first: closing on an unread body makes the kernel
             # send a reset, and the client's error would vary between runs.
@@ -309,6 +336,31 @@ async def _drain(receive) -> None:
         message = await receive()
         if message["type"] != "http.request":
             return
+
+
+async def _read_body(receive) -> bytes:
+    chunks: list[bytes] = []
+    message = {"more_body": True}
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
+
+
+def _replay(raw: bytes, original):
+    """A receive that gives the app the body already read, then behaves like the server's."""
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await original()  # waits for the disconnect, as a live request does
+
+    return receive
 
 
 async def _swallow(message) -> None:
