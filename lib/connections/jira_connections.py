@@ -41,14 +41,14 @@ from lib.jira import (
     ServerError,
     detect_flavour,
 )
-from lib.jira.records import IssueType, Project
-from lib.jira.sandbox.config import (
+from lib.jira.demo_credentials import (
     DEMO_CLOUD_API_TOKEN,
     DEMO_CLOUD_EMAIL,
     DEMO_DC_PASSWORD,
     DEMO_DC_PAT,
     DEMO_DC_USERNAME,
 )
+from lib.jira.records import IssueType, Project
 from lib.settings import Settings
 from lib.store.db import Database
 
