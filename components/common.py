@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import streamlit as st
+from streamlit.runtime.secrets import secrets_singleton
 
 from lib.connections.secret_box import SecretKeyInvalid
 from lib.services import Services, served_settings, services_for
@@ -13,7 +14,13 @@ from lib.store.db import DatabaseLocked
 
 
 def _handed_secrets() -> dict:
-    """Tables a caller put in ``st.secrets`` (a test under AppTest); empty when none."""
+    """Tables a test put in ``st.secrets`` (AppTest swaps in its own); empty otherwise.
+
+    Streamlit's own ``st.secrets`` reads secrets.toml from the working directory,
+    which is not where the settings come from, so it is never read here.
+    """
+    if st.secrets is secrets_singleton:
+        return {}
     try:
         return {k: st.secrets[k] for k in st.secrets}
     except Exception:  # StreamlitSecretNotFoundError or a malformed file
