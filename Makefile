@@ -19,10 +19,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-# Demo mode's sandbox lives at <dashboard>/sandbox: tell the app its own port.
+# `make run PORT=8611` for another port: the app reads its own port (demo mode's
+# sandbox at <dashboard>/sandbox follows it) and writes its address beside the
+# database, where the command line finds it.
 run: $(VENV)/.runtime
-	ANOMALY_DESK_DASHBOARD_URL=$${ANOMALY_DESK_DASHBOARD_URL:-http://127.0.0.1:$(PORT)} \
-	  $(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 # The checks first (seconds), then the suite: import contracts (pyproject.toml's
 # [tool.importlinter]), ruff's lint and format check, pytest (120 s per test).
