@@ -92,6 +92,14 @@ def tmp_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_project_secrets(tmp_path_factory, monkeypatch):
+    """Settings read in-process never see a developer's .streamlit/secrets.toml (its [jira])."""
+    monkeypatch.setattr(
+        "lib.settings.SECRETS_FILE", tmp_path_factory.getbasetemp() / "no-secrets.toml"
+    )
+
+
+@pytest.fixture(autouse=True)
 def _close_shared_services():
     """Close every shared database after each test so none leaks into the next."""
     yield
