@@ -54,7 +54,7 @@ class Services:
     db: Database
     anomalies: AnomalyRepository
     actions: AnomalyActions
-    connections: ConnectionStore  # a CurrentConnections: [jira] can be re-read in place
+    connections: ConnectionStore  # a CurrentConnections, so it can be re-read in place
     jira: ActiveJiraProvider
     sync: SyncEngine
     tickets: TicketService
@@ -65,9 +65,8 @@ class Services:
 def services_for(settings: Settings) -> Services:
     """The shared services for ``settings.db_path``, opening (and seeding) on first use.
 
-    Already open with other settings: the same services, with the Jira
-    connection part re-read in place when ``[jira]`` differs (see the module
-    docstring); never a second worker or Database on the file.
+    Already open with other settings: the same services, re-read in place
+    (see the module docstring); never a second worker or Database on the file.
 
     Raises:
         DatabaseLocked: another process holds the file.
@@ -112,7 +111,7 @@ def served_settings() -> Settings | None:
 
 
 class CurrentConnections:
-    """The connection store the services use now, re-read in place when ``[jira]`` changes.
+    """The connection store the services use now, rebuilt in place when the settings change.
 
     The Jira provider, the engine and the ticket service all hold this one
     object, so swapping the store behind it reaches every one of them at once.
