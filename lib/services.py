@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+import duckdb
 
 from lib.anomalies.actions import AnomalyActions
 from lib.anomalies.demo import seed_demo_if_empty
@@ -41,6 +44,11 @@ log = logging.getLogger("anomaly_desk.services")
 _lock = threading.Lock()
 _open: dict[Path, Services] = {}
 _served: Settings | None = None  # what the running dashboard read at start
+# A page's script thread may still be in a query when the server stops (Streamlit
+# stops its script runs after our lifespan hook): a query takes milliseconds, so
+# 20 tries 50 ms apart let it finish before the database closes.
+CLOSE_TRIES, CLOSE_PAUSE_S = 20, 0.05
+_pause = time.sleep  # tests pin it
 
 
 def utc_now() -> datetime:
@@ -163,16 +171,28 @@ def _build(settings: Settings, db: Database) -> Services:
 def close_all() -> None:
     """Stop each worker, then close its database (lifespan shutdown, tests).
 
-    A worker that does not stop in time (a Jira call in flight) keeps its
-    database open: closing a DuckDB connection another thread is using aborts
-    the process ("connection is busy"); the process is ending anyway.
+    Closing a DuckDB connection another thread is using fails ("connection is
+    busy"), so a worker that does not stop in time (a Jira call in flight) or a
+    query that outlasts the tries leaves its database open: the process is
+    ending anyway, and an error here would abort the shutdown.
     """
     global _served
     with _lock:
         for services in _open.values():
             if services.worker.stop(timeout=10):
-                services.db.close()
+                _close_when_idle(services.db)
             else:
                 log.warning("anomaly_desk.worker_still_busy db=%s", services.settings.db_path)
         _open.clear()
         _served = None
+
+
+def _close_when_idle(db: Database) -> bool:
+    for _ in range(CLOSE_TRIES):
+        try:
+            db.close()
+            return True
+        except duckdb.ResourceInUseException:
+            _pause(CLOSE_PAUSE_S)
+    log.warning("anomaly_desk.database_still_busy path=%s", db.path)
+    return False

@@ -62,3 +62,43 @@ def test_the_address_file_names_a_live_process_or_nothing(tmp_path):
     assert not path.exists()
     path.write_text("{not json")
     assert find_dashboard(path) is None
+
+
+def test_close_all_waits_for_a_query_in_flight_instead_of_failing(tmp_settings, monkeypatch):
+    import duckdb
+
+    import lib.services as services_module
+
+    services = services_for(tmp_settings)
+    real_close, busy = services.db.close, iter([True, True])
+    pauses: list[float] = []
+
+    def close_while_a_page_queries() -> None:
+        if next(busy, False):  # a page's cursor is mid-query for two tries
+            raise duckdb.ResourceInUseException("connection is busy with another call")
+        real_close()
+
+    monkeypatch.setattr(services.db, "close", close_while_a_page_queries)
+    monkeypatch.setattr(services_module, "_pause", pauses.append)
+    close_all()
+    assert services.db.closed and pauses == [0.05, 0.05]
+
+
+def test_close_all_leaves_a_database_that_stays_busy_open_without_raising(
+    tmp_settings, monkeypatch
+):
+    import duckdb
+
+    import lib.services as services_module
+
+    services = services_for(tmp_settings)
+    real_close = services.db.close
+
+    def always_busy() -> None:
+        raise duckdb.ResourceInUseException("connection is busy with another call")
+
+    monkeypatch.setattr(services.db, "close", always_busy)
+    monkeypatch.setattr(services_module, "_pause", lambda _s: None)
+    close_all()  # no exception: the shutdown goes on
+    assert not services.db.closed
+    real_close()
