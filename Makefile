@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test bench sandbox browser clean
+.PHONY: run test check bench sandbox browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +19,21 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-# Demo mode's sandbox lives at <dashboard>/sandbox: tell the app its own port.
+# `make run PORT=8611` for another port: the app reads its own port (demo mode's
+# sandbox at <dashboard>/sandbox follows it) and writes its address beside the
+# database, where the command line finds it.
 run: $(VENV)/.runtime
-	ANOMALY_DESK_DASHBOARD_URL=$${ANOMALY_DESK_DASHBOARD_URL:-http://127.0.0.1:$(PORT)} \
-	  $(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.dev browser
+# The checks first (seconds), then the suite: import contracts (pyproject.toml's
+# [tool.importlinter]), ruff's lint and format check, pytest (120 s per test).
+test: $(VENV)/.dev browser check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.dev
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The browser test drives Debian's chromium (Playwright cannot download one here).
 browser:

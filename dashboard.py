@@ -4,7 +4,9 @@ import streamlit as st
 
 from components.common import sidebar_identity
 
-st.set_page_config(page_title="Anomaly Desk", page_icon=":material/troubleshoot:", layout="wide")
+# An emoji favicon is drawn by the browser itself; a ":material/..." one is
+# fetched from fonts.gstatic.com, which an offline deployment cannot reach.
+st.set_page_config(page_title="Anomaly Desk", page_icon="🔎", layout="wide")
 
 PAGES = {
     "Anomalies": [

@@ -3,14 +3,28 @@
 The dashboard's pages (script threads) and its background worker (a thread
 started by the lifespan hook) share one ``Services`` per database path, so one
 process owns the DuckDB file and every caller goes through the same lock.
+
+One set per database per process, whatever the caller's settings: asked again
+for the same file with other settings, ``services_for`` never builds a second
+worker or a second Database (a second, never-started worker used to be the one
+the shutdown stopped, while the first kept using the database being closed).
+It re-reads them in place instead: the connection part and the worker's
+refresh interval (a page run on its own under a test's secrets).
+The running dashboard reads its settings once (``serve``) and its pages use
+those, so there a changed secrets.toml takes effect at the next restart, and
+each page says so (components/common.py).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+import duckdb
 
 from lib.anomalies.changes import AnomalyChanges
 from lib.anomalies.demo import seed_demo_if_empty
@@ -31,8 +45,15 @@ from lib.store.db import Database
 from lib.tickets.automation import AutomationService
 from lib.tickets.service import TicketService
 
+log = logging.getLogger("anomaly_desk.services")
 _lock = threading.Lock()
 _open: dict[Path, Services] = {}
+_served: Settings | None = None  # what the running dashboard read at start
+# A page's script thread may still be in a query when the server stops (Streamlit
+# stops its script runs after our lifespan hook): a query takes milliseconds, so
+# 20 tries 50 ms apart let it finish before the database closes.
+CLOSE_TRIES, CLOSE_PAUSE_S = 20, 0.05
+_pause = time.sleep  # tests pin it
 
 
 def utc_now() -> datetime:
@@ -46,7 +67,7 @@ class Services:
     db: Database
     anomalies: AnomalyRepository
     changes: AnomalyChanges  # every anomaly change: pages, import, CLI, HTTP
-    connections: ConnectionStore
+    connections: ConnectionStore  # a CurrentConnections, so it can be re-read in place
     jira: ActiveJiraProvider
     sync: SyncEngine
     tickets: TicketService
@@ -62,29 +83,76 @@ class Services:
 def services_for(settings: Settings) -> Services:
     """The shared services for ``settings.db_path``, opening (and seeding) on first use.
 
+    Already open with other settings: the same services, re-read in place
+    (see the module docstring); never a second worker or Database on the file.
+
     Raises:
         DatabaseLocked: another process holds the file.
     """
     with _lock:
         found = _open.get(settings.db_path)
-        if found is not None and not found.db.closed:
-            if found.settings == settings:
-                return found
-            db = found.db  # same file, new configuration (e.g. secrets.toml changed)
-        else:
+        if found is None or found.db.closed:
             db = Database(settings.db_path)
             if settings.seed_demo:
                 seed_demo_if_empty(db, utc_now())
-        services = _build(settings, db)
-        _open[settings.db_path] = services
-        return services
+            found = _build(settings, db)
+        elif found.settings != settings:
+            found = _reconfigured(found, settings)
+        _open[settings.db_path] = found
+        return found
+
+
+def _reconfigured(found: Services, settings: Settings) -> Services:
+    """``found`` re-read in place for ``settings``: same Database, same worker.
+
+    The connection store is rebuilt behind the one every part holds ([jira],
+    the public and sandbox addresses, the key), and the worker's refresh
+    interval is set; the demo data choice only ever applies to a new file.
+    """
+    found.connections.reload(_connection_store(settings, found.db))
+    found.worker.refresh_interval_s = settings.refresh_minutes * 60
+    log.info("anomaly_desk.settings_reread db=%s", settings.db_path)
+    operator = OperatorSettings(found.db, settings, found.sync.notify)
+    return replace(found, settings=settings, operator=operator)
+
+
+def serve(settings: Settings) -> Services:
+    """Open the dashboard's services; its pages then use these settings (``served_settings``)."""
+    global _served
+    services = services_for(settings)
+    _served = settings
+    return services
+
+
+def served_settings() -> Settings | None:
+    """The settings the running dashboard read at start; None outside a dashboard."""
+    return _served
+
+
+class CurrentConnections:
+    """The connection store the services use now, rebuilt in place when the settings change.
+
+    The Jira provider, the engine and the ticket service all hold this one
+    object, so swapping the store behind it reaches every one of them at once.
+    """
+
+    def __init__(self, store: ConnectionStore) -> None:
+        self._store = store
+
+    def reload(self, store: ConnectionStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+
+def _connection_store(settings: Settings, db: Database) -> ConnectionStore:
+    deployed = deployed_input_from_secrets({"jira": dict(settings.jira)})
+    return ConnectionStore(db, SecretBox.from_settings(settings), settings, deployed=deployed)
 
 
 def _build(settings: Settings, db: Database) -> Services:
-    deployed = deployed_input_from_secrets({"jira": dict(settings.jira)})
-    connections = ConnectionStore(
-        db, SecretBox.from_settings(settings), settings, deployed=deployed
-    )
+    connections = CurrentConnections(_connection_store(settings, db))
     jira = ActiveJiraProvider(connections)
     engine = SyncEngine(db, jira, clock=utc_now)
     tickets = TicketService(db, engine, lambda: connections.public_url(connections.active()))
@@ -117,9 +185,30 @@ def _build(settings: Settings, db: Database) -> Services:
 
 
 def close_all() -> None:
-    """Stop the workers, then close every open database (lifespan shutdown, tests)."""
+    """Stop each worker, then close its database (lifespan shutdown, tests).
+
+    Closing a DuckDB connection another thread is using fails ("connection is
+    busy"), so a worker that does not stop in time (a Jira call in flight) or a
+    query that outlasts the tries leaves its database open: the process is
+    ending anyway, and an error here would abort the shutdown.
+    """
+    global _served
     with _lock:
         for services in _open.values():
-            services.worker.stop(timeout=5)
-            services.db.close()
+            if services.worker.stop(timeout=10):
+                _close_when_idle(services.db)
+            else:
+                log.warning("anomaly_desk.worker_still_busy db=%s", services.settings.db_path)
         _open.clear()
+        _served = None
+
+
+def _close_when_idle(db: Database) -> bool:
+    for _ in range(CLOSE_TRIES):
+        try:
+            db.close()
+            return True
+        except duckdb.ResourceInUseException:
+            _pause(CLOSE_PAUSE_S)
+    log.warning("anomaly_desk.database_still_busy path=%s", db.path)
+    return False

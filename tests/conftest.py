@@ -10,14 +10,9 @@ from __future__ import annotations
 import copy
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +92,14 @@ def tmp_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_project_secrets(tmp_path_factory, monkeypatch):
+    """Settings read in-process never see a developer's .streamlit/secrets.toml (its [jira])."""
+    monkeypatch.setattr(
+        "lib.settings.SECRETS_FILE", tmp_path_factory.getbasetemp() / "no-secrets.toml"
+    )
+
+
+@pytest.fixture(autouse=True)
 def _close_shared_services():
     """Close every shared database after each test so none leaks into the next."""
     yield
@@ -106,12 +109,6 @@ def _close_shared_services():
 
 
 # -- a real dashboard server ----------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RunningDashboard(str):
@@ -124,62 +121,22 @@ class RunningDashboard(str):
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
     """Start ``streamlit run app.py`` on a free port with a temporary database."""
+    from tests.edges.server import free_port, start_dashboard
+
     port = free_port()
     data = tmp_path_factory.mktemp("dashboard")
-    env = {
-        **os.environ,
-        "ANOMALY_DESK_DB": str(data / "e2e.duckdb"),
-        "ANOMALY_DESK_DEMO_DATA": "1",
-        "ANOMALY_DESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "ANOMALY_DESK_DASHBOARD_URL": f"http://127.0.0.1:{port}",
-    }
-    log = open(data / "server.log", "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    server = start_dashboard(
+        data,
+        port=port,
+        env={
+            "ANOMALY_DESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "ANOMALY_DESK_DASHBOARD_URL": f"http://127.0.0.1:{port}",
+        },
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/api/v1/health", timeout=1).ok:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"the dashboard did not start: {(data / 'server.log').read_text()[-2000:]}")
-    if proc.poll() is not None:
-        pytest.fail(f"the dashboard exited: {(data / 'server.log').read_text()[-2000:]}")
-    running = RunningDashboard(base)
-    running.url, running.db_path = base, env["ANOMALY_DESK_DB"]
+    running = RunningDashboard(server.url)
+    running.url, running.db_path = server.url, str(server.db_path)
     yield running
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    server.stop()
 
 
 # -- a Jira sandbox and services connected to it -------------------------------

@@ -2,7 +2,10 @@
 
 When the dashboard is running it holds the database, so the command sends its
 work to the dashboard's HTTP route instead (with the token the dashboard wrote
-beside the database). Exit codes: 0 done, 1 refused, 2 could not run.
+beside the database), at the address the dashboard also wrote there
+(``<db>.dashboard.json``; ``ANOMALY_DESK_DASHBOARD_URL`` wins when set). Settings
+are read as the dashboard reads them: environment, then secrets.toml. Exit
+codes: 0 done, 1 refused, 2 could not run.
 
 ``advanced "GUID|CREATE|summary;Disk full|priority;High"`` creates a ticket (a
 known GUID answers its ticket again); ``"GUID|UPDATE|priority;Low"`` queues an
@@ -23,16 +26,24 @@ import requests
 
 from lib.anomalies.changes import Mode
 from lib.anomalies.importing import ImportRefused, ImportResult
+from lib.connections.api_token import read_token
 from lib.connections.secret_box import SecretKeyInvalid
-from lib.http.api_token import read_token
+from lib.http.dashboard_address import find_dashboard
 from lib.outbox.worker import SyncWorker
 from lib.services import services_for
-from lib.settings import Settings, load_settings
+from lib.settings import Settings, SettingsError, read_settings
 from lib.store.db import DatabaseLocked
 from lib.tickets.automation import QUEUED, AutomationResult
 from lib.tickets.automation_command import AutomationRefused
 
 CLI_ACTOR = "cli"
+
+
+def dashboard_url(settings: Settings) -> str:
+    """Where the running dashboard answers: configured, else the address it wrote, else 8501."""
+    if settings.dashboard_url_configured:
+        return settings.dashboard_url
+    return find_dashboard(settings.dashboard_file_path) or settings.dashboard_url
 
 
 def _post_to_dashboard(
@@ -43,16 +54,17 @@ def _post_to_dashboard(
     if token is None:
         print(f"error: {locked}", file=sys.stderr)
         return None
+    base = dashboard_url(settings)
     try:
         return requests.post(
-            f"{settings.dashboard_url}{path}",
+            f"{base}{path}",
             timeout=timeout,
             headers={"Authorization": f"Bearer {token}"},
             **kwargs,
         )
     except requests.RequestException:
         print(
-            f"error: {locked} (the dashboard did not answer at {settings.dashboard_url}; "
+            f"error: {locked} (the dashboard did not answer at {base}; "
             "set ANOMALY_DESK_DASHBOARD_URL if it runs elsewhere)",
             file=sys.stderr,
         )
@@ -208,7 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, environ=None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings(os.environ if environ is None else environ)
+    try:
+        settings = read_settings(os.environ if environ is None else environ)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "import":
         return cmd_import(settings, args.file)
     if args.command == "advanced":

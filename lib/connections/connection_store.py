@@ -31,7 +31,7 @@ from lib.connections.models import (
 )
 from lib.connections.secret_box import Secret, SecretBox, SecretUnreadable
 from lib.connections.validation import validate_input, validate_public_url
-from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
+from lib.jira.demo_credentials import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
 from lib.settings import Settings
 from lib.store.connections import (
     CheckRecord,

@@ -18,7 +18,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from lib.connections.models import KIND_LABELS, Connection, ConnectionInput, InvalidConnectionInput
 from lib.connections.secret_box import Secret
-from lib.jira.sandbox.config import (
+from lib.jira.demo_credentials import (
     DEMO_CLOUD_API_TOKEN,
     DEMO_CLOUD_EMAIL,
     DEMO_DC_PASSWORD,

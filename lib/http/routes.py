@@ -7,6 +7,7 @@ database: one process owns the DuckDB file, everyone else asks it.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -16,12 +17,13 @@ from starlette.routing import Route
 
 from lib.anomalies.changes import Mode
 from lib.anomalies.importing import ImportRefused
-from lib.http.api_token import token_matches
+from lib.connections.api_token import token_matches
 from lib.services import Services
 from lib.tickets.automation_command import AutomationRefused
 
 API_PREFIX = "/api/v1"
 API_ACTOR = "api"
+SYNC_THREAD = "anomaly-desk-sync"  # the name lib/outbox/worker.py gives its thread
 COMMAND_LIMIT = 64_000  # bytes: a command is one line; anything larger is not one
 
 
@@ -30,7 +32,14 @@ def build_routes(get_services: Callable[[], Services], get_token: Callable[[], s
 
     def health(_request: Request) -> JSONResponse:
         services = get_services()
-        return JSONResponse({"status": "ok", "anomalies": services.anomalies.count()})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "anomalies": services.anomalies.count(),
+                # More than one would mean a second set of services on the file.
+                "sync_workers": _sync_workers(),
+            }
+        )
 
     async def import_anomalies(request: Request) -> JSONResponse:
         if not token_matches(get_token(), request.headers.get("authorization")):
@@ -85,6 +94,10 @@ def build_routes(get_services: Callable[[], Services], get_token: Callable[[], s
         Route(f"{API_PREFIX}/import", import_anomalies, methods=["POST"]),
         Route(f"{API_PREFIX}/advanced", advanced, methods=["POST"]),
     ]
+
+
+def _sync_workers() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == SYNC_THREAD and t.is_alive())
 
 
 def _command_text(body: bytes, content_type: str) -> str | None:

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lib.jira import JiraError
+from lib.jira.doc_json import doc_from_json
 from lib.jira.richtext import adf_to_text
 from lib.outbox import creates
 from lib.outbox.payload import ISSUE_PROPERTY, join_rich
@@ -56,7 +57,6 @@ from lib.store.sync_log import (
     SyncStatus,
     to_json,
 )
-from lib.tickets.description import doc_from_json
 
 __all__ = ["ISSUE_PROPERTY", "Delivery", "SyncEngine", "utc_now"]
 

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lib.jira.doc_json import doc_from_json, doc_to_json
 from lib.jira.richtext import Doc, fit_summary
-from lib.tickets.description import doc_from_json, doc_to_json
 
 ISSUE_PROPERTY = "anomaly-desk"
 

@@ -28,12 +28,14 @@ from enum import StrEnum
 import duckdb
 
 from lib.jira import JiraClient, JiraError
+from lib.jira.doc_json import doc_to_json
 from lib.jira.errors import classify_error
 from lib.jira.retry import Verdict, equal_jitter
 from lib.jira.richtext import Doc, doc_from_text
+from lib.store.app_settings import AppSettings
+from lib.store.db import Database
 from lib.store.links import LinkRepository, TicketLink
 from lib.store.sync_log import LogRow, SyncAction, SyncLog, SyncStatus
-from lib.tickets.description import doc_to_json
 
 
 class Outcome(StrEnum):
@@ -133,6 +135,32 @@ class UpdateLimit:
             times.append(slot)
             out.append(slot)
         return out
+
+
+def load_update_limit(db: Database) -> UpdateLimit:
+    """The operator's update limit (default 10 per 60 s)."""
+    default = UpdateLimit()
+    most, seconds = AppSettings(db).update_limit_text()
+    try:
+        return UpdateLimit(
+            int(most if most is not None else default.max_updates),
+            float(seconds if seconds is not None else default.per_seconds),
+        )
+    except ValueError:
+        return default
+
+
+def save_update_limit(db: Database, limit: UpdateLimit) -> None:
+    """Store the update limit (0 updates switches it off).
+
+    Raises:
+        ValueError: negative numbers or a zero interval with a limit; nothing is stored.
+    """
+    if limit.max_updates < 0 or limit.per_seconds <= 0:
+        raise ValueError(
+            "The update limit needs 0 or more updates per a positive number of seconds."
+        )
+    AppSettings(db).save_update_limit(limit.max_updates, limit.per_seconds)
 
 
 # ---------------------------------------------------------------- what goes next

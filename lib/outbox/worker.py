@@ -18,15 +18,27 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from lib.jira import JiraError, RateLimited
 from lib.outbox.engine import SyncEngine
-from lib.outbox.policy import ActiveJira, UpdateLimit, pick_due
-from lib.store.app_settings import load_update_limit, save_update_limit  # noqa: F401 (re-export)
+from lib.outbox.policy import (  # noqa: F401 (re-export)
+    ActiveJira,
+    UpdateLimit,
+    load_update_limit,
+    pick_due,
+    save_update_limit,
+)
 from lib.store.sync_log import LogRow, SyncAction, SyncLog, SyncMode, SyncStatus
-from lib.tickets.service import TicketRefused, TicketService
 
 log = logging.getLogger("anomaly_desk.sync.worker")
+
+
+class LinkRefresher(Protocol):
+    """What the periodic refresh needs (the ticket service): the outbox sits below it."""
+
+    def refresh(self, link_id: int, mode: str = ...) -> object: ...
+
 
 DEFAULT_REFRESH_S = 15 * 60.0
 LIMITED_ACTIONS = (SyncAction.COMMENT, SyncAction.UPDATE)
@@ -41,7 +53,7 @@ class SyncWorker:
     def __init__(
         self,
         engine: SyncEngine,
-        tickets: TicketService | None = None,
+        tickets: LinkRefresher | None = None,
         *,
         poll_s: float = 1.0,
         batch: int = 50,
@@ -199,5 +211,5 @@ class SyncWorker:
             except RateLimited as exc:
                 self._pause(exc.retry_after or 1.0)
                 return
-            except (JiraError, TicketRefused):
+            except (JiraError, ValueError):  # TicketRefused is a ValueError
                 continue  # logged as a failed refresh row; the next cycle tries again

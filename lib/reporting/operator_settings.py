@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lib.http.api_token import read_token
-from lib.outbox.policy import UpdateLimit
+from lib.connections.api_token import read_token
+from lib.outbox.policy import UpdateLimit, load_update_limit, save_update_limit
 from lib.settings import Settings
-from lib.store.app_settings import load_update_limit, save_update_limit
 from lib.store.db import Database
 
 ADVANCED_PATH = "/api/v1/advanced"

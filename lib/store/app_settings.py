@@ -11,12 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
 
 from lib.store.db import Database
-
-if TYPE_CHECKING:
-    from lib.outbox.policy import UpdateLimit
 
 MAX_UPDATES_KEY = "sync.update_limit.max_updates"
 PER_SECONDS_KEY = "sync.update_limit.per_seconds"
@@ -31,11 +27,6 @@ class LogRetention:
 
     max_entries: int = 0
     max_age_days: int = 0
-
-
-class HasUpdateLimit(Protocol):
-    max_updates: int
-    per_seconds: float
 
 
 class AppSettings:
@@ -86,33 +77,3 @@ class AppSettings:
 
     def save_update_limit(self, max_updates: int, per_seconds: float) -> None:
         self.put({MAX_UPDATES_KEY: max_updates, PER_SECONDS_KEY: per_seconds})
-
-
-def load_update_limit(db: Database) -> UpdateLimit:
-    """The operator's update limit (default 10 per 60 s)."""
-    # Imported here: UpdateLimit is the outbox's value type, and the store must
-    # stay importable without the outbox (which imports the store).
-    from lib.outbox.policy import UpdateLimit
-
-    default = UpdateLimit()
-    most, seconds = AppSettings(db).update_limit_text()
-    try:
-        return UpdateLimit(
-            int(most if most is not None else default.max_updates),
-            float(seconds if seconds is not None else default.per_seconds),
-        )
-    except ValueError:
-        return default
-
-
-def save_update_limit(db: Database, limit: HasUpdateLimit) -> None:
-    """Store the update limit (0 updates switches it off).
-
-    Raises:
-        ValueError: negative numbers or a zero interval with a limit; nothing is stored.
-    """
-    if limit.max_updates < 0 or limit.per_seconds <= 0:
-        raise ValueError(
-            "The update limit needs 0 or more updates per a positive number of seconds."
-        )
-    AppSettings(db).save_update_limit(limit.max_updates, limit.per_seconds)

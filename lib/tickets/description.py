@@ -8,10 +8,7 @@ as JSON (``doc_to_json``) because the flavour is only known when sending.
 
 from __future__ import annotations
 
-import json
-from dataclasses import fields, is_dataclass
 from datetime import datetime
-from typing import Any
 
 from lib.jira.richtext import (
     BulletList,
@@ -21,7 +18,6 @@ from lib.jira.richtext import (
     Heading,
     Link,
     Paragraph,
-    Rule,
     Text,
     clean_text,
     doc_from_text,
@@ -144,42 +140,3 @@ def check_description(value: Doc | str) -> str | None:
     if len(clean_text(text)) > DESCRIPTION_LIMIT:
         return f"The description is {len(text)} characters long; Jira allows {DESCRIPTION_LIMIT}."
     return None
-
-
-# ---------------------------------------------------------------- JSON for the outbox
-_TYPES = {
-    cls.__name__: cls
-    for cls in (Doc, Paragraph, Heading, BulletList, CodeBlock, Rule, Text, Link, HardBreak)
-}
-
-
-def _encode(value: Any) -> Any:
-    if is_dataclass(value):
-        return {
-            "t": type(value).__name__,
-            **{f.name: _encode(getattr(value, f.name)) for f in fields(value)},
-        }
-    if isinstance(value, (tuple, list)):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict) and value.get("t") in _TYPES:
-        cls = _TYPES[value["t"]]
-        return cls(**{k: _decode(v) for k, v in value.items() if k != "t"})
-    if isinstance(value, list):
-        return tuple(_decode(v) for v in value)
-    return value
-
-
-def doc_to_json(doc: Doc) -> str:
-    return json.dumps(_encode(doc), separators=(",", ":"))
-
-
-def doc_from_json(text: str) -> Doc:
-    """Raises: ValueError when ``text`` is not a stored doc."""
-    doc = _decode(json.loads(text))
-    if not isinstance(doc, Doc):
-        raise ValueError("not a stored rich-text document")
-    return doc

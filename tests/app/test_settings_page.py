@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.http.api_token import ensure_token
+from lib.connections.api_token import ensure_token
 from lib.outbox.policy import UpdateLimit
 from lib.outbox.worker import load_update_limit
 from lib.services import services_for

@@ -1,11 +1,12 @@
 """The whole flow in a real browser against a real server and its mounted Jira sandbox."""
 
 import re
-import time
 
 import pytest
 import requests
 from playwright.sync_api import expect
+
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -16,13 +17,11 @@ def choose(page, label: str, option: str) -> None:
 
 
 def wait_for_text(url: str, text: str, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def body_with_text() -> str | None:
         body = requests.get(url, timeout=5).text
-        if text in body:
-            return body
-        time.sleep(0.3)
-    pytest.fail(f"{text!r} never appeared on {url}")
+        return body if text in body else None
+
+    return wait_until(body_with_text, timeout, f"{text!r} appearing on {url}")
 
 
 def test_acknowledge_an_anomaly_and_see_it_after_a_reload(dashboard, page):

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
+from tests.waiting import wait_until
 
 from .conftest import CLOUD_AUTH, issue_fields
 
@@ -157,7 +158,15 @@ def test_timeout_hangs_without_blocking_other_requests(sandbox):
 
     thread = threading.Thread(target=hanging_create)
     thread.start()
-    time.sleep(0.1)
+    wait_until(
+        lambda: (
+            requests.get(sandbox.base_url + "/_sandbox/stats", timeout=5)
+            .json()["injected"]
+            .get("timeout")
+        ),
+        5,
+        "the create hanging in the sandbox",
+    )
     started = time.monotonic()
     assert (
         requests.get(

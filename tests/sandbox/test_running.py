@@ -7,7 +7,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
@@ -16,6 +15,7 @@ from starlette.routing import Mount
 
 from lib.jira.sandbox import SandboxConfig, create_sandbox_app, start_sandbox_in_thread
 from lib.jira.sandbox.server import serve_in_thread
+from tests.waiting import wait_until
 
 from .conftest import CLOUD_AUTH, V3Caller, adf, issue_fields
 
@@ -152,14 +152,11 @@ def test_cli_starts_and_prints_its_url_and_credentials(tmp_path):
         assert match, first_line
         banner = first_line + process.stdout.readline() + process.stdout.readline()
         assert "sandbox-api-token" in banner and "sandbox-pat" in banner
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                info = requests.get(match.group(1) + "/rest/api/3/serverInfo", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "the CLI sandbox never answered"
-                time.sleep(0.05)
+        info = wait_until(
+            lambda: requests.get(match.group(1) + "/rest/api/3/serverInfo", timeout=1),
+            10,
+            "the CLI sandbox answering",
+        )
         assert info.json()["deploymentType"] == "Cloud"
         assert info.headers["X-RateLimit-Limit"] == "100"
     finally:

@@ -6,14 +6,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from lib.outbox.policy import UpdateLimit
+from lib.outbox.policy import UpdateLimit, load_update_limit, save_update_limit
 from lib.store.app_settings import (
     MAX_AGE_KEY,
     MAX_UPDATES_KEY,
     AppSettings,
     LogRetention,
-    load_update_limit,
-    save_update_limit,
 )
 from lib.store.connections import (
     DEMO_ID,

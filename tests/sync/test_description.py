@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from lib.jira import adf_to_text, doc_from_text, to_adf, to_wiki
+from lib.jira.doc_json import doc_from_json, doc_to_json
 from lib.jira.richtext import Heading, Link
 from lib.tickets.description import (
     anomaly_doc,
@@ -12,9 +13,7 @@ from lib.tickets.description import (
     as_doc,
     comment_text,
     default_summary,
-    doc_from_json,
     doc_text,
-    doc_to_json,
     status_text,
 )
 from tests.sync.conftest import make_anomaly

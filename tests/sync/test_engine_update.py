@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from lib.jira import doc_from_text
+from lib.jira.doc_json import doc_to_json
 from lib.store.sync_log import SyncLog, to_json
-from lib.tickets.description import doc_to_json
 from tests.sync.conftest import CHANGE_TIME, plain
 
 

@@ -55,9 +55,10 @@ def test_locked_database_without_a_dashboard_gives_a_clear_message(tmp_path, cap
         [
             sys.executable,
             "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
-            "print('ready', flush=True); time.sleep(30)",
+            f"import duckdb, sys; c = duckdb.connect({str(db)!r}); "
+            "print('ready', flush=True); sys.stdin.read()",  # holds it until told
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )

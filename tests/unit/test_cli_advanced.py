@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
 from lib.outbox.policy import UpdateLimit
 from lib.outbox.worker import save_update_limit
 from lib.services import close_all
+from tests.waiting import wait_until
 
 COMMAND = "job-42|CREATE|summary;Disk full on orders|priority;High|labels;dq,orders"
 
@@ -101,10 +101,11 @@ def test_forwarded_to_the_dashboard_while_it_holds_the_database(dashboard, capsy
 
     assert main(["advanced", "cli-fwd|UPDATE|priority;Low"], env) == 0
     assert f"Update of {key} queued" in capsys.readouterr().out
-    deadline = time.monotonic() + 15  # the dashboard's worker sends it
-    while _sandbox_issue(dashboard, key)["fields"]["priority"]["name"] != "Low":
-        assert time.monotonic() < deadline, "the dashboard's worker did not send the update"
-        time.sleep(0.2)
+    wait_until(  # the dashboard's worker sends it
+        lambda: _sandbox_issue(dashboard, key)["fields"]["priority"]["name"] == "Low",
+        15,
+        "the dashboard's worker sending the update",
+    )
 
     assert main(["advanced", "cli-fwd|UPDATE|nonsense"], env) == 1
     assert "has no ';'" in capsys.readouterr().err

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FLAVOURS = ("cloud", "dc", "both")
-
 # Demo credentials: printed by the CLI and shown by the dashboard in demo mode.
-DEMO_CLOUD_EMAIL = "demo@anomaly-desk.example"
-DEMO_CLOUD_API_TOKEN = "sandbox-api-token"
-DEMO_DC_PAT = "sandbox-pat"
-DEMO_DC_USERNAME = "admin"
-DEMO_DC_PASSWORD = "admin"
+# Defined outside the sandbox so product code can name them without importing it.
+from lib.jira.demo_credentials import (  # noqa: F401 (re-exported for tests and benchmarks)
+    DEMO_CLOUD_API_TOKEN,
+    DEMO_CLOUD_EMAIL,
+    DEMO_DC_PASSWORD,
+    DEMO_DC_PAT,
+    DEMO_DC_USERNAME,
+)
+
+FLAVOURS = ("cloud", "dc", "both")
 
 
 @dataclass(frozen=True)
