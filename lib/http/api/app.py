@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from lib.http.api.anomalies import anomalies_router
 from lib.http.api.auth import require_token
 from lib.http.api.errors import BODY_LIMIT, IMPORT_LIMIT, GuardMiddleware, install_error_handlers
 from lib.http.api.legacy import legacy_router
@@ -44,5 +45,6 @@ def build_api(
     auth = require_token(get_token)
     api.include_router(legacy_router(get_services, get_token))
     api.include_router(operations_router(get_services, auth))
+    api.include_router(anomalies_router(get_services, auth))
     api.add_middleware(GuardMiddleware, body_limit=body_limit, import_limit=import_limit)
     return api

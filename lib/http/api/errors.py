@@ -119,7 +119,7 @@ def _validation_fields(exc: RequestValidationError) -> dict[str, str]:
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
         if loc and loc[0] in ("query", "path", "header"):
-            loc = loc[1:]
+            loc = loc[1:2]  # the parameter's name, not the index inside a repeated one
         name = ".".join(loc) or "body"
         fields.setdefault(name, str(error.get("msg", "invalid")))
     return fields
