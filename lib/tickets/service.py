@@ -15,8 +15,9 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from lib.jira import BadRequest, Doc, JiraError, NotFound, jql_quote, looks_like_issue_key
+from lib.jira import BadRequest, Doc, Issue, JiraError, NotFound, jql_quote, looks_like_issue_key
 from lib.outbox.engine import ISSUE_PROPERTY, Delivery, SyncEngine
 from lib.outbox.policy import ActiveJira, enqueue_comment_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
@@ -71,6 +72,21 @@ class SearchHit:
     summary: str
     status_name: str | None
     url: str
+    issue_id: str | None = None  # known from JQL and the picker (the REST API answers it)
+    priority: str | None = None
+    updated: datetime | None = None
+
+
+def _hit(issue: Issue) -> SearchHit:
+    return SearchHit(
+        issue.key,
+        issue.summary or "",
+        issue.status_name,
+        issue.browse_url,
+        issue.id,
+        issue.priority_name,
+        issue.updated,
+    )
 
 
 class TicketService:
@@ -272,24 +288,36 @@ class TicketService:
                 issue = client.get_issue(text.upper())
             except NotFound:
                 return []
-            return [SearchHit(issue.key, issue.summary or "", issue.status_name, issue.browse_url)]
+            return [_hit(issue)]
         project = project or active.default_project
         bound = f"project = {jql_quote(project)}" if project else None
         hits: dict[str, SearchHit] = {}
         for item in client.issue_picker(text, bound):
             hits.setdefault(
-                item.key, SearchHit(item.key, item.summary_text, None, client.browse_url(item.key))
+                item.key,
+                SearchHit(
+                    item.key, item.summary_text, None, client.browse_url(item.key), item.id or None
+                ),
             )
         if bound or not client.cloud:  # Cloud refuses unbounded JQL
             jql = f"summary ~ {jql_quote(text)}" + (f" AND {bound}" if bound else "")
             try:
                 for issue in itertools.islice(client.search(jql), SEARCH_LIMIT):
-                    hits[issue.key] = SearchHit(
-                        issue.key, issue.summary or "", issue.status_name, issue.browse_url
-                    )
+                    hits[issue.key] = _hit(issue)
             except BadRequest:
                 pass  # text JQL refuses some words (reserved, too short): the picker still counts
         return list(hits.values())[:SEARCH_LIMIT]
+
+    def get_issue(self, id_or_key: str) -> Issue:
+        """One issue of the active Jira, by id or key (the REST API's ticket read).
+
+        Raises:
+            TicketRefused: no Jira connection is active.
+            NotFound: no such issue, or this account may not see it.
+            JiraError: Jira could not be read.
+        """
+        text = (id_or_key or "").strip()
+        return self._active().client.get_issue(text.upper() if looks_like_issue_key(text) else text)
 
     def link_existing(
         self, anomaly_id: int, key: str, actor: str, mode: str = "manual"

@@ -20,6 +20,8 @@ from lib.http.api.auth import require_token
 from lib.http.api.errors import BODY_LIMIT, IMPORT_LIMIT, GuardMiddleware, install_error_handlers
 from lib.http.api.legacy import legacy_router
 from lib.http.api.operations import operations_router
+from lib.http.api.ticket_links import links_router
+from lib.http.api.ticketing import ticketing_router
 from lib.services import Services
 
 API_VERSION = "1.0"
@@ -46,5 +48,7 @@ def build_api(
     api.include_router(legacy_router(get_services, get_token))
     api.include_router(operations_router(get_services, auth))
     api.include_router(anomalies_router(get_services, auth))
+    api.include_router(ticketing_router(get_services, auth))
+    api.include_router(links_router(get_services, auth))
     api.add_middleware(GuardMiddleware, body_limit=body_limit, import_limit=import_limit)
     return api
