@@ -123,3 +123,15 @@ def api(request, bare_services, api_server, jira_sandbox) -> Api:
     connect(bare_services, jira_sandbox, request.param)
     with requests.Session() as session:
         yield Api(api_server[0], bare_services, request.param, jira_sandbox, session)
+
+
+# What the schemathesis run checked, printed at the end of the pytest run.
+SCHEMA_RUN: dict = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SCHEMA_RUN:
+        terminalreporter.write_line(
+            f"schemathesis: {SCHEMA_RUN['operations']} operations, "
+            f"{SCHEMA_RUN['cases']} generated cases checked (no 5xx, answers as documented)"
+        )

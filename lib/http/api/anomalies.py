@@ -9,12 +9,12 @@ its author.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
 
-from lib.http.api.common import MAX_PAGE_SIZE, errors, naive_utc, pages
+from lib.http.api.common import MAX_PAGE_SIZE, IsoTime, errors, naive_utc, pages
 from lib.http.api.errors import ApiError
 from lib.http.api.models import AnomalyList, AnomalyOut, ChangeStatus, CommentOut, NewComment
 from lib.services import Services
@@ -49,10 +49,10 @@ def anomalies_router(get_services: Callable[[], Services], auth: Callable) -> AP
     @router.get("", response_model=AnomalyList, responses=errors(401, 422))
     def list_anomalies(
         status: list[Status] = Query([]),
-        datastore_id: list[int] = Query([]),
+        datastore_id: list[Annotated[int, Field(ge=0, le=2**62)]] = Query([]),
         type: Literal["shape", "record"] | None = None,
-        detected_from: datetime | None = Query(None, description="Inclusive, UTC"),
-        detected_to: datetime | None = Query(None, description="Exclusive, UTC"),
+        detected_from: IsoTime | None = Query(None, description="Inclusive, UTC"),
+        detected_to: IsoTime | None = Query(None, description="Exclusive, UTC"),
         q: str = Query("", max_length=200, description="Text in table, fields or check messages"),
         sort: SortKey = "detected",
         order: Literal["asc", "desc"] = "desc",
@@ -90,18 +90,10 @@ def anomalies_router(get_services: Callable[[], Services], auth: Callable) -> AP
         """Acknowledge, archive (with a reason) or reopen; linked tickets get the status comment."""
         services = get_services()
         anomaly_or_404(services, anomaly_id)
-        if body.status == "Archived" and body.archive_reason is None:
-            raise ApiError(
-                422, "Archiving needs a reason.", {"archive_reason": "Required to archive."}
-            )
-        if body.status != "Archived" and body.archive_reason is not None:
-            raise ApiError(
-                422, "Only archiving takes a reason.", {"archive_reason": "Only with Archived."}
-            )
         actions = services.actions
         try:
             if body.status == "Archived":
-                actions.archive(anomaly_id, body.archive_reason, API_ACTOR)
+                actions.archive(anomaly_id, body.archive_reason, API_ACTOR)  # type: ignore[union-attr]
             elif body.status == "Acknowledged":
                 actions.acknowledge(anomaly_id, API_ACTOR)
             else:

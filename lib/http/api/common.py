@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 from lib.http.api.models import Error
 
@@ -37,3 +41,14 @@ def active_jira_or_503(services):
             "open Connect to Jira in the dashboard and enter it again.",
         )
     return active
+
+
+def _iso_only(value):
+    # Pydantic also reads a bare number as a Unix time; a caller who sent
+    # "0.5" meant something else, so only ISO 8601 text is taken.
+    if isinstance(value, str) and re.fullmatch(r"[\d.eE+-]*", value.strip()):
+        raise ValueError("an ISO 8601 time, like 2025-01-31T00:00:00")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]

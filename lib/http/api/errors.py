@@ -21,7 +21,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
+from lib.http.api.models import UNION_TAGS
 from lib.jira import (
     BadCredentials,
     BadRequest,
@@ -77,13 +79,15 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, "The request body is too large.")
 
 
-def error_response(status: int, message: str, field_errors: dict | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, field_errors: dict | None = None, headers: dict | None = None
+) -> JSONResponse:
     body = {
         "error": message,
         "code": _CODES.get(status, "error"),
         "field_errors": field_errors or {},
     }
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def api_field_errors(jira_errors: dict[str, str]) -> dict[str, str]:
@@ -117,9 +121,13 @@ def from_jira(exc: JiraError) -> ApiError:
 def _validation_fields(exc: RequestValidationError) -> dict[str, str]:
     fields: dict[str, str] = {}
     for error in exc.errors():
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        loc = [str(part) for part in error.get("loc", ())]
         if loc and loc[0] in ("query", "path", "header"):
             loc = loc[1:2]  # the parameter's name, not the index inside a repeated one
+        else:
+            loc = [part for part in loc[1:] if part not in UNION_TAGS]
+        if error.get("type", "").startswith("union_tag"):
+            loc = [str(error.get("ctx", {}).get("discriminator", "")).strip("'")]
         name = ".".join(loc) or "body"
         fields.setdefault(name, str(error.get("msg", "invalid")))
     return fields
@@ -137,16 +145,31 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, f"Fix the fields marked: {names}.", fields)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = {404: "No such path in the API.", 405: "Method not allowed here."}.get(
             exc.status_code, str(exc.detail)
         )
-        return error_response(exc.status_code, message)
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": bytes that are not JSON
+            return error_response(422, "The body is not valid JSON.", {"body": "Not valid JSON."})
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return error_response(exc.status_code, message, headers=headers)
 
     @app.exception_handler(JiraError)
     async def _jira(_request: Request, exc: JiraError) -> JSONResponse:
         mapped = from_jira(exc)
         return error_response(mapped.status, mapped.message, mapped.field_errors)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method any route of this path takes: Starlette names only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 class GuardMiddleware:

@@ -8,9 +8,25 @@ as the store keeps them, written ISO 8601 without an offset.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+# Answers write times as the store keeps them, naive UTC to the second
+# (``2025-12-02T12:34:20``, as Qualytics does). Declared as a pattern, not
+# ``date-time``: RFC 3339 would demand an offset.
+UtcTime = Annotated[
+    datetime,
+    PlainSerializer(lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%S"), return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$",
+            "description": "UTC, ISO 8601 without offset",
+        },
+        mode="serialization",
+    ),
+]
 
 TITLE_LIMIT = 255
 TEXT_LIMIT = 32_767
@@ -40,10 +56,10 @@ class Ticket(BaseModel):
     impact: str | None = None
     category: str | None = None
     subcategory: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    resolved_at: datetime | None = None
-    closed_at: datetime | None = None
+    created_at: UtcTime | None = None
+    updated_at: UtcTime | None = None
+    resolved_at: UtcTime | None = None
+    closed_at: UtcTime | None = None
     assigned_to: str | None = None
     assigned_group: str | None = None
     requester: str | None = None
@@ -59,8 +75,8 @@ class TicketSummary(BaseModel):
     description: str | None = None
     status: str | None = None
     priority: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: UtcTime | None = None
+    updated_at: UtcTime | None = None
     assigned_to: str | None = None
     url: str
 
@@ -130,10 +146,10 @@ class TicketLinkOut(BaseModel):
     status: str | None
     priority: str | None
     created_by_us: bool
-    linked_at: datetime
+    linked_at: UtcTime
     linked_by: str
-    last_synced_at: datetime | None
-    unlinked_at: datetime | None = None
+    last_synced_at: UtcTime | None
+    unlinked_at: UtcTime | None = None
 
 
 # -- anomalies -----------------------------------------------------------------
@@ -147,7 +163,7 @@ class FailedCheckOut(BaseModel):
 
 class AnomalyRow(BaseModel):
     id: int
-    detected_at: datetime
+    detected_at: UtcTime
     datastore_name: str
     container: str
     fields: str
@@ -169,7 +185,7 @@ class AnomalyList(BaseModel):
 
 class StatusChangeOut(BaseModel):
     changed_by: str
-    changed_at: datetime
+    changed_at: UtcTime
     from_status: str | None
     from_reason: str | None
     to_status: str
@@ -185,7 +201,7 @@ class AnomalyOut(BaseModel):
     anomaly_type: str
     status: str
     archive_reason: str | None
-    detected_at: datetime
+    detected_at: UtcTime
     description: str | None
     weight: int | None
     tags: list[str]
@@ -193,9 +209,19 @@ class AnomalyOut(BaseModel):
     history: list[StatusChangeOut] = []
 
 
-class ChangeStatus(_Input):
-    status: Literal["Active", "Acknowledged", "Archived"]
-    archive_reason: Literal["Resolved", "Invalid", "Duplicate", "Discarded"] | None = None
+class Archive(_Input):
+    status: Literal["Archived"]
+    archive_reason: Literal["Resolved", "Invalid", "Duplicate", "Discarded"]
+
+
+class Reopen(_Input):
+    status: Literal["Active", "Acknowledged"]
+
+
+# A tagged union, so the document itself says "a reason with Archived, and only then".
+ChangeStatus = Annotated[Archive | Reopen, Field(discriminator="status")]
+# Pydantic puts the tag into an error's location; the error names the field without it.
+UNION_TAGS = frozenset({"Active", "Acknowledged", "Archived"})
 
 
 class NewComment(_Input):
@@ -208,7 +234,7 @@ class CommentOut(BaseModel):
     anomaly_id: int
     author: str
     body: str
-    created_at: datetime
+    created_at: UtcTime
 
 
 # -- operations ----------------------------------------------------------------
@@ -216,7 +242,7 @@ class CommentOut(BaseModel):
 
 class LogEntryOut(BaseModel):
     id: int
-    created_at: datetime
+    created_at: UtcTime
     type: str
     status: str
     action: str
@@ -241,7 +267,7 @@ class CounterOut(BaseModel):
     total: int
     today: int
     yesterday: int
-    last_reset: datetime | None
+    last_reset: UtcTime | None
 
 
 class Statistics(BaseModel):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from lib.http.api.common import MAX_PAGE_SIZE, errors, naive_utc, pages
+from lib.http.api.common import MAX_PAGE_SIZE, IsoTime, errors, naive_utc, pages
 from lib.http.api.errors import ApiError
 from lib.http.api.models import Health, LogPageOut, Statistics
 from lib.reporting import log_queries, statistics
@@ -46,8 +45,8 @@ def operations_router(get_services: Callable[[], Services], auth: Callable) -> A
         type: Literal["Manual", "Automatic"] | None = None,
         action: list[LogAction] = Query([]),
         status: list[LogStatus] = Query([]),
-        start: datetime | None = Query(None, description="From (inclusive, UTC)"),
-        end: datetime | None = Query(None, description="To (exclusive, UTC)"),
+        start: IsoTime | None = Query(None, description="From (inclusive, UTC)"),
+        end: IsoTime | None = Query(None, description="To (exclusive, UTC)"),
         q: str = Query("", max_length=200, description="Ticket key, error text or anomaly id"),
         page: int = Query(1, ge=1, le=100_000),
         size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
