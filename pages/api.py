@@ -1,0 +1,36 @@
+"""API: the REST endpoints under /api, each with a ready curl command (token masked)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.common import services
+from lib.http.api.catalog import ENDPOINTS, TOKEN_PLACEHOLDER, curl, masked
+from lib.http.api_token import read_token
+
+svc = services()
+api_url = f"{svc.settings.dashboard_url}/api"
+token_path = svc.settings.api_token_path
+
+st.title("API")
+st.write(
+    f"Scripts drive tickets and anomalies through the REST API at `{api_url}`. "
+    f"Every call but `/health` needs `Authorization: Bearer <token>`. "
+    f"The OpenAPI document: [{api_url}/openapi.json]({api_url}/openapi.json)."
+)
+st.text_input("Token file (owner-only)", value=str(token_path), disabled=True, key="api_token_path")
+st.text_input("Token", value=masked(read_token(token_path)), disabled=True, key="api_token")
+st.code(f"export ANOMALY_DESK_TOKEN=$(cat {token_path})", language="bash")
+st.caption(
+    f"The commands below read the token from `{TOKEN_PLACEHOLDER}`. Errors are JSON: "
+    "401 token, 404 unknown id or path, 409 duplicate link or not allowed now, 413 body over "
+    "1 MB, 422 field errors, 503 no Jira connection."
+)
+
+for group in dict.fromkeys(e.group for e in ENDPOINTS):
+    st.subheader(group)
+    for endpoint in (e for e in ENDPOINTS if e.group == group):
+        st.markdown(
+            f"**{endpoint.method}** `/api{endpoint.path.split('?')[0]}`: {endpoint.summary}"
+        )
+        st.code(curl(endpoint, api_url), language="bash")
