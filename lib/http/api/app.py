@@ -22,6 +22,7 @@ from lib.http.api.legacy import legacy_router
 from lib.http.api.operations import operations_router
 from lib.http.api.ticket_links import links_router
 from lib.http.api.ticketing import ticketing_router
+from lib.http.api.tokens import tokens_for
 from lib.services import Services
 
 API_VERSION = "1.0"
@@ -44,7 +45,7 @@ def build_api(
         redoc_url=None,
     )
     install_error_handlers(api)
-    auth = require_token(get_token)
+    auth = require_token(get_token, lambda: tokens_for(get_services()))
     api.include_router(legacy_router(get_services, get_token))
     api.include_router(operations_router(get_services, auth))
     api.include_router(anomalies_router(get_services, auth))
