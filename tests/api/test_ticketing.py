@@ -190,3 +190,25 @@ def test_without_a_readable_connection_it_is_503(api, monkeypatch):
     assert answer.status_code == 503 and "Connect to Jira" in answer.json()["error"]
     assert api.get(f"{TICKETS}/tickets/search", params={"query": "x"}).status_code == 503
     assert issue_count(api) == before and api.services.sync.log.recent() == []
+
+
+def test_the_log_statistics_and_health_see_the_create(api):
+    key = create(api).json()["ticket"]["ticket_number"]
+    log = api.get("/api/sync-log", params={"action": "create", "status": "Ok"}).json()
+    assert [(r["action"], r["ticket_key"], r["type"]) for r in log["items"]] == [
+        ("create", key, "Manual")
+    ]
+    assert api.get("/api/sync-log", params={"status": "Failed"}).json()["total"] == 0
+    assert api.get("/api/sync-log", params={"q": key}).json()["total"] == 1
+    counters = {c["name"]: c for c in api.get("/api/statistics").json()["counters"]}
+    assert counters["create"]["total"] == 1 and counters["create"]["today"] == 1
+    assert api.get("/api/statistics", params={"tz": "Mars/Olympus"}).status_code == 422
+
+
+def test_health_counts_a_pending_create(api):
+    api.sandbox.runtime.faults.add_faults(
+        [Fault(kind="status", status=503, method="POST", path=r"/issue$")]
+    )
+    assert create(api).status_code == 202
+    health = api.get("/api/health", auth=False).json()
+    assert health["outbox_depth"] == 1 and health["oldest_pending_age_s"] >= 0
