@@ -212,3 +212,12 @@ def test_health_counts_a_pending_create(api):
     assert create(api).status_code == 202
     health = api.get("/api/health", auth=False).json()
     assert health["outbox_depth"] == 1 and health["oldest_pending_age_s"] >= 0
+
+
+def test_huge_bodies_are_refused_before_anything_is_sent(api):
+    before = issue_count(api)
+    too_large = create(api, description="x" * 1_200_000)
+    assert too_large.status_code == 413 and too_large.json()["code"] == "too_large"
+    too_long = create(api, description="x" * 40_000)
+    assert too_long.status_code == 422 and "description" in too_long.json()["field_errors"]
+    assert issue_count(api) == before and api.services.sync.log.recent() == []

@@ -18,13 +18,12 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from datetime import UTC
 
 from fastapi import APIRouter, Depends, Header, Query
 from starlette.responses import JSONResponse
 
 from lib.http.api.anomalies import AnomalyId, anomaly_or_404
-from lib.http.api.common import active_jira_or_503, errors, pages
+from lib.http.api.common import active_jira_or_503, errors, naive_utc, pages
 from lib.http.api.errors import ApiError, api_field_errors, from_jira
 from lib.http.api.form_spec import build_form_specification
 from lib.http.api.models import (
@@ -225,7 +224,7 @@ def _completed(services: Services, log_id: int, pending: dict) -> dict | None:
     if link is None:
         return None
     description = doc_text(doc_from_json(row.body_doc)) if row.body_doc else None
-    status, answer = _answer(
+    _, answer = _answer(
         CreateResult("created", "", log_id, link),
         pending["anomaly_id"],
         pending["integration_id"],
@@ -242,10 +241,6 @@ def _fingerprint(anomaly_id: int, body: CreateTicket) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _naive(moment):
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment and moment.tzinfo else moment
-
-
 def _project_of(key: str) -> str:
     return key.rsplit("-", 1)[0]
 
@@ -259,7 +254,7 @@ def _summary(hit: SearchHit) -> dict:
         "status": hit.status_name,
         "priority": hit.priority,
         "created_at": None,
-        "updated_at": _naive(hit.updated),
+        "updated_at": naive_utc(hit.updated),
         "assigned_to": None,
         "url": hit.url,
     }
@@ -272,7 +267,7 @@ def _from_issue(issue: Issue, connection_id: int) -> dict:
         title=issue.summary,
         status=issue.status_name,
         priority=issue.priority_name,
-        updated_at=_naive(issue.updated),
+        updated_at=naive_utc(issue.updated),
         url=issue.browse_url,
         metadata={
             "project_key": _project_of(issue.key),
