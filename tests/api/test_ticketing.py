@@ -221,3 +221,10 @@ def test_huge_bodies_are_refused_before_anything_is_sent(api):
     too_long = create(api, description="x" * 40_000)
     assert too_long.status_code == 422 and "description" in too_long.json()["field_errors"]
     assert issue_count(api) == before and api.services.sync.log.recent() == []
+
+
+def test_jira_unreachable_is_a_clear_503(api):
+    api.sandbox.runtime.faults.add_faults([Fault(kind="drop", method="GET", path=r"/issue/DQ-")])
+    answer = api.get(f"{TICKETS}/tickets/DQ-1")
+    assert answer.status_code == 503, answer.text
+    assert "cannot be reached" in answer.json()["error"] and "Traceback" not in answer.text
