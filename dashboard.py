@@ -21,6 +21,7 @@ PAGES = {
         st.Page("pages/log.py", title="Log", icon=":material/receipt_long:"),
         st.Page("pages/statistics.py", title="Statistics", icon=":material/monitoring:"),
         st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+        st.Page("pages/api.py", title="API", icon=":material/api:"),
     ],
 }
 

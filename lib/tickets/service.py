@@ -13,9 +13,10 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
-from lib.jira import BadRequest, JiraError, NotFound, jql_quote, looks_like_issue_key
+from lib.jira import BadRequest, Issue, JiraError, NotFound, jql_quote, looks_like_issue_key
 from lib.outbox.engine import Delivery, SyncEngine
 from lib.outbox.policy import OK, ActiveJira, enqueue_comment_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
@@ -49,6 +50,21 @@ class SearchHit:
     summary: str
     status_name: str | None
     url: str
+    issue_id: str | None = None  # known from JQL and the picker (the REST API answers it)
+    priority: str | None = None
+    updated: datetime | None = None
+
+
+def _hit(issue: Issue) -> SearchHit:
+    return SearchHit(
+        issue.key,
+        issue.summary or "",
+        issue.status_name,
+        issue.browse_url,
+        issue.id,
+        issue.priority_name,
+        issue.updated,
+    )
 
 
 class TicketService(TicketCreation):
@@ -95,21 +111,22 @@ class TicketService(TicketCreation):
                 issue = client.get_issue(text.upper())
             except NotFound:
                 return []
-            return [SearchHit(issue.key, issue.summary or "", issue.status_name, issue.browse_url)]
+            return [_hit(issue)]
         project = project or active.default_project
         bound = f"project = {jql_quote(project)}" if project else None
         hits: dict[str, SearchHit] = {}
         for item in client.issue_picker(text, bound):
             hits.setdefault(
-                item.key, SearchHit(item.key, item.summary_text, None, client.browse_url(item.key))
+                item.key,
+                SearchHit(
+                    item.key, item.summary_text, None, client.browse_url(item.key), item.id or None
+                ),
             )
         if bound or not client.cloud:  # Cloud refuses unbounded JQL
             jql = f"summary ~ {jql_quote(text)}" + (f" AND {bound}" if bound else "")
             try:
                 for issue in itertools.islice(client.search(jql), SEARCH_LIMIT):
-                    hits[issue.key] = SearchHit(
-                        issue.key, issue.summary or "", issue.status_name, issue.browse_url
-                    )
+                    hits[issue.key] = _hit(issue)
             except BadRequest:
                 pass  # text JQL refuses some words (reserved, too short): the picker still counts
         hits = dict(itertools.islice(hits.items(), SEARCH_LIMIT))
@@ -120,12 +137,21 @@ class TicketService(TicketCreation):
             try:
                 for issue in itertools.islice(client.search(f"key in ({keys})"), len(bare)):
                     if issue.key in hits:
-                        hits[issue.key] = SearchHit(
-                            issue.key, hits[issue.key].summary, issue.status_name, issue.browse_url
-                        )
+                        hits[issue.key] = replace(_hit(issue), summary=hits[issue.key].summary)
             except (BadRequest, NotFound):
                 pass  # a key Jira no longer knows: the hit stays, its status unknown
         return list(hits.values())
+
+    def get_issue(self, id_or_key: str) -> Issue:
+        """One issue of the active Jira, by id or key (the REST API's ticket read).
+
+        Raises:
+            TicketRefused: no Jira connection is active.
+            NotFound: no such issue, or this account may not see it.
+            JiraError: Jira could not be read.
+        """
+        text = (id_or_key or "").strip()
+        return self._active().client.get_issue(text.upper() if looks_like_issue_key(text) else text)
 
     def link_existing(
         self, anomaly_id: int, key: str, actor: str, mode: str = SyncMode.MANUAL
