@@ -58,16 +58,19 @@ def reset_control(counter: Counter) -> None:
 
 def counters_section(tz: str) -> None:
     found = stats.counters(tz)
-    for column, counter in zip(st.columns(len(found)), found.values()):
-        with column.container(border=True):
+    # One card per counter across the whole width: three cards side by side
+    # cut the labels ("Create yest...") at the default window width.
+    for counter in found.values():
+        with st.container(border=True):
             st.markdown(f"**{counter.label}**")
-            a, b, c = st.columns(3)
+            a, b, c, d = st.columns([1, 1, 1, 1.4], vertical_alignment="center")
             a.metric(f"{counter.label} total", f"{counter.total:,}")
             b.metric(f"{counter.label} today", f"{counter.today:,}")
             c.metric(f"{counter.label} yesterday", f"{counter.yesterday:,}")
-            when = f"{counter.last_reset:%Y-%m-%d %H:%M} UTC" if counter.last_reset else "never"
-            st.caption(f"Last reset: {when}")
-            reset_control(counter)
+            with d:
+                when = f"{counter.last_reset:%Y-%m-%d %H:%M} UTC" if counter.last_reset else "never"
+                st.caption(f"Last reset: {when}")
+                reset_control(counter)
 
 
 def pick_range(tz: str):
