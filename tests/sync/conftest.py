@@ -14,7 +14,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from lib.anomalies.actions import AnomalyActions
+from lib.anomalies.changes import AnomalyChanges
 from lib.jira import BasicAuth, BearerAuth, Flavour, JiraClient, RetryPolicy, adf_to_text
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL, DEMO_DC_PAT
@@ -98,7 +98,7 @@ class Harness:
     engine: SyncEngine
     tickets: TicketService
     worker: SyncWorker
-    actions: AnomalyActions
+    changes: AnomalyChanges  # every call names its mode
     change_clock: FixedClock
     active: ActiveJira | None
 
@@ -174,7 +174,7 @@ def build_harness(
         engine, tickets, poll_s=0.05, refresh_interval_s=0, update_limit=lambda: UpdateLimit(0, 60)
     )
     change_clock = FixedClock()
-    actions = AnomalyActions(db, change_clock, on_enqueued=engine.notify)
+    changes = AnomalyChanges(db, change_clock, on_enqueued=engine.notify)
     harness = Harness(
         flavour,
         sandbox,
@@ -183,7 +183,7 @@ def build_harness(
         engine,
         tickets,
         worker,
-        actions,
+        changes,
         change_clock,
         holder["active"],
     )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from lib.anomalies.changes import Mode
 from lib.outbox.policy import UpdateLimit
 from lib.outbox.worker import load_update_limit, save_update_limit
 
@@ -25,7 +26,7 @@ def test_started_worker_delivers_on_wake_and_stops_promptly(cloud_harness):
     key = h.tickets.create_ticket(1, summary="s", actor="alice").key
     h.worker.start()
     time.sleep(0.1)
-    h.actions.acknowledge(1, "alice")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
     wait_until(lambda: len(h.comments(key)) == 1, timeout=3)
     started = time.monotonic()
     assert h.worker.stop(timeout=2)
@@ -37,7 +38,7 @@ def test_update_limit_defers_in_order_with_planned_times(cloud_harness):
     h.worker._update_limit = lambda: UpdateLimit(2, 1.0)
     key = h.tickets.create_ticket(1, summary="s", actor="alice").key
     for n in range(4):
-        h.actions.comment(1, "bob", f"c{n}")
+        h.changes.comment(1, "bob", f"c{n}", mode=Mode.AUTOMATIC)  # the limit holds automation only
     h.worker.run_once()
     h.worker.run_once()
     h.worker.run_once()
@@ -73,7 +74,7 @@ def test_periodic_refresh_updates_linked_tickets(cloud_harness):
 def test_rows_of_another_connection_fail_with_a_reason(cloud_harness):
     h = cloud_harness
     h.tickets.create_ticket(1, summary="s", actor="alice")
-    h.actions.acknowledge(1, "alice")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
     h.holder["active"] = type(h.active)(2, h.client, "DQ", "Task")
     h.worker.run_once()
     row = h.log_rows(action="comment")[0]
@@ -84,9 +85,9 @@ def test_a_failed_change_rolls_back_its_queued_comments(cloud_harness):
     h = cloud_harness
     h.tickets.create_ticket(1, summary="s", actor="alice")
     with pytest.raises(ValueError):
-        h.actions.reopen(1, "alice")  # already Active
+        h.changes.reopen(1, "alice", mode=Mode.MANUAL)  # already Active
     with pytest.raises(ValueError):
-        h.actions.comment(1, "bob", "   ")
+        h.changes.comment(1, "bob", "   ", mode=Mode.MANUAL)
     assert h.engine.log.unfinished() == []
 
 
