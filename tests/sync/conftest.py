@@ -7,7 +7,6 @@ freshly reset sandbox, with short backoffs so faults recover in milliseconds.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +24,7 @@ from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import Anomaly, FailedCheck
 from lib.tickets.service import TicketService
+from tests.waiting import wait_until
 
 DETECTED = datetime(2025, 12, 21, 1, 48, 42)
 PUBLIC_URL = "http://desk.test"
@@ -128,12 +128,14 @@ class Harness:
 
     def drain(self, timeout: float = 15.0) -> None:
         """Run worker passes until nothing is pending (or fail after ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while self.engine.log.unfinished():
-            if time.monotonic() > deadline:
-                pytest.fail(f"outbox not drained: {self.engine.log.unfinished()}")
-            if not self.worker.run_once():
-                time.sleep(0.02)
+
+        def drained() -> bool:
+            if self.engine.log.unfinished():
+                self.worker.run_once()
+            return not self.engine.log.unfinished()
+
+        # Short interval: rows wait on the test backoffs (50-300 ms), not on a clock.
+        wait_until(drained, timeout, "the outbox draining", interval=0.02)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import json
 from lib.anomalies.changes import Mode
 from lib.tickets.description import status_text
 from tests.sync.conftest import CHANGE_TIME, PUBLIC_URL
+from tests.waiting import wait_until
 
 
 def test_create_acknowledge_comment_archive_leaves_the_expected_comments(harness):
@@ -172,9 +173,7 @@ def test_a_row_left_sending_by_a_dead_worker_is_reconciled_not_resent(harness, s
     fresh = build_harness(h.sandbox, h.flavour, h.db, connection_id=1)
     fresh.worker.start()
     try:
-        deadline = __import__("time").monotonic() + 10
-        while fresh.engine.log.unfinished() and __import__("time").monotonic() < deadline:
-            __import__("time").sleep(0.05)
+        wait_until(lambda: not fresh.engine.log.unfinished(), 10, "the fresh worker draining")
     finally:
         assert fresh.worker.stop(timeout=2)
     assert h.comments(key) == [
