@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.anomalies.actions import AnomalyActions  # noqa: E402
+from lib.anomalies.changes import AnomalyChanges, Mode  # noqa: E402
 from lib.jira import BasicAuth, Flavour, JiraClient, RetryPolicy, adf_to_text  # noqa: E402
 from lib.jira.records import Issue  # noqa: E402
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread  # noqa: E402
@@ -144,11 +144,12 @@ def bench_outbox(tmp: Path, comments: int, tickets_n: int, rate: int, window: fl
                     actor="bench",
                     now=utc_now(),
                 )
-        actions = AnomalyActions(db, utc_now)
+        changes = AnomalyChanges(db, utc_now)
         expected: Counter = Counter()
         for n in range(comments):
             anomaly = n % tickets_n + 1
-            actions.comment(anomaly, "bench", f"change {n}")
+            # A program making changes: automatic (the limit is off here).
+            changes.comment(anomaly, "bench", f"change {n}", mode=Mode.AUTOMATIC)
             expected[(f"DQ-{anomaly}", comment_text("bench", f"change {n}"))] += 1
         sandbox.runtime.faults.update_settings({"rate_limit": rate, "rate_limit_seconds": window})
         worker = SyncWorker(

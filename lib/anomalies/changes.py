@@ -39,14 +39,13 @@ from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.links import LinkRepository
 from lib.store.models import ArchiveReason, Comment, Status, StatusChange
+from lib.store.sync_log import SyncMode
 from lib.tickets.description import comment_text, status_text
 
-
-class Mode(StrEnum):
-    """Who caused a change, as the outbox's update limit sees it."""
-
-    MANUAL = "manual"  # a person: never deferred by the update limit
-    AUTOMATIC = "automatic"  # automation: held to the operator's update limit
+# Who caused a change, as the outbox's update limit sees it: the store's own
+# enum (the lower layer), so the value written to sync_log.mode has one definition.
+# MANUAL (a person) is never deferred by the update limit; AUTOMATIC is held to it.
+Mode = SyncMode
 
 
 class ActorKind(StrEnum):

@@ -2,7 +2,7 @@
 
 Decisions, and why:
 - The list's ticket keys and queued/failed counts come from one query for the
-  page's rows (``AnomalyRepository.ticket_overview``), never one per row: a
+  page's rows (``AnomalyTicketRepository.ticket_overview``), never one per row: a
   page of 50 would otherwise cost 50 round trips on every rerun.
 - A link whose issue we updated (Tickets page) after its last read is refreshed
   from Jira when its anomaly is opened, so the panel shows the issue as it is
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.jira import JiraError
-from lib.store.anomalies import AnomalyRepository, TicketOverview
+from lib.store.anomalies import AnomalyRepository
+from lib.store.anomaly_tickets import AnomalyTicketRepository, TicketOverview
 from lib.store.links import TicketLink
 from lib.store.models import AnomalyFilter, AnomalyPage
 from lib.store.sync_log import UNFINISHED, LogRow, SyncLog
@@ -72,15 +73,27 @@ class TicketPanel:
 
 
 class AnomalyOverview:
-    def __init__(self, anomalies: AnomalyRepository, log: SyncLog, tickets: TicketService):
+    def __init__(
+        self,
+        anomalies: AnomalyRepository,
+        jira_side: AnomalyTicketRepository,
+        log: SyncLog,
+        tickets: TicketService,
+    ):
         self._anomalies = anomalies
+        self._jira_side = jira_side
         self._log = log
         self._tickets = tickets
 
     @classmethod
     def of(cls, services: Any) -> AnomalyOverview:
         """Built from the shared services (typed loosely: lib.services imports this package)."""
-        return cls(services.anomalies, services.sync.log, services.tickets)
+        return cls(
+            services.anomalies,
+            AnomalyTicketRepository(services.db),
+            services.sync.log,
+            services.tickets,
+        )
 
     def list_page(
         self, flt: AnomalyFilter, *, sort: str, descending: bool, limit: int, offset: int
@@ -88,12 +101,12 @@ class AnomalyOverview:
         page = self._anomalies.page(
             flt, sort=sort, descending=descending, limit=limit, offset=offset
         )
-        return ListPage(page, self._anomalies.ticket_overview([r["id"] for r in page.rows]))
+        return ListPage(page, self._jira_side.ticket_overview([r["id"] for r in page.rows]))
 
     def ticket_panel(self, anomaly_id: int) -> TicketPanel:
         problem = self._refresh_stale(anomaly_id)
         rows = self._log.for_anomaly(anomaly_id)
-        replaced = self._anomalies.superseded_failures(anomaly_id)
+        replaced = self._jira_side.superseded_failures(anomaly_id)
         failed = [r for r in rows if r.status == "failed"]
         return TicketPanel(
             links=self._tickets.links_for(anomaly_id),
@@ -105,7 +118,7 @@ class AnomalyOverview:
 
     def _refresh_stale(self, anomaly_id: int) -> str | None:
         """Re-read issues changed since their link last read them; a failure is reported."""
-        for link_id in self._anomalies.stale_links(anomaly_id):
+        for link_id in self._jira_side.stale_links(anomaly_id):
             try:
                 self._tickets.refresh(link_id, mode="automatic")
             except TicketRefused:

@@ -20,29 +20,32 @@ from enum import StrEnum
 from typing import Any
 
 from lib.store.db import Database
+from lib.store.sync_log import SyncAction, SyncMode, SyncStatus
 
 PAGE_SIZE = 50
 EXPORT_CAP = 200_000
 
 
 class LogType(StrEnum):
-    """The Type column: who started the change (stored as ``mode``)."""
+    """The Type column: who started the change (stored as ``mode``).
+
+    Display labels, not ``SyncMode``: the page and the CSV show capitalised words.
+    """
 
     MANUAL = "Manual"
     AUTOMATIC = "Automatic"
 
 
-class LogAction(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    COMMENT = "comment"
-    LINK = "link"
-    UNLINK = "unlink"
-    REFRESH = "refresh"
+# The Action column shows the stored action as it is: the sync log's own enum.
+LogAction = SyncAction
 
 
 class LogStatus(StrEnum):
-    """The Status column as the operator sees it (several stored states per label)."""
+    """The Status column as the operator sees it (several stored states per label).
+
+    Not ``SyncStatus``: four labels over five stored states (``sending`` is shown
+    as Pending), so the two cannot be one enum; ``STORED_STATUSES`` maps them.
+    """
 
     PENDING = "Pending"
     OK = "Ok"
@@ -51,12 +54,12 @@ class LogStatus(StrEnum):
 
 
 _ACTIONS = frozenset(LogAction)
-_MODES = {LogType.MANUAL: "manual", LogType.AUTOMATIC: "automatic"}
+_MODES = {LogType.MANUAL: SyncMode.MANUAL, LogType.AUTOMATIC: SyncMode.AUTOMATIC}
 STORED_STATUSES = {
-    LogStatus.PENDING: ("pending", "sending"),
-    LogStatus.OK: ("ok",),
-    LogStatus.FAILED: ("failed",),
-    LogStatus.DEFERRED: ("deferred",),
+    LogStatus.PENDING: (SyncStatus.PENDING, SyncStatus.SENDING),
+    LogStatus.OK: (SyncStatus.OK,),
+    LogStatus.FAILED: (SyncStatus.FAILED,),
+    LogStatus.DEFERRED: (SyncStatus.DEFERRED,),
 }
 
 _LABELS = (
@@ -139,13 +142,13 @@ def where(flt: LogFilter) -> tuple[str, list]:
     modes = [_MODES[t] for t in flt.types if t in _MODES]
     if modes and len(set(modes)) < len(_MODES):
         clauses.append("mode = ?")
-        params.append(modes[0])
+        params.append(str(modes[0]))
     actions = [str(a) for a in flt.actions if a in _ACTIONS]
     if actions:
         # list_contains, not IN (SELECT unnest(?)): the semi-join was 10x slower on 1M rows.
         clauses.append("list_contains(?::VARCHAR[], action)")
         params.append(actions)
-    stored = [s for label in flt.statuses for s in STORED_STATUSES.get(label, ())]
+    stored = [str(s) for label in flt.statuses for s in STORED_STATUSES.get(label, ())]
     if stored:
         clauses.append("list_contains(?::VARCHAR[], status)")
         params.append(stored)

@@ -10,6 +10,7 @@ import pytest
 from lib.anomalies.importing import import_file
 from lib.anomalies.overview import AnomalyOverview, BadAnomalyId, parse_anomaly_id
 from lib.services import services_for
+from lib.store.anomaly_tickets import AnomalyTicketRepository
 from lib.store.models import AnomalyFilter
 from lib.store.sync_log import SyncLog
 
@@ -67,8 +68,8 @@ def log(svc, anomaly_id, action, status, key=None, connection=1):
 )
 def test_a_failure_counts_until_a_later_success_supersedes_it(svc, rows, failed):
     ids = [log(svc, 5, action, status, key) for action, status, key in rows]
-    assert svc.anomalies.ticket_overview([5])[5].failed == failed
-    superseded = svc.anomalies.superseded_failures(5)
+    assert AnomalyTicketRepository(svc.db).ticket_overview([5])[5].failed == failed
+    superseded = AnomalyTicketRepository(svc.db).superseded_failures(5)
     failed_ids = {i for i, (_, status, _) in zip(ids, rows) if status == "failed"}
     assert len(failed_ids - set(superseded)) == failed
 
@@ -76,7 +77,7 @@ def test_a_failure_counts_until_a_later_success_supersedes_it(svc, rows, failed)
 def test_a_failure_on_another_connection_is_not_superseded(svc):
     log(svc, 5, "create", "failed", connection=1)
     log(svc, 5, "create", "ok", "OPS-1", connection=2)
-    assert svc.anomalies.ticket_overview([5])[5].failed == 1
+    assert AnomalyTicketRepository(svc.db).ticket_overview([5])[5].failed == 1
 
 
 def test_the_list_page_reads_the_jira_side_in_one_query(svc):

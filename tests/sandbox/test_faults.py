@@ -167,6 +167,7 @@ def test_timeout_hangs_without_blocking_other_requests(sandbox):
         5,
         "the create hanging in the sandbox",
     )
+    # Wall-clock on purpose: that a hang does not block other requests is the point.
     started = time.monotonic()
     assert (
         requests.get(
@@ -182,7 +183,7 @@ def test_timeout_hangs_without_blocking_other_requests(sandbox):
 
 def test_latency_delays_answers(sandbox):
     _script(sandbox, {"kind": "latency", "path": "/myself", "latency_ms": 300})
-    started = time.monotonic()
+    started = time.monotonic()  # the fault's latency is what is measured
     assert (
         requests.get(
             sandbox.base_url + "/rest/api/3/myself", auth=CLOUD_AUTH, timeout=5
@@ -226,9 +227,8 @@ def test_apply_late_times_the_client_out_and_lands_the_write_later(sandbox):
     with pytest.raises(requests.exceptions.ReadTimeout):
         _create(sandbox, timeout=0.3)
     assert _issue_count(sandbox) == 0  # the client gave up; Jira has not applied it yet
-    deadline = started + 5
-    while _issue_count(sandbox) == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: _issue_count(sandbox), 5, "the late write landing")
+    # Measured on the wall clock on purpose: the sandbox's latency is the point.
     assert _issue_count(sandbox) == 1 and time.monotonic() - started >= 0.6
     stats = _stats(sandbox)
     assert stats["applied"]["POST /rest/api/3/issue"] == 1

@@ -4,54 +4,200 @@ import pytest
 from lib.store.db import Database
 from lib.store.migrations import Migration, apply_migrations, discover
 
+# Every table in a migrated database, each column as (name, type, nullable, default)
+# in table order. Compared with ==: a migration that adds, drops or changes a column
+# (or a table) must change this too, so the schema only moves on purpose.
 EXPECTED = {
-    "anomalies": {
-        "id",
-        "datastore_id",
-        "datastore_name",
-        "container",
-        "fields",
-        "anomaly_type",
-        "status",
-        "archive_reason",
-        "detected_at",
-        "description",
-        "weight",
-        "tags",
-        "search_text",
-        "updated_at",
-    },
-    # 006: one create path (idempotency label, dialog submission, waiting rows, rich fields)
-    "sync_log": {
-        "idempotency_key",
-        "submission_key",
-        "waits_on",
-        "rich_fields",
-        "automation_guid",
-        "body_doc",
-        "request_id",
-    },
-    "failed_checks": {"anomaly_id", "position", "check_id", "rule_type", "message"},
-    "anomaly_comments": {"id", "anomaly_id", "author", "body", "created_at"},
-    "status_changes": {
-        "id",
-        "anomaly_id",
-        "changed_by",
-        "changed_at",
-        "from_status",
-        "from_reason",
-        "to_status",
-        "to_reason",
-    },
+    # migration 001
+    "anomalies": [
+        ("id", "BIGINT", False, None),
+        ("datastore_id", "BIGINT", False, None),
+        ("datastore_name", "VARCHAR", False, None),
+        ("container", "VARCHAR", False, None),
+        ("fields", "VARCHAR[]", False, None),
+        ("anomaly_type", "VARCHAR", False, None),
+        ("status", "VARCHAR", False, None),
+        ("archive_reason", "VARCHAR", True, None),
+        ("detected_at", "TIMESTAMP", False, None),
+        ("description", "VARCHAR", False, None),
+        ("weight", "INTEGER", False, None),
+        ("tags", "VARCHAR[]", False, None),
+        ("search_text", "VARCHAR", False, None),
+        ("updated_at", "TIMESTAMP", False, None),
+    ],
+    # migration 001
+    "anomaly_comments": [
+        ("id", "BIGINT", False, "nextval('anomaly_comment_ids')"),
+        ("anomaly_id", "BIGINT", False, None),
+        ("author", "VARCHAR", False, None),
+        ("body", "VARCHAR", False, None),
+        ("created_at", "TIMESTAMP", False, None),
+    ],
+    # migration 007
+    "api_idempotency": [
+        ("idempotency_key", "VARCHAR", False, None),
+        ("fingerprint", "VARCHAR", False, None),
+        ("status_code", "INTEGER", False, None),
+        ("response_json", "VARCHAR", False, None),
+        ("sync_log_id", "BIGINT", True, None),
+        ("created_at", "TIMESTAMP", False, None),
+    ],
+    # migration 007
+    "api_tokens": [
+        ("id", "BIGINT", False, "nextval('api_tokens_id_seq')"),
+        ("name", "VARCHAR", False, None),
+        ("token_sha256", "VARCHAR", False, None),
+        ("hint", "VARCHAR", False, None),
+        ("created_at", "TIMESTAMP", False, None),
+        ("revoked_at", "TIMESTAMP", True, None),
+        ("last_used_at", "TIMESTAMP", True, None),
+    ],
+    # migration 003
+    "app_settings": [
+        ("key", "VARCHAR", False, None),
+        ("value", "VARCHAR", False, None),
+    ],
+    # migration 005
+    "automation_tickets": [
+        ("guid", "VARCHAR", False, None),
+        ("connection_id", "BIGINT", False, None),
+        ("ticket_id", "VARCHAR", True, None),
+        ("ticket_key", "VARCHAR", True, None),
+        ("ticket_url", "VARCHAR", True, None),
+        ("created_at", "TIMESTAMP", True, None),
+        ("attempted_at", "TIMESTAMP", False, None),
+        ("request_id", "VARCHAR", False, None),
+    ],
+    # migration 001
+    "failed_checks": [
+        ("anomaly_id", "BIGINT", False, None),
+        ("position", "INTEGER", False, None),
+        ("check_id", "BIGINT", False, None),
+        ("rule_type", "VARCHAR", False, None),
+        ("message", "VARCHAR", False, None),
+    ],
+    # migration 002
+    "jira_connections": [
+        ("id", "BIGINT", False, "nextval('jira_connection_ids')"),
+        ("source", "VARCHAR", False, None),
+        ("kind", "VARCHAR", False, None),
+        ("flavour", "VARCHAR", False, None),
+        ("host", "VARCHAR", True, None),
+        ("auth_type", "VARCHAR", False, None),
+        ("username", "VARCHAR", True, None),
+        ("secret_sealed", "VARCHAR", True, None),
+        ("api_prefix", "VARCHAR", True, None),
+        ("trust_env", "BOOLEAN", False, "true"),
+        ("ca_bundle", "VARCHAR", True, None),
+        ("active", "BOOLEAN", False, "false"),
+        ("check_status", "VARCHAR", True, None),
+        ("checked_at", "TIMESTAMP", True, None),
+        ("check_message", "VARCHAR", True, None),
+        ("account_name", "VARCHAR", True, None),
+        ("project_key", "VARCHAR", True, None),
+        ("issue_type_id", "VARCHAR", True, None),
+        ("issue_type_name", "VARCHAR", True, None),
+        ("priority_name", "VARCHAR", True, None),
+        ("public_url", "VARCHAR", True, None),
+        ("created_at", "TIMESTAMP", False, None),
+        ("updated_at", "TIMESTAMP", False, None),
+        ("deleted_at", "TIMESTAMP", True, None),
+    ],
+    # made by the migration runner itself
+    "schema_migrations": [
+        ("version", "INTEGER", False, None),
+        ("name", "VARCHAR", False, None),
+        ("applied_at", "TIMESTAMP", False, "CAST(now() AS TIMESTAMP)"),
+    ],
+    # migration 004
+    "stats_resets": [
+        ("counter", "VARCHAR", False, None),
+        ("reset_at", "TIMESTAMP", False, None),
+        ("reset_by", "VARCHAR", True, None),
+    ],
+    # migration 001
+    "status_changes": [
+        ("id", "BIGINT", False, "nextval('status_change_ids')"),
+        ("anomaly_id", "BIGINT", False, None),
+        ("changed_by", "VARCHAR", False, None),
+        ("changed_at", "TIMESTAMP", False, None),
+        ("from_status", "VARCHAR", True, None),
+        ("from_reason", "VARCHAR", True, None),
+        ("to_status", "VARCHAR", False, None),
+        ("to_reason", "VARCHAR", True, None),
+    ],
+    # migration 003, 006
+    "sync_log": [
+        ("id", "BIGINT", False, "nextval('sync_log_ids')"),
+        ("created_at", "TIMESTAMP", False, None),
+        ("action", "VARCHAR", False, None),
+        ("mode", "VARCHAR", False, None),
+        ("status", "VARCHAR", False, None),
+        ("anomaly_id", "BIGINT", True, None),
+        ("connection_id", "BIGINT", True, None),
+        ("link_id", "BIGINT", True, None),
+        ("ticket_id", "VARCHAR", True, None),
+        ("ticket_key", "VARCHAR", True, None),
+        ("ticket_url", "VARCHAR", True, None),
+        ("actor", "VARCHAR", True, None),
+        ("error", "VARCHAR", True, None),
+        ("request_json", "VARCHAR", True, None),
+        ("response_json", "VARCHAR", True, None),
+        ("latency_ms", "DOUBLE", True, None),
+        ("attempts", "INTEGER", False, "0"),
+        ("next_attempt_at", "TIMESTAMP", True, None),
+        ("sent_at", "TIMESTAMP", True, None),
+        ("finished_at", "TIMESTAMP", True, None),
+        ("permanent", "BOOLEAN", False, "false"),
+        ("needs_reconcile", "BOOLEAN", False, "false"),
+        ("reconcile_miss_at", "TIMESTAMP", True, None),
+        ("claimed_by", "VARCHAR", True, None),
+        ("body_text", "VARCHAR", True, None),
+        ("body_doc", "VARCHAR", True, None),
+        ("request_id", "VARCHAR", True, None),
+        ("idempotency_key", "VARCHAR", True, None),
+        ("submission_key", "VARCHAR", True, None),
+        ("waits_on", "BIGINT", True, None),
+        ("rich_fields", "VARCHAR", True, None),
+        ("automation_guid", "VARCHAR", True, None),
+    ],
+    # migration 003
+    "ticket_links": [
+        ("id", "BIGINT", False, "nextval('ticket_link_ids')"),
+        ("anomaly_id", "BIGINT", False, None),
+        ("connection_id", "BIGINT", False, None),
+        ("issue_id", "VARCHAR", False, None),
+        ("issue_key", "VARCHAR", False, None),
+        ("url", "VARCHAR", False, None),
+        ("summary", "VARCHAR", True, None),
+        ("status_name", "VARCHAR", True, None),
+        ("status_category", "VARCHAR", True, None),
+        ("priority", "VARCHAR", True, None),
+        ("created_by_us", "BOOLEAN", False, None),
+        ("linked_at", "TIMESTAMP", False, None),
+        ("linked_by", "VARCHAR", False, None),
+        ("last_synced_at", "TIMESTAMP", True, None),
+        ("unlinked_at", "TIMESTAMP", True, None),
+        ("unlinked_by", "VARCHAR", True, None),
+    ],
 }
 
 
-def columns(con, table):
+def schema(con) -> dict[str, list[tuple[str, str, bool, str | None]]]:
+    """Every table's columns, as information_schema reports them, in column order."""
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type, is_nullable = 'YES', column_default"
+        " FROM information_schema.columns ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    found: dict[str, list[tuple[str, str, bool, str | None]]] = {}
+    for table, *column in rows:
+        found.setdefault(table, []).append(tuple(column))
+    return found
+
+
+def tables(con) -> set[str]:
     return {
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-        ).fetchall()
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
 
 
@@ -65,8 +211,10 @@ def test_blank_database_gets_every_migration_and_the_expected_schema(tmp_path):
             ).fetchall()
         ]
         assert versions == [m.version for m in discover()]
+        assert tables(cur) == set(EXPECTED)
+        found = schema(cur)
         for table, expected in EXPECTED.items():
-            assert expected <= columns(cur, table), table
+            assert found[table] == expected, table
     db.close()
 
 

@@ -7,14 +7,13 @@ freshly reset sandbox, with short backoffs so faults recover in milliseconds.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
 import requests
 
-from lib.anomalies.actions import AnomalyActions
+from lib.anomalies.changes import AnomalyChanges
 from lib.jira import BasicAuth, BearerAuth, Flavour, JiraClient, RetryPolicy, adf_to_text
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL, DEMO_DC_PAT
@@ -25,6 +24,7 @@ from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import Anomaly, FailedCheck
 from lib.tickets.service import TicketService
+from tests.waiting import wait_until
 
 DETECTED = datetime(2025, 12, 21, 1, 48, 42)
 PUBLIC_URL = "http://desk.test"
@@ -98,7 +98,7 @@ class Harness:
     engine: SyncEngine
     tickets: TicketService
     worker: SyncWorker
-    actions: AnomalyActions
+    changes: AnomalyChanges  # every call names its mode
     change_clock: FixedClock
     active: ActiveJira | None
 
@@ -128,12 +128,14 @@ class Harness:
 
     def drain(self, timeout: float = 15.0) -> None:
         """Run worker passes until nothing is pending (or fail after ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while self.engine.log.unfinished():
-            if time.monotonic() > deadline:
-                pytest.fail(f"outbox not drained: {self.engine.log.unfinished()}")
-            if not self.worker.run_once():
-                time.sleep(0.02)
+
+        def drained() -> bool:
+            if self.engine.log.unfinished():
+                self.worker.run_once()
+            return not self.engine.log.unfinished()
+
+        # Short interval: rows wait on the test backoffs (50-300 ms), not on a clock.
+        wait_until(drained, timeout, "the outbox draining", interval=0.02)
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +176,7 @@ def build_harness(
         engine, tickets, poll_s=0.05, refresh_interval_s=0, update_limit=lambda: UpdateLimit(0, 60)
     )
     change_clock = FixedClock()
-    actions = AnomalyActions(db, change_clock, on_enqueued=engine.notify)
+    changes = AnomalyChanges(db, change_clock, on_enqueued=engine.notify)
     harness = Harness(
         flavour,
         sandbox,
@@ -183,7 +185,7 @@ def build_harness(
         engine,
         tickets,
         worker,
-        actions,
+        changes,
         change_clock,
         holder["active"],
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+from lib.anomalies.changes import Mode
 from lib.tickets.description import status_text
 from tests.sync.conftest import CHANGE_TIME, PUBLIC_URL
+from tests.waiting import wait_until
 
 
 def test_create_acknowledge_comment_archive_leaves_the_expected_comments(harness):
@@ -21,11 +23,11 @@ def test_create_acknowledge_comment_archive_leaves_the_expected_comments(harness
     # One round trip: the status is not in the create answer; the refresh reads it later.
     assert link.created_by_us and link.status_name is None and link.url.endswith("/browse/DQ-1")
 
-    h.actions.acknowledge(1, "alice")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
     h.change_clock.now = CHANGE_TIME.replace(minute=31)
-    h.actions.comment(1, "bob", "Looking into it [see wiki] {code}")
+    h.changes.comment(1, "bob", "Looking into it [see wiki] {code}", mode=Mode.MANUAL)
     h.change_clock.now = CHANGE_TIME.replace(minute=45)
-    h.actions.archive(1, "Resolved", "alice")
+    h.changes.archive(1, "Resolved", "alice", mode=Mode.MANUAL)
     h.drain()
 
     assert h.comments("DQ-1") == [
@@ -36,9 +38,9 @@ def test_create_acknowledge_comment_archive_leaves_the_expected_comments(harness
     rows = h.log_rows()
     assert [(r.action, r.mode, r.status) for r in rows] == [
         ("create", "manual", "ok"),
-        ("comment", "automatic", "ok"),
-        ("comment", "automatic", "ok"),
-        ("comment", "automatic", "ok"),
+        ("comment", "manual", "ok"),  # a person's changes keep their mode
+        ("comment", "manual", "ok"),
+        ("comment", "manual", "ok"),
     ]
     assert all(r.ticket_key == "DQ-1" and r.attempts == 1 and r.latency_ms > 0 for r in rows)
     assert rows[0].ticket_url.endswith("/browse/DQ-1") and rows[0].request_id
@@ -57,9 +59,9 @@ def test_reopen_text_and_one_row_per_link(harness):
     other = h.state.create_issue("DQ", issuetype_id="10001", summary="an existing one")
     linked = h.tickets.link_existing(2, other.key, "alice")
     assert linked.comment.outcome == "ok"
-    h.actions.acknowledge(2, "alice")
+    h.changes.acknowledge(2, "alice", mode=Mode.MANUAL)
     h.change_clock.now = CHANGE_TIME.replace(hour=11)
-    h.actions.reopen(2, "alice")
+    h.changes.reopen(2, "alice", mode=Mode.MANUAL)
     h.drain()
     for key in (first.key, other.key):
         texts = h.comments(key)
@@ -83,7 +85,7 @@ def test_dropped_answer_to_a_comment_is_found_not_resent(harness):
     h = harness
     key = h.tickets.create_ticket(1, summary="s", actor="alice").key
     h.fault(kind="drop_after_apply", method="POST", path=r"/comment$")
-    h.actions.acknowledge(1, "alice")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
     h.worker.run_once()
     row = h.log_rows(action="comment")[0]
     assert row.status == "pending" and row.needs_reconcile
@@ -143,9 +145,9 @@ def test_503_429_and_timeouts_recover_with_each_change_once(harness):
     h.fault(kind="status", status=429, retry_after=1, method="POST", path=r"/comment$")
     h.fault(kind="timeout", method="POST", path=r"/comment$")
     h.fault(kind="timeout_after_apply", method="POST", path=r"/comment$")
-    h.actions.acknowledge(1, "alice")
-    h.actions.comment(1, "bob", "one")
-    h.actions.comment(1, "bob", "two")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
+    h.changes.comment(1, "bob", "one", mode=Mode.MANUAL)
+    h.changes.comment(1, "bob", "two", mode=Mode.MANUAL)
     h.drain(timeout=20)
     assert h.comments(key) == [
         "[2024-01-15 10:30:00 UTC] Anomaly Status: Acknowledged",
@@ -162,18 +164,16 @@ def test_a_row_left_sending_by_a_dead_worker_is_reconciled_not_resent(harness, s
 
     h = harness
     key = h.tickets.create_ticket(1, summary="s", actor="alice").key
-    h.actions.acknowledge(1, "alice")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
     row = h.log_rows(action="comment")[0]
     # The dead worker claimed the row and its POST reached Jira; then it died.
     h.engine.deliver(row.id)
     h.engine.log.mark_sending(row.id, "dead-process")
-    h.actions.comment(1, "bob", "after the crash")
+    h.changes.comment(1, "bob", "after the crash", mode=Mode.MANUAL)
     fresh = build_harness(h.sandbox, h.flavour, h.db, connection_id=1)
     fresh.worker.start()
     try:
-        deadline = __import__("time").monotonic() + 10
-        while fresh.engine.log.unfinished() and __import__("time").monotonic() < deadline:
-            __import__("time").sleep(0.05)
+        wait_until(lambda: not fresh.engine.log.unfinished(), 10, "the fresh worker draining")
     finally:
         assert fresh.worker.stop(timeout=2)
     assert h.comments(key) == [
@@ -187,7 +187,7 @@ def test_permanent_failure_stops_and_retry_requeues(cloud_harness):
     h = cloud_harness
     key = h.tickets.create_ticket(1, summary="s", actor="alice").key
     h.fault(kind="status", status=403, method="POST", path=r"/comment$")
-    h.actions.acknowledge(1, "alice")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
     h.drain()
     row = h.log_rows(action="comment")[0]
     assert row.status == "failed" and row.permanent and "403" in row.error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from lib.anomalies.changes import Mode
 from tests.sync.conftest import build_harness
 
 TIMEOUT_S = 0.6
@@ -44,7 +45,7 @@ def test_a_comment_applied_5_s_after_the_timeout_is_not_sent_twice(late):
     h = late
     key = h.tickets.create_ticket(1, summary="s", actor="alice").key
     h.fault(kind="apply_late", method="POST", path=r"/comment$", latency_ms=_late_ms(5))
-    h.actions.acknowledge(1, "alice")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
     h.drain(timeout=20)
     assert h.comments(key) == ["[2024-01-15 10:30:00 UTC] Anomaly Status: Acknowledged"]
     [row] = h.log_rows(action="comment")

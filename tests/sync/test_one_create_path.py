@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lib.anomalies.changes import Mode
 from lib.tickets.automation import AutomationService, JiraRefused
 from tests.sync.conftest import PUBLIC_URL
 
@@ -77,8 +78,8 @@ def test_acknowledge_and_comment_while_a_create_is_unconfirmed_reach_the_ticket_
     h.fault(kind="drop_after_apply", method="POST", path=r"/issue$")
     created = h.tickets.create_ticket(1, summary="lost answer", actor="alice")
     assert created.status == "pending" and h.tickets.links_for(1) == []
-    h.actions.acknowledge(1, "alice")
-    h.actions.comment(1, "bob", "while waiting")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
+    h.changes.comment(1, "bob", "while waiting", mode=Mode.MANUAL)
     waiting = h.log_rows(action="comment")
     assert [r.waits_on for r in waiting] == [created.log_id] * 2
     assert all(r.ticket_key is None for r in waiting)
@@ -141,7 +142,7 @@ def test_changes_waiting_on_a_create_that_fails_fail_with_it_and_retry_takes_the
     h.fault(kind="drop", method="POST", path=r"/issue$")  # lost, never applied
     h.fault(kind="status", status=400, method="POST", path=r"/issue$")  # the resend is refused
     created = h.tickets.create_ticket(1, summary="refused later", actor="alice")
-    h.actions.acknowledge(1, "alice")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
     h.drain()  # nothing may wait forever on a create that failed
     create = h.engine.log.get(created.log_id)
     [waiting] = h.log_rows(action="comment")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lib.anomalies.changes import Mode
 from lib.jira.richtext import Doc, Paragraph, Text
 from lib.store.links import NOT_FOUND_STATUS
 from lib.tickets.service import TicketRefused
@@ -85,7 +86,7 @@ def test_unlink_is_logged_and_leaves_jira_alone(harness):
     assert h.tickets.links_for(1) == [] and len(h.tickets.links_for(1, include_unlinked=True)) == 1
     with pytest.raises(TicketRefused):
         h.tickets.unlink(link.id, "bob")
-    h.actions.acknowledge(1, "alice")
+    h.changes.acknowledge(1, "alice", mode=Mode.MANUAL)
     assert h.engine.log.unfinished() == []  # no updates for an unlinked ticket
     h.tickets.link_existing(1, issue.key, "alice")  # and it can be linked again
 
