@@ -45,6 +45,7 @@ class ActiveJiraProvider:
                 connection.project_key,
                 connection.issue_type_id or connection.issue_type_name,
                 connection.priority_name,
+                in_process=connection.is_demo,
             )
             self._cached = (connection, active)
             return active

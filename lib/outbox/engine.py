@@ -136,10 +136,13 @@ class SyncEngine:
         """Rows another (dead) process left in ``sending``: answer lost, reconcile them.
 
         They are looked for only after the late-write wait: the dead process's
-        last request may still be applied by Jira.
+        last request may still be applied by Jira (not by a Jira that lived in that
+        process, demo mode's sandbox: its state file already says what landed).
         """
         active = self.client_provider()
-        wait = self.late_write_wait(active.client) if active is not None else 0.0
+        wait = 0.0
+        if active is not None and not active.in_process:
+            wait = self.late_write_wait(active.client)
         with self.db.transaction() as cur:
             count = SyncLog.recover_stale_in(
                 cur, self.claim_token, self.clock() + timedelta(seconds=wait)

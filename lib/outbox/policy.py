@@ -67,6 +67,9 @@ class ActiveJira:
     default_project: str | None = None
     default_issue_type: str | None = None
     default_priority: str | None = None
+    # Demo mode's sandbox runs inside the dashboard's own process: a write it had
+    # not answered died with that process, so none can land after a restart.
+    in_process: bool = False
 
 
 ClientProvider = Callable[[], "ActiveJira | None"]
