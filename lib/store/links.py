@@ -109,12 +109,19 @@ class LinkRepository:
     def due_for_refresh(
         self, connection_id: int, synced_before: datetime, limit: int
     ) -> list[TicketLink]:
-        """Active links of a connection not synced since ``synced_before``, stalest first."""
+        """Active links of a connection not synced since ``synced_before``, stalest first.
+
+        A link whose status was never read (a ticket we just created: the create
+        answer has no status) is due at once, first, so its status shows within
+        a refresh pass instead of a whole interval later.
+        """
         with self._db.read() as cur:
             rows = cur.execute(
                 f"SELECT {_COLUMNS} FROM ticket_links WHERE unlinked_at IS NULL"
-                " AND connection_id = ? AND coalesce(last_synced_at, linked_at) < ?"
-                " ORDER BY coalesce(last_synced_at, linked_at), id LIMIT ?",
+                " AND connection_id = ?"
+                " AND (status_name IS NULL OR coalesce(last_synced_at, linked_at) < ?)"
+                " ORDER BY status_name IS NOT NULL, coalesce(last_synced_at, linked_at), id"
+                " LIMIT ?",
                 [connection_id, synced_before, int(limit)],
             ).fetchall()
         return [TicketLink(*r) for r in rows]
