@@ -24,11 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import requests  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 
-from lib.connections.jira_connections import (  # noqa: E402
-    ConnectionInput,
-    TicketDefaults,
-    sandbox_credentials,
-)
+from lib.connections.models import ConnectionInput, TicketDefaults  # noqa: E402
+from lib.connections.validation import sandbox_credentials  # noqa: E402
 from lib.http.routes import build_routes  # noqa: E402
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread  # noqa: E402
 from lib.jira.sandbox.server import serve_in_thread  # noqa: E402

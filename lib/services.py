@@ -28,11 +28,12 @@ import duckdb
 
 from lib.anomalies.changes import AnomalyChanges
 from lib.anomalies.demo import seed_demo_if_empty
-from lib.connections.jira_connections import ConnectionStore, deployed_input_from_secrets
+from lib.connections.connection_store import ConnectionStore
 from lib.connections.jira_provider import ActiveJiraProvider
 from lib.connections.secret_box import SecretBox
 from lib.connections.service import ConnectionService
 from lib.connections.site import JiraSite
+from lib.connections.validation import deployed_input_from_secrets
 from lib.outbox.engine import SyncEngine
 from lib.outbox.worker import SyncWorker
 from lib.reporting import retention

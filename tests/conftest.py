@@ -155,11 +155,8 @@ def jira_sandbox():
 @pytest.fixture
 def sandbox_services(tmp_settings, jira_sandbox):
     """Services on a fresh database whose active connection is the (reset) sandbox."""
-    from lib.connections.jira_connections import (
-        ConnectionInput,
-        TicketDefaults,
-        sandbox_credentials,
-    )
+    from lib.connections.models import ConnectionInput, TicketDefaults
+    from lib.connections.validation import sandbox_credentials
     from lib.services import services_for
 
     jira_sandbox.runtime.reset()

@@ -16,7 +16,8 @@ import pytest
 import requests
 from starlette.applications import Starlette
 
-from lib.connections.jira_connections import ConnectionInput, TicketDefaults, sandbox_credentials
+from lib.connections.models import ConnectionInput, TicketDefaults
+from lib.connections.validation import sandbox_credentials
 from lib.http.routes import build_routes
 from lib.jira import adf_to_text
 from lib.jira.sandbox.server import serve_in_thread

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.connections.jira_connections import ConnectionInput, sandbox_credentials
+from lib.connections.models import ConnectionInput
+from lib.connections.validation import sandbox_credentials
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.jira.sandbox.config import DEMO_DC_PAT
 from lib.services import services_for, utc_now

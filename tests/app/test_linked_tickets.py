@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 from lib.anomalies.changes import Mode
 from lib.anomalies.importing import import_file
 from lib.anomalies.overview import AnomalyOverview
-from lib.connections.jira_connections import ConnectionInput, sandbox_credentials
+from lib.connections.models import ConnectionInput
+from lib.connections.validation import sandbox_credentials
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread
 from lib.jira.sandbox.state import STATUSES
 from lib.services import services_for

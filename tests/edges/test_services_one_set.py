@@ -7,7 +7,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from lib.connections.jira_connections import SECRETS_ID
+from lib.connections.models import SECRETS_ID
 from lib.http.dashboard_address import find_dashboard, publish_dashboard, withdraw_dashboard
 from lib.services import close_all, services_for
 

@@ -9,27 +9,25 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from lib.connections import checks, models
-from lib.connections.jira_connections import (
+from lib.connections.checks import check, detect_kind, make_client
+from lib.connections.connection_store import ConnectionStore, test_connection
+from lib.connections.models import (
     DEMO_ID,
     SECRETS_ID,
     ConnectionCheckFailed,
     ConnectionInput,
     ConnectionNotFound,
-    ConnectionStore,
     InvalidConnectionInput,
     TicketDefaults,
-    check,
+)
+from lib.connections.secret_box import SecretBox
+from lib.connections.validation import (
     deployed_input_from_secrets,
-    detect_kind,
-    explain,
-    make_client,
     normalise_host,
     parse_credentials,
-    test_connection,
     validate_input,
     validate_public_url,
 )
-from lib.connections.secret_box import SecretBox
 from lib.jira import (
     BadCredentials,
     CaptchaRequired,
@@ -46,6 +44,7 @@ from lib.jira.sandbox import SandboxConfig, create_sandbox_app, start_sandbox_in
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL, DEMO_DC_PAT
 from lib.jira.sandbox.faults import Fault
 from lib.jira.sandbox.server import serve_in_thread
+from lib.jira.wording import explain
 from lib.settings import load_settings
 from lib.store.db import Database
 
