@@ -22,13 +22,7 @@ from typing import Protocol
 
 from lib.jira import JiraError, RateLimited
 from lib.outbox.engine import SyncEngine
-from lib.outbox.policy import (  # noqa: F401 (re-export)
-    ActiveJira,
-    UpdateLimit,
-    load_update_limit,
-    pick_due,
-    save_update_limit,
-)
+from lib.outbox.policy import ActiveJira, UpdateLimit, load_update_limit, pick_due
 from lib.store.sync_log import LogRow, SyncAction, SyncLog, SyncMode, SyncStatus
 
 log = logging.getLogger("anomaly_desk.sync.worker")

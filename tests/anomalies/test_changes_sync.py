@@ -12,8 +12,8 @@ import json
 import pytest
 
 from lib.anomalies.changes import AnomalyChanges, Mode
-from lib.outbox.policy import UpdateLimit
-from lib.outbox.worker import SyncWorker, save_update_limit
+from lib.outbox.policy import UpdateLimit, save_update_limit
+from lib.outbox.worker import SyncWorker
 from lib.store.anomalies import AnomalyRepository
 from lib.tickets.description import status_text
 from tests.sync.conftest import CHANGE_TIME, DETECTED, make_anomaly

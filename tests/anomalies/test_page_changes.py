@@ -8,8 +8,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from lib.anomalies.changes import Mode
-from lib.outbox.policy import UpdateLimit
-from lib.outbox.worker import SyncWorker, save_update_limit
+from lib.outbox.policy import UpdateLimit, save_update_limit
+from lib.outbox.worker import SyncWorker
 from tests.anomalies.helpers import record
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "anomalies.py")

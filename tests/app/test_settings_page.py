@@ -6,8 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.connections.api_token import ensure_token
-from lib.outbox.policy import UpdateLimit
-from lib.outbox.worker import load_update_limit
+from lib.outbox.policy import UpdateLimit, load_update_limit
 from lib.services import services_for
 
 

@@ -9,8 +9,7 @@ import pytest
 
 from lib.anomalies.changes import Mode
 from lib.outbox.engine import utc_now
-from lib.outbox.policy import UpdateLimit
-from lib.outbox.worker import load_update_limit, save_update_limit
+from lib.outbox.policy import UpdateLimit, load_update_limit, save_update_limit
 from tests.waiting import wait_until
 
 

@@ -10,8 +10,7 @@ import requests
 
 from lib.cli import main
 from lib.jira.sandbox.config import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
-from lib.outbox.policy import UpdateLimit
-from lib.outbox.worker import save_update_limit
+from lib.outbox.policy import UpdateLimit, save_update_limit
 from lib.services import close_all
 from tests.waiting import wait_until
 
