@@ -71,6 +71,13 @@ def _post_to_dashboard(
         return None
 
 
+def _json_body(answer: requests.Response) -> dict:
+    """The dashboard's JSON answer, or {} when it answered something else (a proxy's page)."""
+    if not answer.headers.get("content-type", "").startswith("application/json"):
+        return {}
+    return answer.json()
+
+
 def _import_via_dashboard(settings: Settings, path: Path, locked: DatabaseLocked) -> int:
     answer = _post_to_dashboard(
         settings,
@@ -82,11 +89,7 @@ def _import_via_dashboard(settings: Settings, path: Path, locked: DatabaseLocked
     )
     if answer is None:
         return 2
-    body = (
-        answer.json()
-        if answer.headers.get("content-type", "").startswith("application/json")
-        else {}
-    )
+    body = _json_body(answer)
     if answer.status_code == 200:
         result = ImportResult(
             body["inserted"], body["updated"], body.get("status_changes", 0), body.get("queued", 0)
@@ -151,11 +154,7 @@ def _advanced_via_dashboard(settings: Settings, text: str, locked: DatabaseLocke
     )
     if answer is None:
         return 2
-    body = (
-        answer.json()
-        if answer.headers.get("content-type", "").startswith("application/json")
-        else {}
-    )
+    body = _json_body(answer)
     if answer.status_code == 400:
         print(body.get("error") or "error: the dashboard refused the command", file=sys.stderr)
         return 1
