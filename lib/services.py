@@ -35,6 +35,7 @@ from lib.connections.service import ConnectionService
 from lib.connections.site import JiraSite
 from lib.connections.validation import deployed_input_from_secrets
 from lib.outbox.engine import SyncEngine
+from lib.outbox.health import IntegrationHealth
 from lib.outbox.worker import SyncWorker
 from lib.reporting import retention
 from lib.reporting.log_service import LogService
@@ -79,6 +80,11 @@ class Services:
     operator: OperatorSettings
     connect: ConnectionService
     site: JiraSite
+
+    @property
+    def health(self) -> IntegrationHealth:
+        """The integration's health (the engine records every call's outcome there)."""
+        return self.sync.health
 
 
 def services_for(settings: Settings) -> Services:

@@ -48,6 +48,7 @@ from lib.jira.errors import (
     BadRequest,
     CaptchaRequired,
     Conflict,
+    ErrorKind,
     Forbidden,
     Gone,
     JiraConnectionError,
@@ -61,6 +62,7 @@ from lib.jira.errors import (
     TooLarge,
     UnexpectedAnswer,
     error_from_response,
+    error_kind,
 )
 from lib.jira.jql import jql_quote, looks_like_issue_key
 from lib.jira.records import (

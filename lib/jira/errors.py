@@ -20,6 +20,7 @@ import socket
 import ssl
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -170,6 +171,46 @@ def failure_kind(error: JiraError) -> str | None:
         if isinstance(error, cls):
             return kind
     return None
+
+
+class ErrorKind(StrEnum):
+    """What went wrong, for people and charts: the Log's filter, the failure chart, health."""
+
+    AUTHENTICATION = "authentication"
+    PERMISSION = "permission"
+    VALIDATION = "validation"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    NETWORK = "network"
+    SERVER = "server"
+    OTHER = "other"
+
+
+_KIND_OF: tuple[tuple[type[JiraError], ErrorKind], ...] = (
+    (BadCredentials, ErrorKind.AUTHENTICATION),
+    (CaptchaRequired, ErrorKind.AUTHENTICATION),
+    (Forbidden, ErrorKind.PERMISSION),
+    (BadRequest, ErrorKind.VALIDATION),
+    (TooLarge, ErrorKind.VALIDATION),
+    (Conflict, ErrorKind.VALIDATION),
+    (NotFound, ErrorKind.NOT_FOUND),
+    (Gone, ErrorKind.NOT_FOUND),
+    (RateLimited, ErrorKind.RATE_LIMITED),
+    (JiraTimeout, ErrorKind.NETWORK),
+    (JiraConnectionError, ErrorKind.NETWORK),  # DNS and TLS too: nothing reached Jira
+    (ServerError, ErrorKind.SERVER),
+)
+
+
+def error_kind(error: BaseException) -> ErrorKind:
+    """The one classification of failures by kind (subclasses first, so a CAPTCHA is auth)."""
+    for cls, kind in _KIND_OF:
+        if isinstance(error, cls):
+            return kind
+    status = getattr(error, "status", None)
+    if isinstance(status, int) and status >= 500:
+        return ErrorKind.SERVER
+    return ErrorKind.OTHER
 
 
 def classify_error(error: JiraError, method: str) -> Classification:

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lib.jira import JiraError
+from lib.jira import JiraError, error_kind
 from lib.jira.doc_json import doc_from_json
 from lib.jira.richtext import adf_to_text
 from lib.outbox import creates
+from lib.outbox.health import IntegrationHealth
 from lib.outbox.payload import ISSUE_PROPERTY, join_rich
 from lib.outbox.policy import (
     LOST,
@@ -105,8 +106,10 @@ class SyncEngine:
         reconcile_confirm_s: float = 5.0,
         late_write_s: float | None = None,
         claim_token: str = PROCESS_TOKEN,
+        health: IntegrationHealth | None = None,
     ):
         self.db = db
+        self.health = health or IntegrationHealth(db, clock)
         self.client_provider = client_provider
         self.clock = clock
         self.backoff = backoff
@@ -180,6 +183,12 @@ class SyncEngine:
 
     def send_claimed(self, row: LogRow, active: ActiveJira) -> Delivery:
         """Send a row this process already holds in ``sending``."""
+        delivery = self._dispatch(row, active)
+        if delivery.outcome == OK:
+            self.health.record_success(row.connection_id)  # failures: in on_error
+        return delivery
+
+    def _dispatch(self, row: LogRow, active: ActiveJira) -> Delivery:
         try:
             if row.action == SyncAction.COMMENT:
                 return self._send_comment(row, active)
@@ -240,12 +249,19 @@ class SyncEngine:
             )
 
     def fail(
-        self, row: LogRow, message: str, response: Any = None, *, latency: float | None = None
+        self,
+        row: LogRow,
+        message: str,
+        response: Any = None,
+        *,
+        latency: float | None = None,
+        error_kind: str | None = None,
     ) -> Delivery:
         self.log.fail(
             row.id,
             now=self.clock(),
             error=message,
+            error_kind=error_kind,
             response_json=to_json(response, RESPONSE_LIMIT),
             latency_ms=latency,
         )
@@ -268,10 +284,12 @@ class SyncEngine:
         retry_after: float | None = None,
         latency: float | None = None,
         forget_miss: bool = False,
+        error_kind: str | None = None,
     ) -> Delivery:
         self.log.release(
             row.id,
             error=message,
+            error_kind=error_kind,
             needs_reconcile=needs_reconcile,
             latency_ms=latency,
             next_attempt_at=self.clock() + timedelta(seconds=delay),
@@ -283,9 +301,11 @@ class SyncEngine:
         self, row: LogRow, exc: JiraError, latency: float, client: Any, *, post: bool = True
     ) -> Delivery:
         kind = disposition(exc, post=post)
+        what = str(error_kind(exc))
+        self.health.record_failure(row.connection_id, exc)
         if kind == PERMANENT:
             response = {"status": exc.status, "code": exc.code, "errors": exc.field_errors}
-            return self.fail(row, str(exc), response, latency=latency)
+            return self.fail(row, str(exc), response, latency=latency, error_kind=what)
         retry_after = getattr(exc, "retry_after", None)
         delay = self.backoff.delay(row.attempts, retry_after)
         if kind == LOST:
@@ -303,6 +323,7 @@ class SyncEngine:
             retry_after=retry_after,
             latency=latency,
             forget_miss=kind == LOST,
+            error_kind=what,
         )
 
     def release_lookup(self, row: LogRow, what: str, exc: JiraError) -> Delivery:

@@ -33,6 +33,7 @@ class SyncStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
     DEFERRED = "deferred"  # past the operator's update limit, planned for later
+    CANCELLED = "cancelled"  # given up by a person before it was sent (a bulk job's Cancel)
 
 
 class SyncAction(StrEnum):
@@ -42,6 +43,7 @@ class SyncAction(StrEnum):
     LINK = "link"
     UNLINK = "unlink"
     REFRESH = "refresh"
+    TRANSITION = "transition"  # move a linked ticket into or out of Jira's Done
 
 
 class SyncMode(StrEnum):
@@ -61,7 +63,7 @@ _COLUMNS = (
     " ticket_key, ticket_url, actor, error, request_json, response_json, latency_ms, attempts,"
     " next_attempt_at, sent_at, finished_at, permanent, needs_reconcile, reconcile_miss_at,"
     " claimed_by, body_text, body_doc, request_id, idempotency_key, submission_key, waits_on,"
-    " rich_fields, automation_guid"
+    " rich_fields, automation_guid, error_kind"
 )
 _WRITABLE = frozenset(c.strip() for c in _COLUMNS.split(",")) - {"id"}
 
@@ -104,6 +106,7 @@ class LogRow:
     waits_on: int | None = None
     rich_fields: str | None = None
     automation_guid: str | None = None
+    error_kind: str | None = None  # lib.jira.errors.ErrorKind of the last failed attempt
 
     @property
     def ticket(self) -> tuple:
@@ -224,6 +227,7 @@ class SyncLog:
             needs_reconcile=False,
             permanent=False,
             error=None,
+            error_kind=None,
             response_json=response_json,
             latency_ms=latency_ms,
             **ticket,
@@ -239,6 +243,7 @@ class SyncLog:
         error: str,
         response_json: str | None = None,
         latency_ms: float | None = None,
+        error_kind: str | None = None,
     ) -> None:
         """-> failed for good (until Retry): the same request would be refused again.
 
@@ -252,6 +257,7 @@ class SyncLog:
             permanent=True,
             claimed_by=None,
             error=error,
+            error_kind=error_kind,
             finished_at=now,
             response_json=response_json,
             latency_ms=latency_ms,
@@ -279,6 +285,7 @@ class SyncLog:
         needs_reconcile: bool,
         latency_ms: float | None = None,
         forget_miss: bool = False,
+        error_kind: str | None = None,
     ) -> None:
         """sending -> pending, to be tried (or looked for) again at ``next_attempt_at``."""
         extra = {"reconcile_miss_at": None} if forget_miss else {}
@@ -288,6 +295,7 @@ class SyncLog:
             status=SyncStatus.PENDING,
             claimed_by=None,
             error=error,
+            error_kind=error_kind,
             needs_reconcile=needs_reconcile,
             latency_ms=latency_ms,
             next_attempt_at=next_attempt_at,

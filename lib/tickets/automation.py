@@ -155,6 +155,9 @@ class AutomationService:
         active = self._active()
         if isinstance(active, AutomationResult):
             return active
+        paused = self._engine.health.automation_paused(active.connection_id)
+        if paused is not None:  # automation would only add failures: a person resumes it
+            return AutomationResult(UNAVAILABLE, f"Automation is paused: {paused.reason}")
         fields = self._with_defaults(command.fields, active)
         return self._create(command.guid, fields, active, actor, SyncMode.AUTOMATIC, known=known)
 

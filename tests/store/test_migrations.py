@@ -53,6 +53,19 @@ EXPECTED = {
         ("last_used_at", "TIMESTAMP", True, None),
     ],
     # migration 003
+    # migration 008
+    "integration_health": [
+        ("connection_id", "BIGINT", False, None),
+        ("state", "VARCHAR", False, None),
+        ("reason", "VARCHAR", True, None),
+        ("kind", "VARCHAR", True, None),
+        ("consecutive_failures", "INTEGER", False, "0"),
+        ("consecutive_rate_limited", "INTEGER", False, "0"),
+        ("since", "TIMESTAMP", True, None),
+        ("last_success_at", "TIMESTAMP", True, None),
+        ("resumed_at", "TIMESTAMP", True, None),
+        ("resumed_by", "VARCHAR", True, None),
+    ],
     "app_settings": [
         ("key", "VARCHAR", False, None),
         ("value", "VARCHAR", False, None),
@@ -160,6 +173,7 @@ EXPECTED = {
         ("waits_on", "BIGINT", True, None),
         ("rich_fields", "VARCHAR", True, None),
         ("automation_guid", "VARCHAR", True, None),
+        ("error_kind", "VARCHAR", True, None),  # 008
     ],
     # migration 003
     "ticket_links": [
