@@ -34,6 +34,7 @@ from lib.connections.secret_box import SecretBox
 from lib.connections.service import ConnectionService
 from lib.connections.site import JiraSite
 from lib.connections.validation import deployed_input_from_secrets
+from lib.jira.wording import explain
 from lib.outbox.engine import SyncEngine
 from lib.outbox.health import IntegrationHealth
 from lib.outbox.worker import SyncWorker
@@ -201,6 +202,7 @@ def _build(settings: Settings, db: Database) -> Services:
             lambda: connections.active().id,
             changes,
             lambda link_ids: _resync(jira, inbound, link_ids),
+            lambda exc: explain(exc, connections.active()),
         ),
     )
 

@@ -48,10 +48,12 @@ from lib.store.db import Database
 from lib.store.jira_side import (
     GONE_FORBIDDEN,
     GONE_NOT_FOUND,
+    JiraComment,
     JiraSideRepository,
     OurComments,
     PollState,
     PollTarget,
+    TicketState,
     naive_utc,
     normalised,
 )
@@ -76,6 +78,14 @@ class PollResult:
     gone: int = 0
     archived: list[int] = field(default_factory=list)  # anomalies Jira's Done archived
     swept: bool = False
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """One link's Jira side for the panel: what Jira said last, and its comments made in Jira."""
+
+    state: TicketState | None
+    activity: list[JiraComment]
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,13 @@ class InboundPoll:
         self._sleep = sleep
         self._policy = retry_policy
         self._sweep_every = sweep_every
+
+    # -- what the panel shows -------------------------------------------------
+    def ticket_view(self, link_id: int) -> TicketView:
+        return TicketView(
+            self._side.states([link_id]).get(link_id),
+            self._side.activity([link_id]).get(link_id, []),
+        )
 
     # -- when -----------------------------------------------------------------
     def poll_if_due(self, active: ActiveJira, interval: timedelta) -> PollResult | None:

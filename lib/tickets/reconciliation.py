@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from lib.jira import JiraError
 from lib.store.anomaly_tickets import AnomalyTicketRepository
 from lib.store.db import Database
 from lib.store.jira_side import JiraSideRepository
@@ -100,6 +101,7 @@ class DriftReport:
 class ActionResult:
     done: list[int]  # anomaly ids the action reached
     skipped: dict[int, str]  # anomaly id -> why not
+    problem: str | None = None  # Jira could not be read, in words
 
 
 class AnomalyStates(Protocol):
@@ -157,6 +159,7 @@ class ReconciliationService:
         active_connection: Callable[[], int | None],
         states: AnomalyStates,
         resync: Callable[[Sequence[int]], object],
+        explain: Callable[[Exception], str] = str,
     ):
         self._repo = ReconciliationRepository(db)
         self._side = AnomalyTicketRepository(db)
@@ -165,6 +168,7 @@ class ReconciliationService:
         self._active = active_connection
         self._states = states
         self._resync = resync  # link ids -> a poll of just those, by id
+        self._explain = explain  # lib.jira.wording for the active connection
 
     def report(self, days: int = 30) -> DriftReport:
         connection = self._active()
@@ -176,13 +180,13 @@ class ReconciliationService:
         return DriftReport(found, counts, self._jira.drift_history(connection, since))
 
     def resync(self, anomaly_ids: Sequence[int]) -> ActionResult:
-        """Read these anomalies' tickets from Jira now (by id, comments too); moves are noted.
-
-        Raises: JiraError when Jira cannot be read.
-        """
+        """Read these anomalies' tickets from Jira now (by id, comments too); moves are noted."""
         links = self._links_of(anomaly_ids)
         if links:
-            self._resync(links)
+            try:
+                self._resync(links)
+            except JiraError as exc:
+                return ActionResult([], {}, self._explain(exc))
             self._jira.note_moves(links)
         return ActionResult(list(anomaly_ids), {})
 
