@@ -34,6 +34,7 @@ from lib.connections.secret_box import SecretBox
 from lib.connections.service import ConnectionService
 from lib.connections.site import JiraSite
 from lib.connections.validation import deployed_input_from_secrets
+from lib.jira import RetryPolicy
 from lib.jira.wording import explain
 from lib.outbox.engine import SyncEngine
 from lib.outbox.health import IntegrationHealth
@@ -216,6 +217,9 @@ def _inbound(db: Database, connections, changes: AnomalyChanges) -> InboundPoll:
         archive_from_jira=lambda anomaly_id, reason: changes.from_jira(
             anomaly_id, "Archived", reason
         ),
+        # Short waits in the poll; a longer Retry-After pauses the worker instead, so the
+        # worker's thread never sleeps long enough to hold up a shutdown.
+        retry_policy=RetryPolicy(max_attempts=3, max_server_wait=5.0),
     )
 
 

@@ -230,3 +230,24 @@ def test_the_jql_bound_is_a_minute_early_in_the_accounts_zone():
     assert jql_bound(moment, "Europe/Berlin") == "2026-03-01 11:29"
     assert jql_bound(moment, "No/Such_Zone") == "2026-03-01 10:29"
     assert jql_bound(moment - timedelta(seconds=59), None) == "2026-03-01 10:29"
+
+
+def test_the_worker_polls_and_pauses_on_a_retry_after_longer_than_the_poll_waits(harness):
+    h, other = harness, Colleague(harness)
+    key, link_id = linked(h)
+    h.worker.poller = poller(h, retry_policy=RetryPolicy(max_server_wait=5), sleep=lambda s: None)
+    h.worker.refresh_interval_s = 0.001  # every pass is due: no clock to wait on
+    h.worker.run_once()
+    assert JiraSideRepository(h.db).states([link_id])[link_id].jira_updated is not None
+    other.comment(key, "from the colleague")
+    h.fault(kind="status", status=429, retry_after=60, path="/search")
+    h.worker._next_refresh = None
+    h.worker.run_once()
+    assert h.worker.rate_limited == 1 and h.worker._paused_until is not None
+    assert JiraSideRepository(h.db).activity([link_id]) == {}  # not read while refused
+    h.worker._paused_until = None  # the pause is over
+    h.worker._next_refresh = None
+    h.worker.run_once()
+    assert [c.body_text for c in JiraSideRepository(h.db).activity([link_id])[link_id]] == [
+        "from the colleague"
+    ]
