@@ -148,10 +148,10 @@ def _confirm_unlink(svc: Services, link, actor: str) -> None:
 
 
 def _refresh_all(svc: Services, anomaly_id: int) -> None:
-    try:
-        svc.tickets.refresh_anomaly(anomaly_id)
-    except (TicketRefused, JiraError) as exc:
-        st.session_state["anomalies_flash"] = ("error", _jira_error(svc, exc))
+    """Every ticket's state and comments from Jira now, in one search (the poll, by id)."""
+    result = svc.reconciliation.resync([anomaly_id])
+    if result.problem:
+        st.session_state["anomalies_flash"] = ("error", result.problem)
     st.rerun()
 
 

@@ -313,3 +313,18 @@ def test_a_ticket_deleted_in_jira_is_shown_as_such(page_path, svc, sandbox):
     svc.inbound.poll(svc.jira(), sweep=True)
     at = _opened(page_path)
     assert any("Deleted in Jira or not visible" in m.value for m in at.markdown)
+
+
+def test_refresh_from_jira_brings_a_jira_comment_at_once(page_path, svc, sandbox):
+    key = _linked(svc).issue_key
+    at = _opened(page_path)
+    assert not [e for e in at.expander if e.label.startswith("Jira activity")]
+    body = {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "On it"}]}],
+    }
+    _as_colleague(sandbox, "POST", f"/issue/{key}/comment", {"body": body})
+    at.button(key="tickets_refresh_all").click().run()
+    assert not at.exception
+    assert "On it" in [t.value for t in at.text]
