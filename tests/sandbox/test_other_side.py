@@ -90,3 +90,31 @@ def test_dc_other_user_comments_reassigns_and_deletes(dc):
     assert issue["fields"]["assignee"]["name"] == "other"
     assert other.delete(f"{api}/issue/{key}").status_code == 204
     assert dc.get(f"{api}/issue/{key}", timeout=TIMEOUT).status_code == 404
+
+
+def test_the_polls_search_asks_and_answers_as_the_spec_says(cloud):
+    from lib.jira.client import POLL_FIELDS
+    from lib.jira.records import parse_polled_issue
+
+    made = cloud.create()
+    other = colleague(cloud)
+    other.post(f"/rest/api/3/issue/{made['key']}/comment", json={"body": adf("from Jira")})
+    other.put(f"/rest/api/3/issue/{made['key']}/assignee", json={"accountId": "sandbox-account-2"})
+    other.post(f"/rest/api/3/issue/{made['key']}/transitions", json={"transition": {"id": "31"}})
+    body = {
+        "jql": f'id in ({made["id"]}) AND updated >= "2020-01-01 00:00"',
+        "fields": list(POLL_FIELDS),
+        "maxResults": 100,
+    }
+    answer = cloud.post("/rest/api/3/search/jql", json=body).json()  # both sides validated
+    polled = parse_polled_issue(answer["issues"][0], lambda key: key)
+    assert (polled.issue.key, polled.issue.status_category) == (made["key"], "done")
+    assert (polled.resolution, polled.assignee, polled.status_color) == (
+        "Done",
+        "Other Sandbox User",
+        "green",
+    )
+    assert [(c.author_id, c.body_text) for c in polled.comments] == [
+        ("sandbox-account-2", "from Jira")
+    ]
+    assert polled.comments_total == 1
