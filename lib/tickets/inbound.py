@@ -182,6 +182,9 @@ class InboundPoll:
         since = None if sweep else state.last_started_at
         by_issue: dict[str, list[PollTarget]] = {}
         for t in targets:
+            if not _jira_id(t.issue_id):
+                log.warning("inbound.bad_issue_id", extra={"link_id": t.link_id})
+                continue  # only Jira's own ids go into JQL
             if sweep or not t.gone:
                 by_issue.setdefault(t.issue_id, []).append(t)
         fresh = [i for i, ts in by_issue.items() if any(t.jira_updated is None for t in ts)]
@@ -213,7 +216,7 @@ class InboundPoll:
 
     # -- Jira calls -----------------------------------------------------------
     def _search(self, active, ids, since, time_zone, calls) -> dict[str, PolledIssue]:
-        jql = f"id in ({', '.join(_issue_id(i) for i in ids)})"
+        jql = f"id in ({', '.join(ids)})"  # digits only (_jira_id)
         if since is not None:
             jql += f' AND updated >= "{jql_bound(since, time_zone)}"'
         path = "/search/jql" if active.client.cloud else "/search"
@@ -367,12 +370,10 @@ def jql_bound(since: datetime, time_zone: str | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def _issue_id(value: str) -> str:
-    """An issue id goes into JQL as digits only (it came from Jira; refuse anything else)."""
+def _jira_id(value: str) -> bool:
+    """Whether ``value`` is an issue id as Jira writes them (ASCII digits): safe in JQL."""
     text = str(value)
-    if not text.isascii() or not text.isdigit():
-        raise ValueError(f"not a Jira issue id: {text!r}")
-    return text
+    return text.isascii() and text.isdigit()
 
 
 def _is_ours(comment: Comment, account: str | None, ours: OurComments, issue_id: str) -> bool:

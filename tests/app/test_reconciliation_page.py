@@ -128,3 +128,24 @@ def test_nothing_selected_is_a_clear_message(page_path, svc, sandbox):
     at.run()
     at.button(key="reconciliation_resync").click().run()
     assert any("Select one or more" in w.value for w in at.warning)
+
+
+def test_a_moved_ticket_is_listed_until_resync_now(page_path, svc, sandbox):
+    key = svc.tickets.create_ticket(
+        7, summary="s", project="DQ", issue_type="Task", actor="ana"
+    ).key
+    moved = requests.post(
+        f"{sandbox.base_url}/_sandbox/issues/{key}/move", json={"project": "OPS"}, timeout=5
+    ).json()["key"]
+    svc.inbound.poll(svc.jira(), sweep=True)
+    at = AppTest.from_file(page_path("reconciliation"), default_timeout=30)
+    at.run()
+    table = at.dataframe[0].value.set_index("anomaly")
+    assert table.loc[7, "why"] == "ticket moved"
+    assert (table.loc[7, "tickets"], table.loc[7, "moved from"]) == (moved, key)
+    at.multiselect(key="reconciliation_selected").select(7).run()
+    at.button(key="reconciliation_resync").click().run()
+    assert not at.exception
+    assert any("Read again from Jira: 1" in s.value for s in at.success)
+    assert not at.dataframe or 7 not in set(at.dataframe[0].value["anomaly"])
+    assert svc.tickets.links_for(7)[0].issue_key == moved
