@@ -223,8 +223,13 @@ class SyncWorker:
         if active.client.near_limit:
             return  # the poll waits: outbox rows matter more near the limit
         try:
-            self.poller.poll_if_due(active, interval)
+            polled = self.poller.poll_if_due(active, interval)
         except RateLimited as exc:
+            self.engine.health.record_failure(active.connection_id, exc)
             self._pause(exc.retry_after or 1.0)
-        except JiraError:
+        except JiraError as exc:
+            self.engine.health.record_failure(active.connection_id, exc)
             log.info("sync.worker.poll_failed")  # logged as failed refresh rows; next cycle retries
+        else:
+            if polled is not None:
+                self.engine.health.record_success(active.connection_id)

@@ -7,6 +7,7 @@ that back, never our own comments, and send nothing to Jira in return.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -244,6 +245,7 @@ def test_the_worker_polls_and_pauses_on_a_retry_after_longer_than_the_poll_waits
     h.worker._next_refresh = None
     h.worker.run_once()
     assert h.worker.rate_limited == 1 and h.worker._paused_until is not None
+    assert h.engine.health.current(1).consecutive_rate_limited == 1  # the health sees it
     assert JiraSideRepository(h.db).activity([link_id]) == {}  # not read while refused
     h.worker._paused_until = None  # the pause is over
     h.worker._next_refresh = None
@@ -251,3 +253,21 @@ def test_the_worker_polls_and_pauses_on_a_retry_after_longer_than_the_poll_waits
     assert [c.body_text for c in JiraSideRepository(h.db).activity([link_id])[link_id]] == [
         "from the colleague"
     ]
+    assert h.engine.health.current(1).consecutive_rate_limited == 0
+
+
+def test_our_comments_are_known_by_their_recorded_ids_even_under_another_account(harness):
+    """A connection re-made with another account: its old comments are still ours (by id)."""
+    h, other = harness, Colleague(harness)
+    key, link_id = linked(h)
+    h.changes.comment(1, "ana", "we are on it", mode=Mode.MANUAL)
+    h.drain()
+    side = JiraSideRepository(h.db)
+    with h.db.transaction() as cur:  # the poll knows another account than the one that wrote
+        JiraSideRepository.save_poll_state_in(
+            cur, replace(side.poll_state(1), account_id="someone-else", time_zone="UTC")
+        )
+    other.comment(key, "thanks")
+    result = poller(h).poll(h.active)
+    assert [c.body_text for c in side.activity([link_id])[link_id]] == ["thanks"]
+    assert result.new_comments == 1
