@@ -1,6 +1,7 @@
 """Inbound poll benchmark against the sandbox over real HTTP (prints numbers, asserts nothing).
 
     .venv/bin/python bench/bench_inbound.py [--links 1000] [--changed 50] [--latency-ms 50]
+        [--flavour cloud|dc|both]
 
 1,000 linked tickets (issues made in the sandbox an hour ago, one link each),
 polled once to learn them; then a colleague changes 50 of them in Jira (half
@@ -9,7 +10,9 @@ one poll at 50 ms sandbox latency. Printed: the Jira calls that poll made
 (counted by the sandbox) beside the goal (10 calls + 1 per changed ticket's
 comments) and the ratio, the time it took beside the per-link refresh it
 replaces (one GET per linked ticket, estimated from measured GETs), and what
-it found (changed, new comments) beside what was changed.
+it found (changed, new comments) beside what was changed. Cloud
+(``/rest/api/3/search/jql``, token paging) and Data Center (``/rest/api/2/search``,
+startAt paging), one after the other.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.jira import BasicAuth, Flavour, JiraClient, RetryPolicy  # noqa: E402
+from lib.jira import BasicAuth, BearerAuth, Flavour, JiraClient, RetryPolicy  # noqa: E402
 from lib.jira.records import Issue  # noqa: E402
 from lib.jira.sandbox import SandboxConfig, start_sandbox_in_thread  # noqa: E402
 from lib.jira.sandbox.config import (  # noqa: E402
     DEMO_CLOUD_API_TOKEN,
     DEMO_CLOUD_EMAIL,
+    DEMO_DC_PAT,
     OTHER_CLOUD_API_TOKEN,
     OTHER_CLOUD_EMAIL,
 )
@@ -96,20 +100,20 @@ def one_get_s(client: JiraClient, key: str, tries: int = 10) -> float:
     return (time.perf_counter() - started) / tries
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--links", type=int, default=1000)
-    parser.add_argument("--changed", type=int, default=50)
-    parser.add_argument("--latency-ms", type=int, default=50)
-    args = parser.parse_args()
-    sandbox = start_sandbox_in_thread(SandboxConfig(flavour="cloud"))
-    client = JiraClient(
-        sandbox.base_url,
-        BasicAuth(DEMO_CLOUD_EMAIL, DEMO_CLOUD_API_TOKEN),
-        flavour=Flavour.CLOUD,
-        timeout=30,
-        retry_policy=RetryPolicy(max_attempts=1),
+def client_for(sandbox, flavour: str) -> JiraClient:
+    if flavour == "cloud":
+        auth, kind = BasicAuth(DEMO_CLOUD_EMAIL, DEMO_CLOUD_API_TOKEN), Flavour.CLOUD
+    else:
+        auth, kind = BearerAuth(DEMO_DC_PAT), Flavour.DATA_CENTER
+    return JiraClient(
+        sandbox.base_url, auth, flavour=kind, timeout=30, retry_policy=RetryPolicy(max_attempts=1)
     )
+
+
+def run(flavour: str, args: argparse.Namespace) -> None:
+    # "both": v3 answers as Cloud (/search/jql), v2 as Data Center (/search with startAt).
+    sandbox = start_sandbox_in_thread(SandboxConfig(flavour="both"))
+    client = client_for(sandbox, flavour)
     active = ActiveJira(1, client)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(Path(tmp) / "inbound.duckdb")
@@ -128,9 +132,10 @@ def main() -> None:
     sandbox.stop()
     goal = 10 + args.changed
     old_s = args.links * get_s
+    path = "/rest/api/3/search/jql" if flavour == "cloud" else "/rest/api/2/search"
     print(
         f"Poll of {args.links:,} linked tickets, {args.changed} changed, "
-        f"{args.latency_ms} ms latency (Cloud, /search/jql):"
+        f"{args.latency_ms} ms latency ({flavour}, {path}):"
     )
     print(
         f"  Jira calls      {calls:>8}   goal <= {goal} (10 + 1 per changed)   ratio {calls / goal:.2f}"
@@ -143,6 +148,17 @@ def main() -> None:
         f"  found changed   {result.changed:>8}   changed {args.changed}   "
         f"new Jira comments {result.new_comments} of {(args.changed + 1) // 2}"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--links", type=int, default=1000)
+    parser.add_argument("--changed", type=int, default=50)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--flavour", choices=("cloud", "dc", "both"), default="both")
+    args = parser.parse_args()
+    for flavour in ("cloud", "dc") if args.flavour == "both" else (args.flavour,):
+        run(flavour, args)
 
 
 if __name__ == "__main__":
