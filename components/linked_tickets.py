@@ -76,6 +76,8 @@ def _link_row(svc: Services, link, actor: str) -> None:
         f"{link.status_name or 'status unknown'} · priority {link.priority or '-'} · "
         f"synced {synced}"
     )
+    if svc.inbound is not None:
+        _jira_side(text, link, svc.inbound.ticket_view(link.id))
     row = buttons.container(horizontal=True, horizontal_alignment="right")
     row.link_button("View", link.url, icon=":material/open_in_new:")
     if row.button("Refresh", key=f"tickets_refresh_{link.id}", icon=":material/refresh:"):
@@ -88,6 +90,37 @@ def _link_row(svc: Services, link, actor: str) -> None:
         st.session_state[UNLINK] = link.id
     if st.session_state.get(UNLINK) == link.id:
         _confirm_unlink(svc, link, actor)
+
+
+# Jira's status category colours, as its boards show them.
+CATEGORY_COLOURS = {"new": "gray", "indeterminate": "blue", "done": "green"}
+
+
+def _jira_side(box, link, view) -> None:
+    """Status in its category colour, resolution, assignee, last updated, "Jira activity"."""
+    state = view.state
+    if state is not None and state.gone_at is not None:
+        box.markdown(
+            f":red-badge[Deleted in Jira or not visible] since {state.gone_at:%Y-%m-%d %H:%M} UTC"
+            " · the link stays; its updates cannot reach Jira."
+        )
+        return
+    colour = CATEGORY_COLOURS.get(link.status_category or "", "gray")
+    parts = [f":{colour}-badge[{link.status_name or 'status unknown'}]"]
+    if state is not None:
+        parts.append(f"resolution {state.resolution or 'none'}")
+        parts.append(f"assignee {state.assignee or 'unassigned'}")
+        if state.jira_updated:
+            parts.append(f"updated in Jira {state.jira_updated:%Y-%m-%d %H:%M} UTC")
+        if state.moved_from:
+            parts.append(f"moved from {state.moved_from}")
+    box.markdown(" · ".join(parts))
+    if view.activity:
+        with box.expander(f"Jira activity ({len(view.activity)})"):
+            for comment in view.activity:
+                when = f"{comment.created_at:%Y-%m-%d %H:%M} UTC" if comment.created_at else ""
+                st.markdown(f"**{comment.author or 'someone'}** · {when}")
+                st.text(comment.body_text)
 
 
 def _confirm_unlink(svc: Services, link, actor: str) -> None:
@@ -115,10 +148,10 @@ def _confirm_unlink(svc: Services, link, actor: str) -> None:
 
 
 def _refresh_all(svc: Services, anomaly_id: int) -> None:
-    try:
-        svc.tickets.refresh_anomaly(anomaly_id)
-    except (TicketRefused, JiraError) as exc:
-        st.session_state["anomalies_flash"] = ("error", _jira_error(svc, exc))
+    """Every ticket's state and comments from Jira now, in one search (the poll, by id)."""
+    result = svc.reconciliation.resync([anomaly_id])
+    if result.problem:
+        st.session_state["anomalies_flash"] = ("error", result.problem)
     st.rerun()
 
 

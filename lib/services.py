@@ -34,6 +34,8 @@ from lib.connections.secret_box import SecretBox
 from lib.connections.service import ConnectionService
 from lib.connections.site import JiraSite
 from lib.connections.validation import deployed_input_from_secrets
+from lib.jira import RetryPolicy
+from lib.jira.wording import explain
 from lib.outbox.engine import SyncEngine
 from lib.outbox.health import IntegrationHealth
 from lib.outbox.worker import SyncWorker
@@ -45,6 +47,8 @@ from lib.settings import Settings
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.tickets.automation import AutomationService
+from lib.tickets.inbound import InboundPoll
+from lib.tickets.reconciliation import ReconciliationService
 from lib.tickets.service import TicketService
 
 log = logging.getLogger("anomaly_desk.services")
@@ -80,6 +84,8 @@ class Services:
     operator: OperatorSettings
     connect: ConnectionService
     site: JiraSite
+    inbound: InboundPoll | None = None  # the worker's batched poll of linked tickets
+    reconciliation: ReconciliationService | None = None  # the Reconciliation page
 
     @property
     def health(self) -> IntegrationHealth:
@@ -166,11 +172,13 @@ def _build(settings: Settings, db: Database) -> Services:
     changes = AnomalyChanges(
         db, utc_now, on_enqueued=engine.notify, active_connection=lambda: connections.active().id
     )
+    inbound = _inbound(db, connections, changes)
     worker = SyncWorker(
         engine,
         tickets,
         refresh_interval_s=settings.refresh_minutes * 60,
         housekeeping=lambda now: retention.cleanup_if_due(db, now),
+        poller=inbound,
     )
     return Services(
         settings,
@@ -188,7 +196,37 @@ def _build(settings: Settings, db: Database) -> Services:
         OperatorSettings(db, settings, engine.notify),
         ConnectionService(connections, settings.sandbox_url),
         JiraSite(jira, engine.links, tickets),
+        inbound=inbound,
+        reconciliation=ReconciliationService(
+            db,
+            utc_now,
+            lambda: connections.active().id,
+            changes,
+            lambda link_ids: _resync(jira, inbound, link_ids),
+            lambda exc: explain(exc, connections.active()),
+        ),
     )
+
+
+def _inbound(db: Database, connections, changes: AnomalyChanges) -> InboundPoll:
+    """The poll, told per connection whether Jira's Done comes back (then archived by ``jira``)."""
+    return InboundPoll(
+        db,
+        utc_now,
+        done_comes_back=lambda connection_id: connections.get(connection_id).done_comes_back,
+        archive_from_jira=lambda anomaly_id, reason: changes.from_jira(
+            anomaly_id, "Archived", reason
+        ),
+        # Short waits in the poll; a longer Retry-After pauses the worker instead, so the
+        # worker's thread never sleeps long enough to hold up a shutdown.
+        retry_policy=RetryPolicy(max_attempts=3, max_server_wait=5.0),
+    )
+
+
+def _resync(jira: ActiveJiraProvider, inbound: InboundPoll, link_ids) -> object:
+    """Resync now: read these links' tickets by id (no Jira connection: nothing to read)."""
+    active = jira()
+    return inbound.poll(active, only_links=link_ids) if active is not None else None
 
 
 def close_all() -> None:

@@ -263,6 +263,28 @@ def defaults_section(conn: Connection) -> None:
             )
 
 
+def on_done_comes_back(connection_id: int) -> None:
+    on = bool(st.session_state.get(f"connect_done_back_{connection_id}"))
+    connect.set_done_comes_back(connection_id, on)
+    flash(
+        "success",
+        "Jira's Done now archives the anomaly." if on else "Jira's Done no longer archives.",
+    )
+
+
+def inbound_section(conn: Connection) -> None:
+    """Per connection, off by default: Jira's Done archives the anomaly here."""
+    st.checkbox(
+        "Jira's Done comes back",
+        value=conn.done_comes_back,
+        key=f"connect_done_back_{conn.id}",
+        on_change=on_done_comes_back,
+        args=(conn.id,),
+        help="When every linked ticket of an anomaly is in Jira's Done category, archive the "
+        "anomaly (reason from the resolution), recorded as done by Jira; nothing is sent back.",
+    )
+
+
 def save_defaults(conn: Connection, defaults: TicketDefaults) -> None:
     try:
         connect.save_defaults(conn.id, defaults)
@@ -474,5 +496,6 @@ def confirm_delete(conn: Connection) -> None:
 show_flash()
 active = active_section()
 defaults_section(active)
+inbound_section(active)
 add_section()
 list_section()

@@ -14,6 +14,10 @@ Decisions, and why:
   two statuses (no workflow check), but only a real change is recorded: a
   re-import of the same file writes no history and sends nothing.
 - Jira's own workflow status is not changed: the team's workflow is theirs.
+- A change Jira itself made (its Done came back, or a person applied Jira's
+  state on the Reconciliation page) is recorded as done by ``jira`` and
+  queues nothing (``send_to_jira=False``): telling Jira what it just told us
+  would be the first step of a loop.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from lib.anomalies.importing import (
     read_records,
 )
 from lib.outbox.policy import enqueue_for_links_in
-from lib.store.anomalies import AnomalyRepository
+from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
 from lib.store.db import Database
 from lib.store.links import LinkRepository
 from lib.store.models import ArchiveReason, Comment, Status, StatusChange
@@ -53,6 +57,7 @@ class ActorKind(StrEnum):
     IMPORT = "import"
     API = "api"
     AUTOMATION = "automation"
+    JIRA = "jira"  # Jira's own state came back (its Done), applied here
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,10 @@ class Actor:
     @classmethod
     def automation(cls) -> Actor:
         return cls(ActorKind.AUTOMATION)
+
+    @classmethod
+    def jira(cls) -> Actor:
+        return cls(ActorKind.JIRA)
 
     @property
     def label(self) -> str:
@@ -145,7 +154,13 @@ class AnomalyChanges:
         return self._change(anomaly_id, Status.ACKNOWLEDGED, None, actor, mode)
 
     def archive(
-        self, anomaly_id: int, reason: ArchiveReason | str, actor: Actor | str, *, mode: Mode
+        self,
+        anomaly_id: int,
+        reason: ArchiveReason | str,
+        actor: Actor | str,
+        *,
+        mode: Mode,
+        send_to_jira: bool = True,
     ) -> StatusChange:
         """Raises: ValueError for a reason that is not one of the four."""
         try:
@@ -154,10 +169,50 @@ class AnomalyChanges:
             raise ValueError(
                 f"'{reason}' is not an archive reason: use Resolved, Invalid, Duplicate or Discarded."
             ) from None
-        return self._change(anomaly_id, Status.ARCHIVED, reason, actor, mode)
+        return self._change(anomaly_id, Status.ARCHIVED, reason, actor, mode, send_to_jira)
 
-    def reopen(self, anomaly_id: int, actor: Actor | str, *, mode: Mode) -> StatusChange:
-        return self._change(anomaly_id, Status.ACTIVE, None, actor, mode)
+    def reopen(
+        self, anomaly_id: int, actor: Actor | str, *, mode: Mode, send_to_jira: bool = True
+    ) -> StatusChange:
+        return self._change(anomaly_id, Status.ACTIVE, None, actor, mode, send_to_jira)
+
+    def from_jira(
+        self, anomaly_id: int, to: Status | str, reason: ArchiveReason | str | None = None
+    ) -> StatusChange:
+        """Apply the state Jira's tickets are in: recorded as done by ``jira``, nothing sent back.
+
+        Raises: AnomalyNotFound; ValueError for a status or reason that is not one of ours.
+        """
+        to = Status(to)
+        if to is Status.ARCHIVED:
+            return self.archive(
+                anomaly_id, reason, Actor.jira(), mode=Mode.AUTOMATIC, send_to_jira=False
+            )
+        return self._change(anomaly_id, to, None, Actor.jira(), Mode.AUTOMATIC, False)
+
+    def resend_status(self, anomaly_id: int, actor: Actor | str, *, mode: Mode) -> list[int]:
+        """Queue the anomaly's current status comment to its tickets again ("Apply ours to Jira").
+
+        No history row: the status did not change, Jira is told it again.
+        Raises: AnomalyNotFound.
+        """
+        who, mode = _actor(actor).label, _mode(mode)
+        now = self._clock()
+        anomaly = self._repo.get(anomaly_id)
+        if anomaly is None:
+            raise AnomalyNotFound(anomaly_id)
+        with self._db.transaction() as cur:
+            ids = enqueue_for_links_in(
+                cur,
+                anomaly_id,
+                status_text(now, anomaly.status, anomaly.archive_reason),
+                mode=mode,
+                actor=who,
+                now=now,
+                connection_id=self._connection(),
+            )
+        self._queued(ids)
+        return ids
 
     def _change(
         self,
@@ -166,12 +221,15 @@ class AnomalyChanges:
         reason: ArchiveReason | None,
         actor: Actor | str,
         mode: Mode,
+        send_to_jira: bool = True,
     ) -> StatusChange:
         who, mode = _actor(actor).label, _mode(mode)
         now = self._clock()
         connection = self._connection()
         with self._db.transaction() as cur:
             change = self._repo.change_status_in(cur, anomaly_id, to, reason, who, now)
+            if not send_to_jira:
+                return change
             ids = enqueue_for_links_in(
                 cur,
                 anomaly_id,

@@ -57,6 +57,7 @@ _STORED_FIELDS = (
     "issue_type_name",
     "priority_name",
     "public_url",
+    "done_comes_back",
 )
 
 
@@ -107,6 +108,7 @@ class ConnectionStore:
     # -- reads -----------------------------------------------------------------
     def _from_row(self, row: ConnectionRow) -> Connection:
         values = asdict(row)
+        values["done_comes_back"] = bool(values.get("done_comes_back"))
         stored = {k: values[k] for k in _STORED_FIELDS}
         if row.source == Source.DEMO:
             demo = self.demo_template()
@@ -247,6 +249,12 @@ class ConnectionStore:
 
     def record_check(self, connection_id: int, result: CheckResult) -> None:
         self._repo.record_check(connection_id, _record(result))
+
+    def set_done_comes_back(self, connection_id: int, on: bool) -> Connection:
+        """Jira's Done comes back (archives the anomaly) for this connection, or not."""
+        self.get(connection_id)  # ConnectionNotFound for an unknown id
+        self._repo.save_done_comes_back(connection_id, on, now=self._clock())
+        return self.get(connection_id)
 
     def save_defaults(self, connection_id: int, defaults: TicketDefaults) -> Connection:
         """Store the defaults for new tickets. Raises InvalidConnectionInput (public_url)."""

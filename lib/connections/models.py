@@ -59,6 +59,7 @@ class Connection:
     priority_name: str | None = None
     public_url: str | None = None
     deleted_at: datetime | None = None
+    done_comes_back: bool = False  # when every linked ticket is Done in Jira, archive here
 
     @property
     def is_demo(self) -> bool:

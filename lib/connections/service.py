@@ -67,6 +67,10 @@ class ConnectionService:
     def save_defaults(self, connection_id: int, defaults: TicketDefaults) -> Connection:
         return self._store.save_defaults(connection_id, defaults)
 
+    def set_done_comes_back(self, connection_id: int, on: bool) -> Connection:
+        """Raises ConnectionNotFound."""
+        return self._store.set_done_comes_back(connection_id, on)
+
     def test(self, connection_id: int) -> CheckResult:
         """Check now and record it. Raises ConnectionNotFound."""
         return test_connection(self._store, connection_id)

@@ -35,6 +35,8 @@ MAX_PAGES = 200  # pagination cap: at 100 items a page, 20,000 items is already 
 BULK_CHUNK = 50  # Jira Cloud refuses more than 50 issues per /issue/bulk call
 PROPERTY_LIMIT = 32_768  # bytes of JSON per issue property
 ISSUE_FIELDS = ("summary", "status", "priority", "updated", "labels")
+# What the inbound poll reads: the state in Jira and the comments, in the search itself.
+POLL_FIELDS = ("summary", "status", "priority", "updated", "resolution", "assignee", "comment")
 
 
 class Flavour(enum.Enum):
@@ -347,6 +349,13 @@ class JiraClient:
         pages = self._search_cloud(jql, fields) if self.cloud else self._search_dc(jql, fields)
         for item in pages:
             yield records.parse_issue(item, self.browse_url)
+
+    def poll_issues(self, jql: str) -> Iterator[records.PolledIssue]:
+        """Issues matching ``jql`` with status, resolution, assignee, updated and comments."""
+        fields = POLL_FIELDS
+        pages = self._search_cloud(jql, fields) if self.cloud else self._search_dc(jql, fields)
+        for item in pages:
+            yield records.parse_polled_issue(item, self.browse_url)
 
     def _search_cloud(self, jql: str, fields: Sequence[str]) -> Iterator[dict]:
         body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": 100}

@@ -29,6 +29,7 @@ class Myself:
     name: str | None  # Data Center user name
     display_name: str
     email: str | None
+    time_zone: str | None = None  # JQL dates are read in this zone
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Comment:
     created: datetime | None
     body_text: str
     author: str | None
+    author_id: str | None = None  # accountId on Cloud, the user name on Data Center
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ def parse_myself(data: dict) -> Myself:
         data.get("name"),
         str(data.get("displayName", "")),
         data.get("emailAddress"),
+        data.get("timeZone"),
     )
 
 
@@ -243,7 +246,11 @@ def parse_comment(data: dict) -> Comment:
     text = adf_to_text(body) if isinstance(body, dict) else str(body or "")
     author = data.get("author") if isinstance(data.get("author"), dict) else {}
     return Comment(
-        str(data["id"]), parse_jira_datetime(data.get("created")), text, author.get("displayName")
+        str(data["id"]),
+        parse_jira_datetime(data.get("created")),
+        text,
+        author.get("displayName"),
+        author.get("accountId") or author.get("name"),
     )
 
 
@@ -266,4 +273,39 @@ def parse_transition(data: dict) -> Transition:
     category = to.get("statusCategory") if isinstance(to.get("statusCategory"), dict) else {}
     return Transition(
         str(data["id"]), str(data.get("name", "")), to.get("name"), category.get("key")
+    )
+
+
+@dataclass(frozen=True)
+class PolledIssue:
+    """What the inbound poll reads of an issue: its state in Jira and its comments."""
+
+    issue: Issue
+    status_color: str | None  # the status category's colour name ("green", "yellow", ...)
+    resolution: str | None
+    assignee: str | None  # display name
+    comments: tuple[Comment, ...]
+    comments_total: int  # Jira's total: more than ``comments`` holds means "read the rest"
+
+
+def parse_polled_issue(data: dict, browse: Callable[[str], str]) -> PolledIssue:
+    fields = data.get("fields") or {}
+    status = fields.get("status") if isinstance(fields.get("status"), dict) else {}
+    category = (
+        status.get("statusCategory") if isinstance(status.get("statusCategory"), dict) else {}
+    )
+    resolution = fields.get("resolution") if isinstance(fields.get("resolution"), dict) else {}
+    assignee = fields.get("assignee") if isinstance(fields.get("assignee"), dict) else {}
+    page = fields.get("comment") if isinstance(fields.get("comment"), dict) else {}
+    comments = tuple(
+        parse_comment(c) for c in page.get("comments") or [] if isinstance(c, dict) and "id" in c
+    )
+    total = page.get("total")
+    return PolledIssue(
+        parse_issue(data, browse),
+        category.get("colorName"),
+        resolution.get("name"),
+        assignee.get("displayName"),
+        comments,
+        total if isinstance(total, int) else len(comments),
     )

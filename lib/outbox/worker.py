@@ -34,6 +34,12 @@ class LinkRefresher(Protocol):
     def refresh(self, link_id: int, mode: str = ...) -> object: ...
 
 
+class InboundPoller(Protocol):
+    """The batched poll of linked tickets (``lib.tickets.inbound.InboundPoll``)."""
+
+    def poll_if_due(self, active: ActiveJira, interval: timedelta) -> object: ...
+
+
 DEFAULT_REFRESH_S = 15 * 60.0
 LIMITED_ACTIONS = (SyncAction.COMMENT, SyncAction.UPDATE)
 
@@ -55,8 +61,10 @@ class SyncWorker:
         refresh_batch: int = 20,
         update_limit: Callable[[], UpdateLimit] | None = None,
         housekeeping: Callable[[datetime], object] | None = None,
+        poller: InboundPoller | None = None,
     ):
         self.engine = engine
+        self.poller = poller  # given: the batched poll replaces the per-link refresh
         self._housekeeping = housekeeping  # e.g. the daily log cleanup; asked every few minutes
         self.tickets = tickets
         self.poll_s = poll_s
@@ -194,6 +202,9 @@ class SyncWorker:
             return
         interval = timedelta(seconds=self.refresh_interval_s)
         self._next_refresh = now + min(interval, timedelta(seconds=60))
+        if self.poller is not None:
+            self._poll(active, interval)
+            return
         stale = self.engine.links.due_for_refresh(
             active.connection_id, now - interval, self.refresh_batch
         )
@@ -207,3 +218,18 @@ class SyncWorker:
                 return
             except (JiraError, ValueError):  # TicketRefused is a ValueError
                 continue  # logged as a failed refresh row; the next cycle tries again
+
+    def _poll(self, active: ActiveJira, interval: timedelta) -> None:
+        if active.client.near_limit:
+            return  # the poll waits: outbox rows matter more near the limit
+        try:
+            polled = self.poller.poll_if_due(active, interval)
+        except RateLimited as exc:
+            self.engine.health.record_failure(active.connection_id, exc)
+            self._pause(exc.retry_after or 1.0)
+        except JiraError as exc:
+            self.engine.health.record_failure(active.connection_id, exc)
+            log.info("sync.worker.poll_failed")  # logged as failed refresh rows; next cycle retries
+        else:
+            if polled is not None:
+                self.engine.health.record_success(active.connection_id)

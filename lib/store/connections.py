@@ -55,6 +55,7 @@ class ConnectionRow:
     priority_name: str | None
     public_url: str | None
     deleted_at: datetime | None
+    done_comes_back: bool | None = None  # 010: archive when every ticket is Done in Jira
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,14 @@ class ConnectionRepository:
                     check.account_name,
                     int(connection_id),
                 ],
+            )
+
+    def save_done_comes_back(self, connection_id: int, on: bool, *, now: datetime) -> None:
+        """The per-connection choice "Jira's Done comes back" (any row: demo and secrets too)."""
+        with self._db.transaction() as cur:
+            cur.execute(
+                "UPDATE jira_connections SET done_comes_back = ?, updated_at = ? WHERE id = ?",
+                [bool(on), now, int(connection_id)],
             )
 
     def save_defaults(self, connection_id: int, defaults: DefaultsRecord, *, now: datetime) -> None:

@@ -401,3 +401,17 @@ def test_an_edit_with_a_euro_sign_token_changes_nothing(app, store, sandbox):
     assert not app.exception
     assert any("cannot be sent to Jira" in e for e in errors(app))
     assert store.get(1).secret.reveal() == DEMO_CLOUD_API_TOKEN
+
+
+def test_jiras_done_comes_back_is_off_by_default_and_kept_per_connection(app, store, sandbox):
+    app.run()
+    add_sandbox(app, sandbox, f"{DEMO_CLOUD_EMAIL}:{DEMO_CLOUD_API_TOKEN}")
+    active = store.active()
+    assert not active.done_comes_back
+    box = app.checkbox(key=f"connect_done_back_{active.id}")
+    assert box.value is False
+    box.check().run()
+    assert store.get(active.id).done_comes_back is True
+    assert any("archives the anomaly" in s for s in successes(app))
+    app.checkbox(key=f"connect_done_back_{active.id}").uncheck().run()
+    assert store.get(active.id).done_comes_back is False

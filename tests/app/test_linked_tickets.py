@@ -257,3 +257,74 @@ def test_a_double_click_on_comment_reaches_the_ticket_once(app, svc):
     ]
     assert [r.ticket_key for r in queued] == [link.issue_key]
     assert not app.error  # the echo of a double click is not an error either
+
+
+def _as_colleague(sandbox, method, path, body=None):
+    import requests
+
+    from lib.jira.sandbox.config import OTHER_CLOUD_API_TOKEN, OTHER_CLOUD_EMAIL
+
+    response = requests.request(
+        method,
+        f"{sandbox.base_url}/rest/api/3{path}",
+        json=body,
+        auth=(OTHER_CLOUD_EMAIL, OTHER_CLOUD_API_TOKEN),
+        timeout=5,
+    )
+    assert response.status_code < 300, response.text
+
+
+def _opened(page_path, anomaly_id=7):
+    at = AppTest.from_file(page_path("anomalies"), default_timeout=30)
+    at.query_params["anomaly"] = str(anomaly_id)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_jiras_side_shows_status_colour_assignee_and_only_jiras_comments(page_path, svc, sandbox):
+    key = _linked(svc).issue_key
+    svc.changes.acknowledge(7, "ana", mode=Mode.MANUAL)
+    svc.worker.run_once()  # our status comment reaches Jira: it must not show as Jira activity
+    body = {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Fixed upstream"}]}],
+    }
+    _as_colleague(sandbox, "POST", f"/issue/{key}/comment", {"body": body})
+    _as_colleague(sandbox, "PUT", f"/issue/{key}/assignee", {"accountId": "sandbox-account-2"})
+    _as_colleague(sandbox, "POST", f"/issue/{key}/transitions", {"transition": {"id": "31"}})
+    svc.inbound.poll(svc.jira())
+    at = _opened(page_path)
+    shown = " ".join(m.value for m in at.markdown)
+    assert ":green-badge[Done]" in shown
+    assert "resolution Done" in shown and "assignee Other Sandbox User" in shown
+    assert [e.label for e in at.expander if e.label.startswith("Jira activity")] == [
+        "Jira activity (1)"
+    ]
+    texts = [t.value for t in at.text]
+    assert "Fixed upstream" in texts
+    assert not any("Anomaly Status" in t for t in texts)
+
+
+def test_a_ticket_deleted_in_jira_is_shown_as_such(page_path, svc, sandbox):
+    key = _linked(svc).issue_key
+    _as_colleague(sandbox, "DELETE", f"/issue/{key}")
+    svc.inbound.poll(svc.jira(), sweep=True)
+    at = _opened(page_path)
+    assert any("Deleted in Jira or not visible" in m.value for m in at.markdown)
+
+
+def test_refresh_from_jira_brings_a_jira_comment_at_once(page_path, svc, sandbox):
+    key = _linked(svc).issue_key
+    at = _opened(page_path)
+    assert not [e for e in at.expander if e.label.startswith("Jira activity")]
+    body = {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "On it"}]}],
+    }
+    _as_colleague(sandbox, "POST", f"/issue/{key}/comment", {"body": body})
+    at.button(key="tickets_refresh_all").click().run()
+    assert not at.exception
+    assert "On it" in [t.value for t in at.text]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ("log", "statistics", "settings", "connect", "jira")
+PAGES = ("log", "statistics", "settings", "connect", "jira", "reconciliation")
 FORBIDDEN_IMPORTS = ("lib.store", "duckdb", "requests", "lib.jira.client", "lib.jira.sandbox")
 FORBIDDEN_NAMES = {"utc_now", "make_client", "JiraClient", "Database"}
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.I)

@@ -115,6 +115,48 @@ EXPECTED = {
         ("created_at", "TIMESTAMP", False, None),
         ("updated_at", "TIMESTAMP", False, None),
         ("deleted_at", "TIMESTAMP", True, None),
+        ("done_comes_back", "BOOLEAN", True, "false"),  # 010
+    ],
+    # migration 010
+    "jira_ticket_state": [
+        ("link_id", "BIGINT", False, None),
+        ("resolution", "VARCHAR", True, None),
+        ("assignee", "VARCHAR", True, None),
+        ("status_color", "VARCHAR", True, None),
+        ("jira_updated", "TIMESTAMP", True, None),
+        ("polled_at", "TIMESTAMP", False, None),
+        ("moved_from", "VARCHAR", True, None),
+        ("moved_at", "TIMESTAMP", True, None),
+        ("moved_noted", "BOOLEAN", False, "false"),
+        ("gone_at", "TIMESTAMP", True, None),
+        ("gone_reason", "VARCHAR", True, None),
+    ],
+    # migration 010
+    "jira_comments": [
+        ("connection_id", "BIGINT", False, None),
+        ("issue_id", "VARCHAR", False, None),
+        ("comment_id", "VARCHAR", False, None),
+        ("author", "VARCHAR", True, None),
+        ("author_id", "VARCHAR", True, None),
+        ("created_at", "TIMESTAMP", True, None),
+        ("body_text", "VARCHAR", False, None),
+        ("ours", "BOOLEAN", False, None),
+        ("seen_at", "TIMESTAMP", False, None),
+    ],
+    # migration 010
+    "jira_poll_state": [
+        ("connection_id", "BIGINT", False, None),
+        ("last_started_at", "TIMESTAMP", True, None),
+        ("last_swept_at", "TIMESTAMP", True, None),
+        ("account_id", "VARCHAR", True, None),
+        ("time_zone", "VARCHAR", True, None),
+    ],
+    # migration 010
+    "drift_daily": [
+        ("day", "DATE", False, None),
+        ("connection_id", "BIGINT", False, None),
+        ("reason", "VARCHAR", False, None),
+        ("anomalies", "INTEGER", False, None),
     ],
     # made by the migration runner itself
     "schema_migrations": [

@@ -76,6 +76,13 @@ def describe(config: SandboxConfig, base_url: str) -> str:
         lines.append(
             f"  DC API    {base_url}/rest/api/2  Bearer {config.dc_pat}  or Basic {config.dc_username} : {config.dc_password}"
         )
+    # The second user (a colleague in Jira), beside the first, after it.
+    if config.flavour in ("cloud", "both"):
+        lines.append(
+            f"  Other user (Cloud)  Basic {config.other_cloud_email} : {config.other_cloud_api_token}"
+        )
+    if config.flavour in ("dc", "both"):
+        lines.append(f"  Other user (DC)     Bearer {config.other_dc_pat}")
     lines.append(f"  Browse    {base_url}/   Control {base_url}/_sandbox/stats")
     return "\n".join(lines)
 

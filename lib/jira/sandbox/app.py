@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .config import SandboxConfig
+from .config import OTHER_USER, PRIMARY_USER, SandboxConfig
 from .faults import FaultController, FaultMiddleware
 from .state import SandboxState
 
@@ -56,6 +56,12 @@ class Call:
     @property
     def config(self) -> SandboxConfig:
         return self.runtime.config
+
+    @property
+    def user(self) -> str:
+        """Who authenticated: ``PRIMARY_USER`` or ``OTHER_USER`` (the colleague in Jira)."""
+        who, _ = caller(self.request.headers.get("authorization", ""), self.config)
+        return who or PRIMARY_USER
 
     @property
     def cloud_api(self) -> bool:
@@ -108,24 +114,36 @@ async def json_body(request: Request) -> Any:
 
 def _credentials_ok(header: str, config: SandboxConfig) -> tuple[bool, bool]:
     """(valid, was_basic) for an Authorization header, by the server's flavour."""
+    who, was_basic = caller(header, config)
+    return who is not None, was_basic
+
+
+def caller(header: str, config: SandboxConfig) -> tuple[str | None, bool]:
+    """(who, was_basic): ``PRIMARY_USER``, ``OTHER_USER`` or None for bad credentials."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer":
-        return config.flavour in ("dc", "both") and value.strip() == config.dc_pat, False
+        token = value.strip()
+        if config.flavour not in ("dc", "both"):
+            return None, False
+        if token == config.dc_pat:
+            return PRIMARY_USER, False
+        return (OTHER_USER if token == config.other_dc_pat else None), False
     if scheme.lower() != "basic":
-        return False, False
+        return None, False
     try:
         user, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        return False, True
-    cloud_ok = config.flavour in ("cloud", "both") and (user, secret) == (
-        config.cloud_email,
-        config.cloud_api_token,
-    )
+        return None, True
+    cloud = config.flavour in ("cloud", "both")
+    if cloud and (user, secret) == (config.cloud_email, config.cloud_api_token):
+        return PRIMARY_USER, True
+    if cloud and (user, secret) == (config.other_cloud_email, config.other_cloud_api_token):
+        return OTHER_USER, True
     dc_ok = config.flavour in ("dc", "both") and (user, secret) == (
         config.dc_username,
         config.dc_password,
     )
-    return cloud_ok or dc_ok, True
+    return (PRIMARY_USER if dc_ok else None), True
 
 
 def authenticate(request: Request, runtime: SandboxRuntime) -> Response | None:

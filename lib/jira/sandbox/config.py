@@ -15,6 +15,13 @@ from lib.jira.demo_credentials import (  # noqa: F401 (re-exported for tests and
 )
 
 FLAVOURS = ("cloud", "dc", "both")
+# The second user, a colleague who works in Jira itself (comments, transitions,
+# reassigns, deletes), so Jira's side of the sync can be played in tests.
+OTHER_CLOUD_EMAIL = "other@anomaly-desk.example"
+OTHER_CLOUD_API_TOKEN = "other-api-token"
+OTHER_DC_PAT = "other-pat"
+OTHER_DC_USERNAME = "other"
+PRIMARY_USER, OTHER_USER = "primary", "other"
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,9 @@ class SandboxConfig:
     dc_pat: str = DEMO_DC_PAT
     dc_username: str = DEMO_DC_USERNAME
     dc_password: str = DEMO_DC_PASSWORD
+    other_cloud_email: str = OTHER_CLOUD_EMAIL
+    other_cloud_api_token: str = OTHER_CLOUD_API_TOKEN
+    other_dc_pat: str = OTHER_DC_PAT
     latency_ms: int = 0
     rate_limit: int = 0
     rate_limit_seconds: float = 60.0

@@ -1,4 +1,5 @@
-"""The control API tests and benchmarks use: ``/_sandbox/{faults,settings,reset,stats}``.
+"""The control API tests and benchmarks use: ``/_sandbox/{faults,settings,reset,stats}``
+and ``/_sandbox/issues/{key}/move`` (another project: a new key, the same id).
 
 It is unauthenticated on purpose (a sandbox holds only demo data); switch it
 off with ``SandboxConfig(control_api=False)`` where that matters.
@@ -14,6 +15,7 @@ from starlette.routing import Route
 
 from .app import PayloadError, SandboxRuntime, json_body
 from .faults import Fault
+from .state import find_project
 
 
 def _bad(message: str) -> Response:
@@ -53,6 +55,22 @@ def routes(runtime: SandboxRuntime) -> list[Route]:
         runtime.reset()
         return Response(status_code=204)
 
+    async def move(request: Request) -> Response:
+        """Move an issue to another project: a new key, the same id (``{"project": "OPS"}``)."""
+        try:
+            body = await json_body(request) or {}
+        except PayloadError as exc:
+            return _bad(str(exc))
+        project = find_project(str(body.get("project") or "")) if isinstance(body, dict) else None
+        issue = runtime.state.get(request.path_params["key"])
+        if issue is None:
+            return JSONResponse({"error": "no such issue"}, status_code=404)
+        if project is None or project.key == issue.project_key:
+            return _bad('name another existing project, e.g. {"project": "OPS"}')
+        old = issue.key
+        moved = runtime.state.move_issue(issue, project.key)
+        return JSONResponse({"id": moved.id, "key": moved.key, "from": old})
+
     async def stats(request: Request) -> Response:
         return JSONResponse(faults.stats_json())
 
@@ -61,4 +79,5 @@ def routes(runtime: SandboxRuntime) -> list[Route]:
         Route("/_sandbox/settings", settings, methods=["GET", "POST"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
         Route("/_sandbox/stats", stats, methods=["GET"]),
+        Route("/_sandbox/issues/{key}/move", move, methods=["POST"]),
     ]

@@ -6,11 +6,19 @@ from starlette.responses import Response
 
 from . import shapes
 from .app import NOT_FOUND_ISSUE, Call, api_route, jira_error, json_answer, json_body, no_content
+from .config import DEMO_DC_USERNAME, OTHER_DC_USERNAME, OTHER_USER, PRIMARY_USER
 from .search import issue_picker
 from .state import TRANSITIONS, Issue, find_project
 from .validation import check_issue_payload, property_error, rich_text_error
 
 BULK_MAX = 50
+# Who may be assigned: Cloud account ids and DC user names of the two sandbox users.
+ASSIGNABLE = {
+    "sandbox-account-1": PRIMARY_USER,
+    shapes.OTHER_ACCOUNT_ID: OTHER_USER,
+    DEMO_DC_USERNAME: PRIMARY_USER,
+    OTHER_DC_USERNAME: OTHER_USER,
+}
 COMMENTS_MAX_RESULTS = 5000
 
 
@@ -130,8 +138,7 @@ async def add_comment(call: Call) -> Response:
     problem = rich_text_error(body, call.version)
     if problem:
         return jira_error(400, errors={"comment": problem})
-    author = call.config.cloud_email if call.config.flavour != "dc" else call.config.dc_username
-    comment = call.runtime.state.add_comment(issue, body, author)
+    comment = call.runtime.state.add_comment(issue, body, call.user)  # whoever authenticated
     return json_answer(shapes.comment(call.base, call.version, call.config, issue, comment), 201)
 
 
@@ -192,6 +199,33 @@ async def do_transition(call: Call) -> Response:
     return no_content()
 
 
+async def set_assignee(call: Call) -> Response:
+    """``PUT .../assignee``: ``{"accountId"}`` on Cloud, ``{"name"}`` on DC; null unassigns."""
+    issue, missing = _issue_or_404(call)
+    if missing:
+        return missing
+    payload = await json_body(call.request)
+    if not isinstance(payload, dict):
+        return jira_error(400, ["Invalid request payload. Refer to the REST API documentation."])
+    ref = payload.get("accountId") if call.version == "3" else payload.get("name")
+    ref = payload.get("accountId", payload.get("name")) if ref is None else ref
+    if ref is not None and ref not in ASSIGNABLE:
+        return jira_error(400, errors={"assignee": f"User '{ref}' cannot be assigned issues."})
+    with call.runtime.state.lock:
+        issue.assignee = ASSIGNABLE.get(ref) if ref is not None else None
+        call.runtime.state.touch(issue)
+    return no_content()
+
+
+async def delete_issue(call: Call) -> Response:
+    """``DELETE /issue/{key}``: 204; afterwards the issue answers 404 everywhere."""
+    issue, missing = _issue_or_404(call)
+    if missing:
+        return missing
+    call.runtime.state.delete_issue(issue)
+    return no_content()
+
+
 async def list_properties(call: Call) -> Response:
     issue, missing = _issue_or_404(call)
     if missing:
@@ -234,6 +268,8 @@ def routes(runtime) -> list:
         api_route("/issue/picker", issue_picker, ["GET"], runtime),
         api_route("/issue/{key}", get_issue, ["GET"], runtime),
         api_route("/issue/{key}", edit_issue, ["PUT"], runtime),
+        api_route("/issue/{key}", delete_issue, ["DELETE"], runtime),
+        api_route("/issue/{key}/assignee", set_assignee, ["PUT"], runtime),
         api_route("/issue/{key}/comment", add_comment, ["POST"], runtime),
         api_route("/issue/{key}/comment", list_comments, ["GET"], runtime),
         api_route("/issue/{key}/transitions", get_transitions, ["GET"], runtime),

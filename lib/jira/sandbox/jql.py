@@ -238,7 +238,10 @@ def _predicate(clause: Clause, known_keys: set[str]) -> Callable[[Issue], bool]:
         return lambda issue: issue.project_key in projects
     if field in ("key", "issuekey", "id"):
         wanted = {_issue_ref(value, known_keys) for value in values}
-        return lambda issue: issue.key in wanted or issue.id in wanted
+        # A key the issue had before a move still finds it, as in Jira.
+        return lambda issue: (
+            issue.key in wanted or issue.id in wanted or bool(wanted.intersection(issue.moved_from))
+        )
     if field == "labels":
         labels = {value.lower() for value in values}
         return lambda issue: any(label.lower() in labels for label in issue.labels)

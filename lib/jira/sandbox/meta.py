@@ -27,7 +27,7 @@ def _int_param(call: Call, name: str, default: int) -> int:
 
 
 async def myself(call: Call) -> Response:
-    return json_answer(shapes.user(call.base, call.version, call.config))
+    return json_answer(shapes.user(call.base, call.version, call.config, call.user))
 
 
 async def server_info(call: Call) -> Response:

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from .app import SandboxRuntime, sandbox_base_url
+from .config import OTHER_USER, PRIMARY_USER
 from .richtext import rich_to_html
 from .state import PROJECTS, jira_time, status_by_id
 
@@ -63,7 +64,7 @@ def routes(runtime: SandboxRuntime) -> list[Route]:
         status = status_by_id(issue.status_id)
         comments = (
             "".join(
-                f"<div class='comment'><small>{escape(c.author)} - {escape(jira_time(c.created))}</small>"
+                f"<div class='comment'><small>{escape(_author(c.author))} - {escape(jira_time(c.created))}</small>"
                 f"{rich_to_html(c.body)}</div>"
                 for c in issue.comments
             )
@@ -81,3 +82,8 @@ def routes(runtime: SandboxRuntime) -> list[Route]:
         return _page(f"[{issue.key}] {issue.summary}", body)
 
     return [Route("/", index, methods=["GET"]), Route("/browse/{key}", browse, methods=["GET"])]
+
+
+def _author(stored: str) -> str:
+    """A comment's author as people read it (older state files keep an email or a name)."""
+    return {PRIMARY_USER: "Sandbox Demo User", OTHER_USER: "Other Sandbox User"}.get(stored, stored)

@@ -58,7 +58,8 @@ def _matching(call: Call, jql: str, require_bound: bool) -> list[Issue]:
     state = call.runtime.state
     with state.lock:
         issues = state.all_issues()
-        return run_query(query, issues, {issue.key for issue in issues})
+        known = {key for issue in issues for key in (issue.key, *issue.moved_from)}
+        return run_query(query, issues, known)
 
 
 async def _params(call: Call, allowed: set[str]) -> dict:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import SandboxConfig
+from .config import OTHER_DC_USERNAME, OTHER_USER, PRIMARY_USER, SandboxConfig
 from .richtext import adf_to_wiki, wiki_to_adf
 from .state import (
     CUSTOM_FIELDS,
     ISSUE_TYPES,
     PRIORITIES,
+    RESOLUTIONS,
     TEXTAREA,
     TRANSITIONS,
     Comment,
@@ -44,8 +45,13 @@ ALL_FIELDS = (
     "environment",
     "duedate",
     "components",
+    "assignee",
+    "resolution",
     *(f.id for f in CUSTOM_FIELDS),
 )
+
+
+OTHER_ACCOUNT_ID = "sandbox-account-2"
 
 
 def api(base: str, version: str) -> str:
@@ -57,8 +63,10 @@ def avatar_urls(base: str, kind: str, ident: str) -> dict:
     return {size: f"{url}&size={size}" for size in ("16x16", "24x24", "32x32", "48x48")}
 
 
-def user(base: str, version: str, config: SandboxConfig) -> dict:
-    """The sandbox's one user, shaped like the server flavour's users."""
+def user(base: str, version: str, config: SandboxConfig, who: str = PRIMARY_USER) -> dict:
+    """A sandbox user (the primary or the other one), shaped like the server flavour's users."""
+    if who == OTHER_USER:
+        return _other_user(base, version, config)
     if config.flavour == "dc":
         return {
             "self": f"{api(base, version)}user?username={config.dc_username}",
@@ -81,6 +89,51 @@ def user(base: str, version: str, config: SandboxConfig) -> dict:
         "timeZone": "UTC",
         "locale": "en_GB",
         "avatarUrls": avatar_urls(base, "user", "10122"),
+    }
+
+
+def _other_user(base: str, version: str, config: SandboxConfig) -> dict:
+    if config.flavour == "dc":
+        return {
+            "self": f"{api(base, version)}user?username={OTHER_DC_USERNAME}",
+            "key": "JIRAUSER10001",
+            "name": OTHER_DC_USERNAME,
+            "emailAddress": f"{OTHER_DC_USERNAME}@anomaly-desk.example",
+            "displayName": "Other Sandbox User",
+            "active": True,
+            "timeZone": "UTC",
+            "locale": "en_GB",
+            "avatarUrls": avatar_urls(base, "user", "10123"),
+        }
+    return {
+        "self": f"{api(base, version)}user?accountId={OTHER_ACCOUNT_ID}",
+        "accountId": OTHER_ACCOUNT_ID,
+        "accountType": "atlassian",
+        "emailAddress": config.other_cloud_email,
+        "displayName": "Other Sandbox User",
+        "active": True,
+        "timeZone": "UTC",
+        "locale": "en_GB",
+        "avatarUrls": avatar_urls(base, "user", "10123"),
+    }
+
+
+def who_is(stored_author: str | None) -> str:
+    """A stored comment author or assignee as a sandbox user (older state files hold names)."""
+    return OTHER_USER if stored_author == OTHER_USER else PRIMARY_USER
+
+
+def resolution(base: str, version: str, item: Issue) -> dict | None:
+    """Set while the issue is in the Done category: the one stored, else Jira's default "Done"."""
+    if status_by_id(item.status_id).category_key != "done":
+        return None
+    name = item.resolution or "Done"
+    ident = RESOLUTIONS.get(name, "10000")
+    return {
+        "self": f"{api(base, version)}resolution/{ident}",
+        "id": ident,
+        "name": name,
+        "description": "",
     }
 
 
@@ -150,15 +203,15 @@ def rich_text(body: Any, version: str) -> Any:
     return adf_to_wiki(body) if isinstance(body, dict) else body
 
 
-def user_details(base: str, version: str, config: SandboxConfig) -> dict:
+def user_details(base: str, version: str, config: SandboxConfig, who: str = PRIMARY_USER) -> dict:
     """The shorter user shape Jira embeds in comments (no locale)."""
-    details = user(base, version, config)
+    details = user(base, version, config, who)
     details.pop("locale", None)
     return details
 
 
 def comment(base: str, version: str, config: SandboxConfig, issue: Issue, item: Comment) -> dict:
-    author = user_details(base, version, config)
+    author = user_details(base, version, config, who_is(item.author))
     return {
         "self": f"{api(base, version)}issue/{issue.id}/comment/{item.id}",
         "id": item.id,
@@ -217,6 +270,10 @@ def issue(base: str, version: str, config: SandboxConfig, item: Issue, wanted=AL
         "environment": lambda: rich_text(item.environment, version),
         "duedate": lambda: item.duedate,
         "components": lambda: _components(base, version, item),
+        "assignee": lambda: (
+            user_details(base, version, config, who_is(item.assignee)) if item.assignee else None
+        ),
+        "resolution": lambda: resolution(base, version, item),
     }
     for custom in CUSTOM_FIELDS:
         value = item.custom.get(custom.id)

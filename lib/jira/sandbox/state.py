@@ -99,6 +99,8 @@ STATUSES = (
     Status("3", "In Progress", 4, "indeterminate", "In Progress", "yellow"),
     Status("10001", "Done", 3, "done", "Done", "green"),
 )
+# Jira's default resolutions (names as on a new site), by id.
+RESOLUTIONS = {"Done": "10000", "Won't Do": "10001", "Duplicate": "10002", "Fixed": "1"}
 # Simplified workflow: a global transition into every status, like a
 # team-managed Jira project. Transition ids are those Jira's defaults use.
 TRANSITIONS = {"11": "10000", "21": "3", "31": "10001"}
@@ -141,6 +143,9 @@ class Issue:
     duedate: str | None = None  # YYYY-MM-DD
     components: list[str] = field(default_factory=list)  # component ids
     custom: dict[str, Any] = field(default_factory=dict)  # customfield_NNNNN -> value
+    assignee: str | None = None  # a sandbox user (config.PRIMARY_USER / OTHER_USER)
+    resolution: str | None = None  # shown while Done; None there means Jira's default "Done"
+    moved_from: list[str] = field(default_factory=list)  # earlier keys (moved to another project)
 
     @property
     def number(self) -> int:
@@ -209,10 +214,31 @@ class SandboxState:
             return issue
 
     def get(self, key_or_id: str) -> Issue | None:
+        """By key, id, or a key it had before a move (Jira answers with the new key)."""
         with self.lock:
-            issue = self.issues.get(key_or_id.upper())
+            ref = key_or_id.upper()
+            issue = self.issues.get(ref)
             if issue is None and key_or_id.isdigit():
                 issue = next((i for i in self.issues.values() if i.id == key_or_id), None)
+            if issue is None:
+                issue = next((i for i in self.issues.values() if ref in i.moved_from), None)
+            return issue
+
+    def delete_issue(self, issue: Issue) -> None:
+        with self.lock:
+            self.issues.pop(issue.key, None)
+            self.save()
+
+    def move_issue(self, issue: Issue, project_key: str) -> Issue:
+        """Move to another project: a new key there, the same id, the old key remembered."""
+        with self.lock:
+            number = self.next_number[project_key]
+            self.next_number[project_key] = number + 1
+            self.issues.pop(issue.key, None)
+            issue.moved_from.append(issue.key)
+            issue.key, issue.project_key = f"{project_key}-{number}", project_key
+            self.issues[issue.key] = issue
+            self.touch(issue)
             return issue
 
     def all_issues(self) -> list[Issue]:
