@@ -1,4 +1,4 @@
-"""The control API tests and benchmarks use: ``/_sandbox/{faults,settings,reset,stats}``.
+"""The control API tests and benchmarks use: ``/_sandbox/{faults,settings,reset,stats,workflow}``.
 
 It is unauthenticated on purpose (a sandbox holds only demo data); switch it
 off with ``SandboxConfig(control_api=False)`` where that matters.
@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from .app import PayloadError, SandboxRuntime, json_body
 from .faults import Fault
+from .workflow import control_routes as workflow_routes
 
 
 def _bad(message: str) -> Response:
@@ -61,4 +62,5 @@ def routes(runtime: SandboxRuntime) -> list[Route]:
         Route("/_sandbox/settings", settings, methods=["GET", "POST"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
         Route("/_sandbox/stats", stats, methods=["GET"]),
+        *workflow_routes(runtime.state),  # refusals and hidden transitions (workflow.py)
     ]

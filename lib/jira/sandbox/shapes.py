@@ -27,6 +27,7 @@ from .state import (
     jira_time,
     status_by_id,
 )
+from .workflow import find_resolution, has_screen, resolution, resolution_field
 
 ALL_FIELDS = (
     "summary",
@@ -44,6 +45,7 @@ ALL_FIELDS = (
     "environment",
     "duedate",
     "components",
+    "resolution",
     *(f.id for f in CUSTOM_FIELDS),
 )
 
@@ -217,6 +219,7 @@ def issue(base: str, version: str, config: SandboxConfig, item: Issue, wanted=AL
         "environment": lambda: rich_text(item.environment, version),
         "duedate": lambda: item.duedate,
         "components": lambda: _components(base, version, item),
+        "resolution": lambda: _resolution(base, version, item),
     }
     for custom in CUSTOM_FIELDS:
         value = item.custom.get(custom.id)
@@ -240,27 +243,40 @@ def _components(base: str, version: str, item: Issue) -> list[dict]:
     return [component(base, version, known[i]) for i in item.components if i in known]
 
 
+def _resolution(base: str, version: str, item: Issue) -> dict | None:
+    found = find_resolution(item.resolution)
+    return resolution(found, api(base, version)) if found else None
+
+
 def _issue_type(type_id: str) -> IssueType:
     return next(t for t in ISSUE_TYPES if t.id == type_id)
 
 
-def transitions(base: str, version: str, item: Issue) -> dict:
+def transitions(
+    base: str, version: str, item: Issue, offered: dict[str, str] | None = None, *, fields=False
+) -> dict:
+    """The transitions ``offered`` (id -> target status; default: all but the current
+    status), with their screens' fields when ``fields`` (``expand=transitions.fields``)."""
     names = {"11": "To Do", "21": "In Progress", "31": "Done"}
-    listed = [
-        {
+    if offered is None:
+        offered = {t: s for t, s in TRANSITIONS.items() if s != item.status_id}
+    listed = []
+    for transition_id, status_id in offered.items():
+        entry = {
             "id": transition_id,
             "name": names[transition_id],
             "to": status(base, version, status_by_id(status_id)),
-            "hasScreen": False,
+            "hasScreen": has_screen(status_id),
             "isGlobal": True,
             "isInitial": False,
             "isAvailable": True,
             "isConditional": False,
             "isLooped": False,
         }
-        for transition_id, status_id in TRANSITIONS.items()
-        if status_id != item.status_id
-    ]
+        if fields:
+            screen = {"resolution": resolution_field(version, api(base, version))}
+            entry["fields"] = screen if has_screen(status_id) else {}
+        listed.append(entry)
     return {"expand": "transitions", "transitions": listed}
 
 
