@@ -17,6 +17,7 @@ from lib.connections.models import (
     ConnectionCheckFailed,
     ConnectionInput,
     TicketDefaults,
+    TicketMoves,
 )
 from lib.connections.secret_box import SecretUnreadable
 from lib.connections.validation import sandbox_credentials
@@ -66,6 +67,10 @@ class ConnectionService:
 
     def save_defaults(self, connection_id: int, defaults: TicketDefaults) -> Connection:
         return self._store.save_defaults(connection_id, defaults)
+
+    def save_ticket_moves(self, connection_id: int, moves: TicketMoves) -> Connection:
+        """Move linked tickets on archive/reopen (or not). Raises InvalidConnectionInput."""
+        return self._store.save_ticket_moves(connection_id, moves)
 
     def test(self, connection_id: int) -> CheckResult:
         """Check now and record it. Raises ConnectionNotFound."""

@@ -55,6 +55,10 @@ class ConnectionRow:
     priority_name: str | None
     public_url: str | None
     deleted_at: datetime | None
+    move_tickets: bool = False  # 012: archive/reopen moves linked tickets in Jira
+    transition_by: str = "category"  # 012: 'category' | 'id'
+    done_transition_id: str | None = None  # 012
+    reopen_transition_id: str | None = None  # 012
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,23 @@ class DefaultsRecord:
     issue_type_name: str | None
     priority_name: str | None
     public_url: str | None
+
+
+class TransitionBy(StrEnum):
+    """How a ticket move finds its transition: never by a (localised) name."""
+
+    CATEGORY = "category"  # the target status's category (done / indeterminate / new)
+    ID = "id"  # the transition ids the connection names
+
+
+@dataclass(frozen=True)
+class TicketMovesRecord:
+    """Whether archiving or reopening an anomaly moves its tickets, and by which transition."""
+
+    enabled: bool = False
+    by: TransitionBy = TransitionBy.CATEGORY
+    done_transition_id: str | None = None
+    reopen_transition_id: str | None = None
 
 
 _COLUMNS = ", ".join(f.name for f in fields(ConnectionRow))
@@ -245,3 +266,35 @@ class ConnectionRepository:
                     int(connection_id),
                 ],
             )
+
+    def save_ticket_moves(
+        self, connection_id: int, moves: TicketMovesRecord, *, now: datetime
+    ) -> None:
+        with self._db.transaction() as cur:
+            cur.execute(
+                "UPDATE jira_connections SET move_tickets = ?, transition_by = ?,"
+                " done_transition_id = ?, reopen_transition_id = ?, updated_at = ? WHERE id = ?",
+                [
+                    moves.enabled,
+                    str(moves.by),
+                    moves.done_transition_id,
+                    moves.reopen_transition_id,
+                    now,
+                    int(connection_id),
+                ],
+            )
+
+    @staticmethod
+    def ticket_moves_in(cur, connection_ids) -> dict[int, TicketMovesRecord]:
+        """The move settings of these connections that have moves on (in the caller's
+        transaction, so an anomaly change and its queued moves agree)."""
+        ids = sorted({int(i) for i in connection_ids})
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = cur.execute(
+            "SELECT id, transition_by, done_transition_id, reopen_transition_id"
+            f" FROM jira_connections WHERE move_tickets AND id IN ({marks})",
+            ids,
+        ).fetchall()
+        return {r[0]: TicketMovesRecord(True, TransitionBy(r[1]), r[2], r[3]) for r in rows}

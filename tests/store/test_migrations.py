@@ -115,6 +115,10 @@ EXPECTED = {
         ("created_at", "TIMESTAMP", False, None),
         ("updated_at", "TIMESTAMP", False, None),
         ("deleted_at", "TIMESTAMP", True, None),
+        ("move_tickets", "BOOLEAN", False, "false"),  # 012
+        ("transition_by", "VARCHAR", False, "'category'"),  # 012
+        ("done_transition_id", "VARCHAR", True, None),  # 012
+        ("reopen_transition_id", "VARCHAR", True, None),  # 012
     ],
     # made by the migration runner itself
     "schema_migrations": [
