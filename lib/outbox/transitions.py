@@ -134,7 +134,10 @@ def send_transition(engine: SyncEngine, row: LogRow, active: ActiveJira) -> Deli
     """Move one ticket (the engine's ``transition`` rows); see the module docstring."""
     from lib.outbox.engine import Delivery  # the engine imports this module
 
-    plan = MovePlan.from_request(row.request)
+    try:
+        plan = MovePlan.from_request(row.request)
+    except (ValueError, KeyError) as exc:  # a row this code did not write: never retried
+        return engine.fail(row, f"not a ticket move this version can send: {exc}")
     client, key = active.client, row.ticket_key
     started = time.monotonic()
     try:

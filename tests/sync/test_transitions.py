@@ -262,3 +262,25 @@ def test_a_move_queued_while_the_create_is_unconfirmed_waits_for_it(harness):
     assert move.status == "ok" and category(h, move.ticket_key) == "done"
     assert move.link_id == h.tickets.links_for(1)[0].id
     assert len(h.state.all_issues()) == 1
+
+
+def test_a_transition_row_without_a_plan_fails_instead_of_looping(cloud_harness):
+    from lib.store.sync_log import SyncLog
+
+    h = cloud_harness
+    key = linked_ticket(h)
+    with h.db.transaction() as cur:
+        row_id = SyncLog.insert_in(
+            cur,
+            now=CHANGE_TIME,
+            action="transition",
+            mode="manual",
+            status="pending",
+            connection_id=1,
+            ticket_key=key,
+            request_json="{}",
+            next_attempt_at=CHANGE_TIME,
+        )
+    h.drain()
+    row = h.engine.log.get(row_id)
+    assert row.status == "failed" and "not a ticket move" in row.error and row.attempts == 1
