@@ -284,3 +284,50 @@ def test_a_transition_row_without_a_plan_fails_instead_of_looping(cloud_harness)
     h.drain()
     row = h.engine.log.get(row_id)
     assert row.status == "failed" and "not a ticket move" in row.error and row.attempts == 1
+
+
+def test_automatic_moves_are_held_to_the_update_limit(cloud_harness):
+    from lib.outbox.policy import UpdateLimit
+    from lib.outbox.worker import SyncWorker
+
+    h = cloud_harness
+    moves_on(h)
+    key = linked_ticket(h)
+    h.worker = SyncWorker(
+        h.engine,
+        h.tickets,
+        poll_s=0.05,
+        refresh_interval_s=0,
+        update_limit=lambda: UpdateLimit(1, 3600),
+    )
+    h.changes.archive(1, "Resolved", "automation", mode=Mode.AUTOMATIC)
+    h.worker.run_once()
+    h.worker.run_once()
+    comment, move = h.log_rows(anomaly_id=1)[-2:]
+    assert (comment.action, comment.status) == ("comment", "ok")
+    assert (move.action, move.mode, move.status) == ("transition", "automatic", "deferred")
+    assert category(h, key) == "new"
+
+
+@pytest.mark.filterwarnings("ignore:Unsupported scheme type")
+def test_the_move_on_the_wire_is_what_the_spec_accepts(cloud_harness, openapi_for):
+    """The engine's POST body (transition id and resolution) checked against Atlassian's spec."""
+    from tests.jira.conftest import check_cloud_contract
+
+    h = cloud_harness
+    moves_on(h)
+    key = linked_ticket(h)
+    archive(h, "Duplicate")
+    [sent] = [
+        b
+        for b in h.stats()["bodies"]
+        if b["path"].endswith("/transitions") and b["method"] == "POST"
+    ]
+    assert sent["body"] == {"transition": {"id": "31"}, "fields": {"resolution": {"id": "10002"}}}
+    url = f"{h.sandbox.base_url}/rest/api/3/issue/{key}/transitions"
+
+    class Call:
+        request = requests.Request("POST", url, json=sent["body"]).prepare()
+        response = None
+
+    assert check_cloud_contract([Call()], openapi_for(h.sandbox.base_url)) == 1
