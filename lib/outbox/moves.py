@@ -152,8 +152,8 @@ def refused_comment(plan: MovePlan, why: str) -> str:
     """The comment sent when Jira's workflow refuses the move."""
     lead = f"{plan.status_text}. " if plan.status_text else ""
     return (
-        f"{lead}Anomaly Desk could not move this ticket {plan.target_label}: "
-        f"the workflow refused ({why}). Please move it by hand."
+        f"{lead}Anomaly Desk could not move this ticket {plan.target_label}, "
+        f"the workflow refused: {why}. Please move it by hand."
     )
 
 

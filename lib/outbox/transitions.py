@@ -171,7 +171,8 @@ def send_transition(engine: SyncEngine, row: LogRow, active: ActiveJira) -> Deli
     except JiraError as exc:
         engine.log.record_request(row.id, to_json(request))
         if exc.status in REFUSED_STATUSES:
-            return refuse(engine, row, plan, str(exc), kind=str(error_kind(exc)))
+            why = f"{exc.detail or 'no reason given'} (HTTP {exc.status})"
+            return refuse(engine, row, plan, why, kind=str(error_kind(exc)))
         return engine.on_error(row, exc, _ms(started), client)
     moved = replace(issue, status_name=choice.to_status, status_category=choice.to_category)
     resolution = moves.resolution_name(choice, fields)

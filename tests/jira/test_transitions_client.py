@@ -99,8 +99,9 @@ def test_a_refused_transition_raises_its_error(cloud, mocked, status, error):
         status=status,
         json={"errorMessages": ["Needs a fix version"], "errors": {}},
     )
-    with pytest.raises(error, match="Needs a fix version"):
+    with pytest.raises(error, match="Needs a fix version") as raised:
         cloud.do_transition("DQ-42", "31")
+    assert raised.value.detail == "Needs a fix version"  # Jira's words alone
 
 
 def test_the_cloud_contract_refuses_a_transition_without_its_id(openapi_for):

@@ -114,8 +114,8 @@ def test_the_plan_survives_the_row_and_a_row_without_one_is_a_bug():
 def test_refusal_texts():
     plan = MovePlan(MoveTarget.DONE, "Resolved", status_text="[t] Anomaly Status: Archived")
     assert moves.refused_comment(plan, "no") == (
-        "[t] Anomaly Status: Archived. Anomaly Desk could not move this ticket to Done: "
-        "the workflow refused (no). Please move it by hand."
+        "[t] Anomaly Status: Archived. Anomaly Desk could not move this ticket to Done, "
+        "the workflow refused: no. Please move it by hand."
     )
     assert moves.refused_log_text("no") == (
         "transition refused by the workflow: no; status comment sent instead"
