@@ -83,10 +83,13 @@ def enqueue_moves_in(
 ) -> list[int]:
     """One ``transition`` row per active link (and per unconfirmed create) of a
     connection that moves tickets; none when no connection does."""
+    # Asked first: with the setting off everywhere (the default) this one query is all.
+    wanted = None if connection_id is None else [connection_id]
+    settings = ConnectionRepository.ticket_moves_in(cur, wanted)
+    if not settings:
+        return []
     links = LinkRepository.for_anomaly_in(cur, anomaly_id, connection_id=connection_id)
     creates = SyncLog.unfinished_creates_in(cur, anomaly_id, connection_id)
-    wanted = [link.connection_id for link in links] + [c.connection_id for c in creates]
-    settings = ConnectionRepository.ticket_moves_in(cur, wanted)
     ids = []
     for ticket in [*links, *creates]:
         setting = settings.get(ticket.connection_id)

@@ -285,16 +285,20 @@ class ConnectionRepository:
             )
 
     @staticmethod
-    def ticket_moves_in(cur, connection_ids) -> dict[int, TicketMovesRecord]:
-        """The move settings of these connections that have moves on (in the caller's
-        transaction, so an anomaly change and its queued moves agree)."""
-        ids = sorted({int(i) for i in connection_ids})
-        if not ids:
-            return {}
-        marks = ", ".join("?" for _ in ids)
-        rows = cur.execute(
+    def ticket_moves_in(cur, connection_ids=None) -> dict[int, TicketMovesRecord]:
+        """The move settings of the connections that have moves on, of these ids only
+        when given (in the caller's transaction, so a change and its queued moves agree).
+        """
+        sql = (
             "SELECT id, transition_by, done_transition_id, reopen_transition_id"
-            f" FROM jira_connections WHERE move_tickets AND id IN ({marks})",
-            ids,
-        ).fetchall()
+            " FROM jira_connections WHERE move_tickets"
+        )
+        params: list = []
+        if connection_ids is not None:
+            ids = sorted({int(i) for i in connection_ids})
+            if not ids:
+                return {}
+            sql += f" AND id IN ({', '.join('?' for _ in ids)})"
+            params = ids
+        rows = cur.execute(sql, params).fetchall()
         return {r[0]: TicketMovesRecord(True, TransitionBy(r[1]), r[2], r[3]) for r in rows}

@@ -170,8 +170,11 @@ def test_the_setting_is_kept_per_connection_the_demo_one_included(tmp_path):
     with db.read() as cur:
         found = ConnectionRepository.ticket_moves_in(cur, [DEMO_ID, 7])
     assert found == {DEMO_ID: TicketMovesRecord(True, TransitionBy.ID, "31", None)}
+    with db.read() as cur:
+        assert ConnectionRepository.ticket_moves_in(cur) == found  # every connection
     store.save_ticket_moves(DEMO_ID, TicketMoves(False))
     with db.read() as cur:
         assert ConnectionRepository.ticket_moves_in(cur, [DEMO_ID]) == {}
         assert ConnectionRepository.ticket_moves_in(cur, []) == {}
+        assert ConnectionRepository.ticket_moves_in(cur) == {}
     db.close()
