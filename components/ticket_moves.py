@@ -10,7 +10,12 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common import services
-from lib.connections.models import Connection, InvalidConnectionInput, TicketMoves
+from lib.connections.models import (
+    Connection,
+    ConnectionCheckFailed,
+    InvalidConnectionInput,
+    TicketMoves,
+)
 
 TRANSITION_BY = {"By status category (Done)": "category", "By transition id": "id"}
 EXPLAINED = (
@@ -53,8 +58,32 @@ def moves_section(conn: Connection) -> None:
                 key=f"connect_moves_reopen_{conn.id}",
             )
             _field_error(conn, "reopen_transition_id")
+            _lookup(conn)
         if st.button("Save ticket moves", key=f"connect_moves_save_{conn.id}"):
             _save(conn, TicketMoves(enabled, TRANSITION_BY[by], done, reopen))
+
+
+def _lookup(conn: Connection) -> None:
+    """A ticket's transitions with their ids, so an id is chosen, never typed from a name."""
+    key = st.text_input("Find the ids: a ticket's key", key=f"connect_moves_lookup_key_{conn.id}")
+    if not st.button("Show its transitions", key=f"connect_moves_lookup_{conn.id}"):
+        return
+    try:
+        offered = services().connect.transitions_of(conn, key)
+    except (InvalidConnectionInput, ConnectionCheckFailed) as exc:
+        st.error(str(exc))
+        return
+    if not offered:
+        st.info(f"{key.strip().upper()} offers no transitions to this account now.")
+        return
+    st.dataframe(
+        [
+            {"id": t.id, "transition": t.name, "to status": t.to_status, "category": t.to_category}
+            for t in offered
+        ],
+        hide_index=True,
+        key=f"connect_moves_lookup_table_{conn.id}",
+    )
 
 
 def _scope(conn: Connection) -> str:

@@ -88,3 +88,26 @@ def test_switching_off_again(app, store):
     app.button(key="connect_moves_save_1").click().run()
     assert store.get(1).move_tickets is False
     assert any("Ticket moves saved: off." in s.value for s in app.success)
+
+
+def test_a_tickets_transitions_are_listed_with_their_ids(app, store, sandbox):
+    issue = sandbox.runtime.state.create_issue("DQ", issuetype_id="10001", summary="s")
+    app.radio(key="connect_moves_by_1").set_value("By transition id").run()
+    app.text_input(key="connect_moves_lookup_key_1").input(issue.key.lower())
+    app.button(key="connect_moves_lookup_1").click().run()
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value
+    assert list(zip(table["id"], table["category"], strict=True)) == [
+        ("21", "indeterminate"),
+        ("31", "done"),
+    ]
+    app.text_input(key="connect_moves_lookup_key_1").input("not a key")
+    app.button(key="connect_moves_lookup_1").click().run()
+    assert any("Give a ticket's key" in e.value for e in app.error)
+    app.text_input(key="connect_moves_lookup_key_1").input("DQ-999")
+    app.button(key="connect_moves_lookup_1").click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "DQ-999: Not found, or no permission to see it (Jira answers 404 for both): check "
+        "the key or project and that the account can browse it."
+    ]
