@@ -389,16 +389,9 @@ class JiraClient:
         return [records.parse_transition(t) for t in data.get("transitions") or []]
 
     def get_transitions(self, key: str) -> list[records.Transition]:
-        """Transitions with their screen fields (``expand=transitions.fields``): the
-        resolution field and its allowed values come only this way."""
-        data = (
-            self._request(
-                "GET",
-                self.TRANSITIONS.format(key=_seg(key)),
-                params={"expand": "transitions.fields"},
-            )
-            or {}
-        )
+        """Transitions with their screens' fields (the resolution and its allowed values)."""
+        path, params = self.TRANSITIONS.format(key=_seg(key)), {"expand": "transitions.fields"}
+        data = self._request("GET", path, params=params) or {}
         return [records.parse_transition(t) for t in data.get("transitions") or []]
 
     def get_property(self, key: str, prop: str) -> Any:
