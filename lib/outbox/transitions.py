@@ -135,39 +135,52 @@ def _insert_move_in(cur, plan: MovePlan, ticket, mode: str, actor: str, now: dat
 # ---------------------------------------------------------------- send
 def send_transition(engine: SyncEngine, row: LogRow, active: ActiveJira) -> Delivery:
     """Move one ticket (the engine's ``transition`` rows); see the module docstring."""
-    from lib.outbox.engine import Delivery  # the engine imports this module
-
     try:
         plan = MovePlan.from_request(row.request)
     except (ValueError, KeyError) as exc:  # a row this code did not write: never retried
         return engine.fail(row, f"not a ticket move this version can send: {exc}")
-    client, key = active.client, row.ticket_key
-    started = time.monotonic()
-    try:
-        issue = client.get_issue(key)
-        if moves.already_there(issue.status_category, plan.target):
-            note = "found moved after a lost answer" if row.needs_reconcile else "already there"
-            _finish(
-                engine, row, issue, None, response={"skipped": note, "status": issue.status_name}
-            )
-            return Delivery(
-                row.id, SyncStatus.OK, OK, f"{key}: {note} ({issue.status_name})", ticket_key=key
-            )
-        offered = client.get_transitions(key)
-    except JiraError as exc:
-        # Reads: a timeout or 5xx is retried, a 404 stops the row.
-        return engine.on_error(row, exc, _ms(started), client, post=False)
+    read = _read(engine, row, active.client, plan)
+    if not isinstance(read, tuple):
+        return read  # already there, or the reads failed
+    issue, offered = read
     choice = moves.pick_transition(offered, plan, issue.status_name)
     if isinstance(choice, str):
         return refuse(engine, row, plan, choice)
     fields, why = moves.resolution_fields(choice, plan)
     if why:
         return refuse(engine, row, plan, why)
+    return _move(engine, row, active.client, plan, issue, choice, fields)
+
+
+def _read(engine: SyncEngine, row: LogRow, client, plan: MovePlan):
+    """(the issue, its transitions), or the Delivery of a ticket already there / a failed read."""
+    from lib.outbox.engine import Delivery  # the engine imports this module
+
+    key, started = row.ticket_key, time.monotonic()
+    try:
+        issue = client.get_issue(key)
+        if moves.already_there(issue.status_category, plan.target):
+            note = "found moved after a lost answer" if row.needs_reconcile else "already there"
+            response = {"skipped": note, "status": issue.status_name}
+            _finish(engine, row, issue, None, response=response)
+            message = f"{key}: {note} ({issue.status_name})"
+            return Delivery(row.id, SyncStatus.OK, OK, message, ticket_key=key)
+        return issue, client.get_transitions(key)
+    except JiraError as exc:
+        # Reads: a timeout or 5xx is retried, a 404 stops the row.
+        return engine.on_error(row, exc, _ms(started), client, post=False)
+
+
+def _move(
+    engine: SyncEngine, row: LogRow, client, plan: MovePlan, issue, choice, fields
+) -> Delivery:
+    """POST the transition; a 400/409 is the workflow refusing, a lost answer is reconciled."""
+    from lib.outbox.engine import Delivery
+
+    key = row.ticket_key
     body = {"transition": {"id": choice.id}, **({"fields": fields} if fields else {})}
-    request = {
-        **row.request,
-        "sent": {"method": "POST", "path": f"/issue/{key}/transitions", "body": body},
-    }
+    sent = {"method": "POST", "path": f"/issue/{key}/transitions", "body": body}
+    request = {**row.request, "sent": sent}
     started = time.monotonic()
     try:
         client.do_transition(key, choice.id, fields)
@@ -179,17 +192,12 @@ def send_transition(engine: SyncEngine, row: LogRow, active: ActiveJira) -> Deli
         return engine.on_error(row, exc, _ms(started), client)
     moved = replace(issue, status_name=choice.to_status, status_category=choice.to_category)
     resolution = moves.resolution_name(choice, fields)
-    response = {
-        "from": issue.status_name,
-        "to": choice.to_status,
-        "transition": choice.id,
-        "resolution": resolution,
-    }
+    response = {"from": issue.status_name, "to": choice.to_status, "transition": choice.id}
+    response["resolution"] = resolution
     _finish(engine, row, moved, _ms(started), response=response, request_json=to_json(request))
     said = f" ({resolution})" if resolution else ""
-    return Delivery(
-        row.id, SyncStatus.OK, OK, f"{key} moved to {choice.to_status}{said}", ticket_key=key
-    )
+    message = f"{key} moved to {choice.to_status}{said}"
+    return Delivery(row.id, SyncStatus.OK, OK, message, ticket_key=key)
 
 
 def _finish(engine: SyncEngine, row: LogRow, issue, latency, *, response: dict, **extra) -> None:
