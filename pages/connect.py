@@ -17,6 +17,7 @@ from datetime import datetime
 import streamlit as st
 
 from components.common import services
+from components.ticket_moves import moves_section
 from lib.connections.models import (
     KIND_LABELS,
     Connection,
@@ -497,5 +498,6 @@ show_flash()
 active = active_section()
 defaults_section(active)
 inbound_section(active)
+moves_section(active)
 add_section()
 list_section()

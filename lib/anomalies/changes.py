@@ -13,11 +13,14 @@ Decisions, and why:
 - An import states the truth about an anomaly, so it may move it between any
   two statuses (no workflow check), but only a real change is recorded: a
   re-import of the same file writes no history and sends nothing.
-- Jira's own workflow status is not changed: the team's workflow is theirs.
+- Jira's own workflow status is changed only where the connection asks for
+  it ("move linked tickets", off by default): archiving then also queues a
+  move into Done per linked ticket, reopening one out of it
+  (``lib.outbox.transitions``), in the same transaction as the comments.
 - A change Jira itself made (its Done came back, or a person applied Jira's
   state on the Reconciliation page) is recorded as done by ``jira`` and
-  queues nothing (``send_to_jira=False``): telling Jira what it just told us
-  would be the first step of a loop.
+  queues nothing, neither comment nor move (``send_to_jira=False``): telling
+  Jira what it just told us would be the first step of a loop.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from lib.anomalies.importing import (
     read_records,
 )
 from lib.outbox.policy import enqueue_for_links_in
+from lib.outbox.transitions import enqueue_status_change_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
 from lib.store.db import Database
 from lib.store.links import LinkRepository
@@ -230,15 +234,7 @@ class AnomalyChanges:
             change = self._repo.change_status_in(cur, anomaly_id, to, reason, who, now)
             if not send_to_jira:
                 return change
-            ids = enqueue_for_links_in(
-                cur,
-                anomaly_id,
-                status_text(now, change.to_status, change.to_reason),
-                mode=mode,
-                actor=who,
-                now=now,
-                connection_id=connection,
-            )
+            ids = _queue_status_in(cur, change, mode, who, now, connection)
         self._queued(ids)
         return change
 
@@ -316,15 +312,7 @@ class AnomalyChanges:
             row_id
             for move in moves
             if move.anomaly_id in linked
-            for row_id in enqueue_for_links_in(
-                cur,
-                move.anomaly_id,
-                status_text(now, move.to_status, move.to_reason),
-                mode=mode,
-                actor=who,
-                now=now,
-                connection_id=connection,
-            )
+            for row_id in _queue_status_in(cur, move, mode, who, now, connection)
         ]
         result = ImportResult(
             inserted=len(items) - len(before),
@@ -333,6 +321,29 @@ class AnomalyChanges:
             queued=len(queued),
         )
         return result, queued
+
+
+def _queue_status_in(
+    cur: duckdb.DuckDBPyConnection,
+    change: StatusChange,
+    mode: Mode,
+    who: str,
+    now: datetime,
+    connection: int | None,
+) -> list[int]:
+    """The status comment per linked ticket, and the ticket moves the connection asks for."""
+    return enqueue_status_change_in(
+        cur,
+        change.anomaly_id,
+        from_status=change.from_status,
+        to_status=change.to_status,
+        reason=change.to_reason,
+        text=status_text(now, change.to_status, change.to_reason),
+        mode=mode,
+        actor=who,
+        now=now,
+        connection_id=connection,
+    )
 
 
 def status_moves(

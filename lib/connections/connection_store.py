@@ -27,10 +27,15 @@ from lib.connections.models import (
     ConnectionNotFound,
     InvalidConnectionInput,
     TicketDefaults,
+    TicketMoves,
     utc_now,
 )
 from lib.connections.secret_box import Secret, SecretBox, SecretUnreadable
-from lib.connections.validation import validate_input, validate_public_url
+from lib.connections.validation import (
+    validate_input,
+    validate_public_url,
+    validate_ticket_moves,
+)
 from lib.jira.demo_credentials import DEMO_CLOUD_API_TOKEN, DEMO_CLOUD_EMAIL
 from lib.settings import Settings
 from lib.store.connections import (
@@ -58,6 +63,10 @@ _STORED_FIELDS = (
     "priority_name",
     "public_url",
     "done_comes_back",
+    "move_tickets",
+    "transition_by",
+    "done_transition_id",
+    "reopen_transition_id",
 )
 
 
@@ -271,6 +280,19 @@ class ConnectionStore:
             ),
             now=self._clock(),
         )
+        return self.get(connection_id)
+
+    def save_ticket_moves(self, connection_id: int, moves: TicketMoves) -> Connection:
+        """Store whether archive/reopen moves linked tickets, and how.
+
+        Raises:
+            InvalidConnectionInput: a transition id that is not a number, or
+                none given when moving by id; nothing is stored.
+            ConnectionNotFound.
+        """
+        record = validate_ticket_moves(moves)
+        self.get(connection_id)
+        self._repo.save_ticket_moves(connection_id, record, now=self._clock())
         return self.get(connection_id)
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "ConnectionNotFound",
     "InvalidConnectionInput",
     "TicketDefaults",
+    "TicketMoves",
     "utc_now",
 ]
 
@@ -60,6 +61,11 @@ class Connection:
     public_url: str | None = None
     deleted_at: datetime | None = None
     done_comes_back: bool = False  # when every linked ticket is Done in Jira, archive here
+    # Moving linked tickets on archive/reopen (migration 012), off by default.
+    move_tickets: bool = False
+    transition_by: str = "category"  # 'category' | 'id'
+    done_transition_id: str | None = None
+    reopen_transition_id: str | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -90,6 +96,21 @@ class TicketDefaults:
     issue_type_name: str | None = None
     priority_name: str | None = None
     public_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketMoves:
+    """What the Connect page gives: move linked tickets on archive/reopen, and how.
+
+    ``by`` is 'category' (the target status's category, never a localised
+    name) or 'id' (``done_transition_id`` required; an empty
+    ``reopen_transition_id`` moves out of Done by category).
+    """
+
+    enabled: bool = False
+    by: str = "category"
+    done_transition_id: str = ""
+    reopen_transition_id: str = ""
 
 
 @dataclass(frozen=True)

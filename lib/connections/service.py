@@ -12,16 +12,20 @@ from lib.connections import checks
 from lib.connections.checks import Detected
 from lib.connections.connection_store import ConnectionStore, test_connection
 from lib.connections.models import (
+    CHECK_TIMEOUT,
     CheckResult,
     Connection,
     ConnectionCheckFailed,
     ConnectionInput,
+    InvalidConnectionInput,
     TicketDefaults,
+    TicketMoves,
 )
 from lib.connections.secret_box import SecretUnreadable
 from lib.connections.validation import sandbox_credentials
-from lib.jira import JiraError
-from lib.jira.records import IssueType, Project
+from lib.jira import JiraError, NotFound
+from lib.jira.jql import looks_like_issue_key
+from lib.jira.records import IssueType, Project, Transition
 from lib.jira.wording import explain
 
 
@@ -71,6 +75,10 @@ class ConnectionService:
         """Raises ConnectionNotFound."""
         return self._store.set_done_comes_back(connection_id, on)
 
+    def save_ticket_moves(self, connection_id: int, moves: TicketMoves) -> Connection:
+        """Move linked tickets on archive/reopen (or not). Raises InvalidConnectionInput."""
+        return self._store.save_ticket_moves(connection_id, moves)
+
     def test(self, connection_id: int) -> CheckResult:
         """Check now and record it. Raises ConnectionNotFound."""
         return test_connection(self._store, connection_id)
@@ -105,6 +113,23 @@ class ConnectionService:
         return self._ask(
             connection, lambda: checks.priorities(connection, project_key, issue_type_id)
         )
+
+    def transitions_of(self, connection: Connection, key: str) -> list[Transition]:
+        """What one ticket offers now (id, target status and category): where to find an id.
+
+        Raises:
+            InvalidConnectionInput: ``key`` is not an issue key (``transitions_key``).
+            ConnectionCheckFailed: Jira could not answer (in words).
+        """
+        key = (key or "").strip().upper()
+        if not looks_like_issue_key(key):
+            raise InvalidConnectionInput("transitions_key", "Give a ticket's key, like DQ-12.")
+        try:
+            return checks.make_client(connection, timeout=CHECK_TIMEOUT).get_transitions(key)
+        except NotFound as exc:  # the issue, not the API: explain() would blame the address
+            raise ConnectionCheckFailed(f"{key}: {exc.hint}") from None
+        except (JiraError, SecretUnreadable) as exc:
+            raise ConnectionCheckFailed(explain(exc, connection)) from None
 
     @staticmethod
     def _ask(connection: Connection, call: Callable):

@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
-from lib.connections.models import KIND_LABELS, Connection, ConnectionInput, InvalidConnectionInput
+from lib.connections.models import (
+    KIND_LABELS,
+    Connection,
+    ConnectionInput,
+    InvalidConnectionInput,
+    TicketMoves,
+)
 from lib.connections.secret_box import Secret
 from lib.jira.demo_credentials import (
     DEMO_CLOUD_API_TOKEN,
@@ -25,6 +31,7 @@ from lib.jira.demo_credentials import (
     DEMO_DC_PAT,
     DEMO_DC_USERNAME,
 )
+from lib.store.connections import TicketMovesRecord, TransitionBy
 
 MAX_URL = 2048  # browsers and proxies refuse longer addresses
 MAX_HOST = 253  # DNS: a whole name
@@ -327,6 +334,41 @@ def validate_input(
         trust_env=bool(data.trust_env),
         ca_bundle=_ca_bundle(data.ca_bundle),
     )
+
+
+_TRANSITION_ID = re.compile(r"^[0-9]{1,18}$")
+
+
+def _transition_id(raw: str, field_name: str) -> str | None:
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if not _TRANSITION_ID.match(text):
+        raise InvalidConnectionInput(
+            field_name,
+            f"'{text[:40]}' is not a transition id: Jira's ids are numbers (e.g. 31), "
+            "shown in the workflow editor's Transitions list.",
+        )
+    return text
+
+
+def validate_ticket_moves(moves: TicketMoves) -> TicketMovesRecord:
+    """The move settings as stored. Raises: InvalidConnectionInput (``field`` names the input)."""
+    try:
+        by = TransitionBy(moves.by)
+    except ValueError:
+        raise InvalidConnectionInput(
+            "transition_by", "Choose by status category or by transition id."
+        ) from None
+    done = _transition_id(moves.done_transition_id, "done_transition_id")
+    reopen = _transition_id(moves.reopen_transition_id, "reopen_transition_id")
+    if by is TransitionBy.ID and done is None:
+        raise InvalidConnectionInput(
+            "done_transition_id", "Give the id of the transition into Done, or move by category."
+        )
+    if by is TransitionBy.CATEGORY:
+        done = reopen = None  # by category, stored ids would only mislead
+    return TicketMovesRecord(bool(moves.enabled), by, done, reopen)
 
 
 def sandbox_credentials(flavour: str, dc_auth: str = "pat") -> str:

@@ -28,7 +28,8 @@ Methods (all raise a ``JiraError`` subclass on failure):
 - ``issue_picker(query, current_jql=None) -> list[PickerIssue]``
 - ``search(jql, fields=ISSUE_FIELDS) -> Iterator[Issue]``;
   ``find_issues_by_label(label, project=None) -> list[Issue]``
-- ``transitions(key) -> list[Transition]``; ``do_transition(key, transition_id) -> None``
+- ``transitions(key) -> list[Transition]``; ``get_transitions(key) -> list[Transition]``
+  (with screen fields); ``do_transition(key, transition_id, fields=None) -> None``
 - ``set_property(key, prop, value) -> None``; ``get_property(key, prop) -> Any``
 - ``browse_url(key) -> str``; ``render(doc_or_str)`` (ADF or wiki for the flavour)
 

@@ -397,6 +397,12 @@ class JiraClient:
         data = self._request("GET", self.TRANSITIONS.format(key=_seg(key))) or {}
         return [records.parse_transition(t) for t in data.get("transitions") or []]
 
+    def get_transitions(self, key: str) -> list[records.Transition]:
+        """Transitions with their screens' fields (the resolution and its allowed values)."""
+        path, params = self.TRANSITIONS.format(key=_seg(key)), {"expand": "transitions.fields"}
+        data = self._request("GET", path, params=params) or {}
+        return [records.parse_transition(t) for t in data.get("transitions") or []]
+
     def get_property(self, key: str, prop: str) -> Any:
         """The JSON value of an issue property. Raises NotFound if unset."""
         data = self._request("GET", self.PROPERTY.format(key=_seg(key), prop=_seg(prop))) or {}
@@ -470,12 +476,15 @@ class JiraClient:
         )
         return records.parse_comment(data)
 
-    def do_transition(self, key: str, transition_id: str) -> None:
-        self._request(
-            "POST",
-            self.TRANSITIONS.format(key=_seg(key)),
-            body={"transition": {"id": str(transition_id)}},
-        )
+    def do_transition(self, key: str, transition_id: str, fields: dict | None = None) -> None:
+        """Move the issue (POST, 204). ``fields`` are the screen's (``{"resolution": {"id"}}``).
+
+        Not retried if the answer is lost: re-read the status first.
+        """
+        body: dict[str, Any] = {"transition": {"id": str(transition_id)}}
+        if fields:
+            body["fields"] = fields
+        self._request("POST", self.TRANSITIONS.format(key=_seg(key)), body=body)
 
     def set_property(self, key: str, prop: str, value: Any) -> None:
         """Store a JSON value on the issue (not searchable by JQL: use labels to find)."""

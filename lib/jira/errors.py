@@ -59,6 +59,7 @@ class JiraError(Exception):
         request_id: str | None = None,
         retry_after: float | None = None,
         timeout: float | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -69,6 +70,7 @@ class JiraError(Exception):
         self.request_id = request_id
         self.retry_after = retry_after  # the server's requested wait (seconds), if any
         self.timeout = timeout  # the client's timeout when no answer came in time
+        self.detail = detail  # Jira's own words from the answer's body (redacted), if any
 
     @property
     def hint(self) -> str:
@@ -252,6 +254,7 @@ def error_from_response(
     )
     # Any answer may name a wait (a 503 with Retry-After too): classify honours it.
     kw["retry_after"] = server_wait(response.headers, now or datetime.now(UTC))
+    kw["detail"] = scrub(detail, redact)[:_MAX_DETAIL] or None
     return cls(scrub(text, redact), **kw)
 
 

@@ -125,6 +125,12 @@ class Transition:
     name: str
     to_status: str | None
     to_category: str | None
+    # The transition screen's fields (only with ``expand=transitions.fields``).
+    fields: tuple[FieldMeta, ...] = ()
+
+    def field(self, field_id: str) -> FieldMeta | None:
+        """One field of the transition screen (``resolution``), or None when not on it."""
+        return next((f for f in self.fields if f.field_id == field_id), None)
 
 
 def parse_jira_datetime(value: Any) -> datetime | None:
@@ -271,8 +277,15 @@ def parse_picker(data: dict) -> list[PickerIssue]:
 def parse_transition(data: dict) -> Transition:
     to = data.get("to") if isinstance(data.get("to"), dict) else {}
     category = to.get("statusCategory") if isinstance(to.get("statusCategory"), dict) else {}
+    # Screen fields are keyed by field id; Cloud repeats it as ``key``, DC as ``fieldId``.
+    screen = data.get("fields") if isinstance(data.get("fields"), dict) else {}
+    fields = tuple(
+        parse_field_meta({"fieldId": name, **meta})
+        for name, meta in screen.items()
+        if isinstance(meta, dict)
+    )
     return Transition(
-        str(data["id"]), str(data.get("name", "")), to.get("name"), category.get("key")
+        str(data["id"]), str(data.get("name", "")), to.get("name"), category.get("key"), fields
     )
 
 

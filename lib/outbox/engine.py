@@ -32,7 +32,7 @@ from typing import Any
 from lib.jira import JiraError, error_kind
 from lib.jira.doc_json import doc_from_json
 from lib.jira.richtext import adf_to_text
-from lib.outbox import creates
+from lib.outbox import creates, transitions
 from lib.outbox.health import IntegrationHealth
 from lib.outbox.payload import ISSUE_PROPERTY, join_rich
 from lib.outbox.policy import (
@@ -196,6 +196,8 @@ class SyncEngine:
                 return creates.send_create(self, row, active)
             if row.action == SyncAction.UPDATE:
                 return self._send_update(row, active)
+            if row.action == SyncAction.TRANSITION:  # a ticket move (lib.outbox.transitions)
+                return transitions.send_transition(self, row, active)
             return self.fail(row, f"{row.action} rows are not sent by the outbox")
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the row claimed forever
             log.exception("sync.deliver.crashed", extra={"sync_log_id": row.id})
@@ -224,7 +226,7 @@ class SyncEngine:
                 or row.action not in RETRYABLE_ACTIONS
             ):
                 raise ValueError(
-                    f"Log row {log_id} is not a failed create, comment or update: "
+                    f"Log row {log_id} is not a failed create, comment, update or move: "
                     "only those can be sent again."
                 )
             if row.action == SyncAction.CREATE:

@@ -41,7 +41,7 @@ class InboundPoller(Protocol):
 
 
 DEFAULT_REFRESH_S = 15 * 60.0
-LIMITED_ACTIONS = (SyncAction.COMMENT, SyncAction.UPDATE)
+LIMITED_ACTIONS = (SyncAction.COMMENT, SyncAction.UPDATE, SyncAction.TRANSITION)
 
 
 HOUSEKEEPING_EVERY = timedelta(minutes=10)

@@ -56,6 +56,10 @@ class ConnectionRow:
     public_url: str | None
     deleted_at: datetime | None
     done_comes_back: bool | None = None  # 010: archive when every ticket is Done in Jira
+    move_tickets: bool = False  # 012: archive/reopen moves linked tickets in Jira
+    transition_by: str = "category"  # 012: 'category' | 'id'
+    done_transition_id: str | None = None  # 012
+    reopen_transition_id: str | None = None  # 012
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,23 @@ class DefaultsRecord:
     issue_type_name: str | None
     priority_name: str | None
     public_url: str | None
+
+
+class TransitionBy(StrEnum):
+    """How a ticket move finds its transition: never by a (localised) name."""
+
+    CATEGORY = "category"  # the target status's category (done / indeterminate / new)
+    ID = "id"  # the transition ids the connection names
+
+
+@dataclass(frozen=True)
+class TicketMovesRecord:
+    """Whether archiving or reopening an anomaly moves its tickets, and by which transition."""
+
+    enabled: bool = False
+    by: TransitionBy = TransitionBy.CATEGORY
+    done_transition_id: str | None = None
+    reopen_transition_id: str | None = None
 
 
 _COLUMNS = ", ".join(f.name for f in fields(ConnectionRow))
@@ -254,3 +275,39 @@ class ConnectionRepository:
                     int(connection_id),
                 ],
             )
+
+    def save_ticket_moves(
+        self, connection_id: int, moves: TicketMovesRecord, *, now: datetime
+    ) -> None:
+        with self._db.transaction() as cur:
+            cur.execute(
+                "UPDATE jira_connections SET move_tickets = ?, transition_by = ?,"
+                " done_transition_id = ?, reopen_transition_id = ?, updated_at = ? WHERE id = ?",
+                [
+                    moves.enabled,
+                    str(moves.by),
+                    moves.done_transition_id,
+                    moves.reopen_transition_id,
+                    now,
+                    int(connection_id),
+                ],
+            )
+
+    @staticmethod
+    def ticket_moves_in(cur, connection_ids=None) -> dict[int, TicketMovesRecord]:
+        """The move settings of the connections that have moves on, of these ids only
+        when given (in the caller's transaction, so a change and its queued moves agree).
+        """
+        sql = (
+            "SELECT id, transition_by, done_transition_id, reopen_transition_id"
+            " FROM jira_connections WHERE move_tickets"
+        )
+        params: list = []
+        if connection_ids is not None:
+            ids = sorted({int(i) for i in connection_ids})
+            if not ids:
+                return {}
+            sql += f" AND id IN ({', '.join('?' for _ in ids)})"
+            params = ids
+        rows = cur.execute(sql, params).fetchall()
+        return {r[0]: TicketMovesRecord(True, TransitionBy(r[1]), r[2], r[3]) for r in rows}

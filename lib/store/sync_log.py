@@ -69,7 +69,12 @@ _WRITABLE = frozenset(c.strip() for c in _COLUMNS.split(",")) - {"id"}
 
 
 # What Retry can send again: the rows the outbox sends (SyncEngine.retry, the Log page).
-RETRYABLE_ACTIONS = (SyncAction.CREATE, SyncAction.COMMENT, SyncAction.UPDATE)
+RETRYABLE_ACTIONS = (
+    SyncAction.CREATE,
+    SyncAction.COMMENT,
+    SyncAction.UPDATE,
+    SyncAction.TRANSITION,  # a refused move, once the workflow allows it
+)
 
 
 @dataclass(frozen=True)
@@ -425,7 +430,7 @@ class SyncLog:
         with self._db.read() as cur:
             rows = cur.execute(
                 "SELECT sent_at FROM sync_log WHERE mode = 'automatic'"
-                " AND action IN ('update', 'comment') AND sent_at >= ?"
+                " AND action IN ('update', 'comment', 'transition') AND sent_at >= ?"
                 " AND status IN ('ok', 'sending', 'failed') ORDER BY sent_at",
                 [since],
             ).fetchall()

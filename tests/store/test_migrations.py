@@ -116,6 +116,10 @@ EXPECTED = {
         ("updated_at", "TIMESTAMP", False, None),
         ("deleted_at", "TIMESTAMP", True, None),
         ("done_comes_back", "BOOLEAN", True, "false"),  # 010
+        ("move_tickets", "BOOLEAN", False, "false"),  # 012
+        ("transition_by", "VARCHAR", False, "'category'"),  # 012
+        ("done_transition_id", "VARCHAR", True, None),  # 012
+        ("reopen_transition_id", "VARCHAR", True, None),  # 012
     ],
     # migration 010
     "jira_ticket_state": [

@@ -63,3 +63,17 @@ def test_a_create_applied_15_s_after_the_timeout_is_not_sent_twice(late):
     assert [link.issue_key for link in h.tickets.links_for(1)] == ["DQ-1"]
     assert h.stats()["received"]["POST /rest/api/3/issue"] == 1
     assert h.engine.log.get(result.log_id).status == "ok"
+
+
+def test_a_ticket_move_applied_15_s_after_the_timeout_is_not_sent_twice(late):
+    from tests.sync.test_transitions import category, moves_on, transition_posts
+
+    h = late
+    moves_on(h)
+    key = h.tickets.create_ticket(1, summary="s", actor="alice").key
+    h.fault(kind="apply_late", method="POST", path=r"/transitions$", latency_ms=_late_ms(15))
+    h.changes.archive(1, "Resolved", "alice", mode=Mode.MANUAL)
+    h.drain(timeout=20)
+    [move] = h.log_rows(action="transition")
+    assert move.status == "ok" and "found moved after a lost answer" in move.response_json
+    assert transition_posts(h, key) == (1, 1) and category(h, key) == "done"

@@ -1,4 +1,4 @@
-"""The control API tests and benchmarks use: ``/_sandbox/{faults,settings,reset,stats}``
+"""The control API tests and benchmarks use: ``/_sandbox/{faults,settings,reset,stats,workflow}``
 and ``/_sandbox/issues/{key}/move`` (another project: a new key, the same id).
 
 It is unauthenticated on purpose (a sandbox holds only demo data); switch it
@@ -16,6 +16,7 @@ from starlette.routing import Route
 from .app import PayloadError, SandboxRuntime, json_body
 from .faults import Fault
 from .state import find_project
+from .workflow import control_routes as workflow_routes
 
 
 def _bad(message: str) -> Response:
@@ -80,4 +81,5 @@ def routes(runtime: SandboxRuntime) -> list[Route]:
         Route("/_sandbox/reset", reset, methods=["POST"]),
         Route("/_sandbox/stats", stats, methods=["GET"]),
         Route("/_sandbox/issues/{key}/move", move, methods=["POST"]),
+        *workflow_routes(runtime.state),  # refusals and hidden transitions (workflow.py)
     ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from . import shapes
+from . import shapes, workflow
 from .app import NOT_FOUND_ISSUE, Call, api_route, jira_error, json_answer, json_body, no_content
 from .config import DEMO_DC_USERNAME, OTHER_DC_USERNAME, OTHER_USER, PRIMARY_USER
 from .search import issue_picker
-from .state import TRANSITIONS, Issue, find_project
+from .state import Issue, find_project
 from .validation import check_issue_payload, property_error, rich_text_error
 
 BULK_MAX = 50
@@ -171,7 +171,17 @@ async def get_transitions(call: Call) -> Response:
     issue, missing = _issue_or_404(call)
     if missing:
         return missing
-    return json_answer(shapes.transitions(call.base, call.version, issue))
+    expand = call.request.query_params.get("expand") or ""
+    offered = workflow.offered(issue, call.runtime.state.workflow)
+    return json_answer(
+        shapes.transitions(
+            call.base,
+            call.version,
+            issue,
+            offered,
+            fields="transitions.fields" in expand.split(","),
+        )
+    )
 
 
 async def do_transition(call: Call) -> Response:
@@ -183,18 +193,19 @@ async def do_transition(call: Call) -> Response:
     if not isinstance(transition, dict) or not transition.get("id"):
         return jira_error(400, ["Missing 'transition' identifier"])
     transition_id = str(transition["id"])
-    target = TRANSITIONS.get(transition_id)
-    if target is None or target == issue.status_id:
+    target = workflow.offered(issue, call.runtime.state.workflow).get(transition_id)
+    if target is None:
         return jira_error(400, [f"Transition id '{transition_id}' is not valid for this issue."])
-    # No transition screens here: fields sent with a transition cannot be set.
-    extra = {
-        name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
-        for name in (payload.get("fields") or {})
-    }
+    # Only a Done transition has a screen (the resolution); other fields cannot be set.
+    resolution, extra = workflow.screen_values(payload.get("fields"), target, call.version)
     if extra:
         return jira_error(400, errors=extra)
+    refused = workflow.refusal(issue, call.runtime.state.workflow)
+    if refused is not None:
+        return refused
     with call.runtime.state.lock:
         issue.status_id = target
+        issue.resolution = resolution if workflow.has_screen(target) else None
         call.runtime.state.touch(issue)
     return no_content()
 

@@ -15,7 +15,6 @@ from .state import (
     CUSTOM_FIELDS,
     ISSUE_TYPES,
     PRIORITIES,
-    RESOLUTIONS,
     TEXTAREA,
     TRANSITIONS,
     Comment,
@@ -27,6 +26,13 @@ from .state import (
     find_project,
     jira_time,
     status_by_id,
+)
+from .workflow import (
+    DEFAULT_RESOLUTION_ID,
+    find_resolution,
+    has_screen,
+    resolution,
+    resolution_field,
 )
 
 ALL_FIELDS = (
@@ -121,20 +127,6 @@ def _other_user(base: str, version: str, config: SandboxConfig) -> dict:
 def who_is(stored_author: str | None) -> str:
     """A stored comment author or assignee as a sandbox user (older state files hold names)."""
     return OTHER_USER if stored_author == OTHER_USER else PRIMARY_USER
-
-
-def resolution(base: str, version: str, item: Issue) -> dict | None:
-    """Set while the issue is in the Done category: the one stored, else Jira's default "Done"."""
-    if status_by_id(item.status_id).category_key != "done":
-        return None
-    name = item.resolution or "Done"
-    ident = RESOLUTIONS.get(name, "10000")
-    return {
-        "self": f"{api(base, version)}resolution/{ident}",
-        "id": ident,
-        "name": name,
-        "description": "",
-    }
 
 
 def project(base: str, version: str, item: Project) -> dict:
@@ -273,7 +265,7 @@ def issue(base: str, version: str, config: SandboxConfig, item: Issue, wanted=AL
         "assignee": lambda: (
             user_details(base, version, config, who_is(item.assignee)) if item.assignee else None
         ),
-        "resolution": lambda: resolution(base, version, item),
+        "resolution": lambda: _resolution(base, version, item),
     }
     for custom in CUSTOM_FIELDS:
         value = item.custom.get(custom.id)
@@ -297,27 +289,44 @@ def _components(base: str, version: str, item: Issue) -> list[dict]:
     return [component(base, version, known[i]) for i in item.components if i in known]
 
 
+def _resolution(base: str, version: str, item: Issue) -> dict | None:
+    """Set while the issue is in the Done category: the one a transition chose,
+    else Jira's default "Done" (a colleague's move without a screen)."""
+    if status_by_id(item.status_id).category_key != "done":
+        return None
+    found = find_resolution(item.resolution) or find_resolution(DEFAULT_RESOLUTION_ID)
+    return resolution(found, api(base, version)) if found else None
+
+
 def _issue_type(type_id: str) -> IssueType:
     return next(t for t in ISSUE_TYPES if t.id == type_id)
 
 
-def transitions(base: str, version: str, item: Issue) -> dict:
+def transitions(
+    base: str, version: str, item: Issue, offered: dict[str, str] | None = None, *, fields=False
+) -> dict:
+    """The transitions ``offered`` (id -> target status; default: all but the current
+    status), with their screens' fields when ``fields`` (``expand=transitions.fields``)."""
     names = {"11": "To Do", "21": "In Progress", "31": "Done"}
-    listed = [
-        {
+    if offered is None:
+        offered = {t: s for t, s in TRANSITIONS.items() if s != item.status_id}
+    listed = []
+    for transition_id, status_id in offered.items():
+        entry = {
             "id": transition_id,
             "name": names[transition_id],
             "to": status(base, version, status_by_id(status_id)),
-            "hasScreen": False,
+            "hasScreen": has_screen(status_id),
             "isGlobal": True,
             "isInitial": False,
             "isAvailable": True,
             "isConditional": False,
             "isLooped": False,
         }
-        for transition_id, status_id in TRANSITIONS.items()
-        if status_id != item.status_id
-    ]
+        if fields:
+            screen = {"resolution": resolution_field(version, api(base, version))}
+            entry["fields"] = screen if has_screen(status_id) else {}
+        listed.append(entry)
     return {"expand": "transitions", "transitions": listed}
 
 

@@ -99,11 +99,54 @@ STATUSES = (
     Status("3", "In Progress", 4, "indeterminate", "In Progress", "yellow"),
     Status("10001", "Done", 3, "done", "Done", "green"),
 )
-# Jira's default resolutions (names as on a new site), by id.
-RESOLUTIONS = {"Done": "10000", "Won't Do": "10001", "Duplicate": "10002", "Fixed": "1"}
 # Simplified workflow: a global transition into every status, like a
 # team-managed Jira project. Transition ids are those Jira's defaults use.
 TRANSITIONS = {"11": "10000", "21": "3", "31": "10001"}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    id: str
+    name: str
+
+
+# Jira's default resolutions: a Cloud site has no "Fixed" (Resolved maps to Done
+# there), a Data Center one has the older list. Offered on the screen of every
+# transition into the Done category, by API version.
+RESOLUTIONS = {
+    "3": (
+        Resolution("10000", "Done"),
+        Resolution("10001", "Won't Do"),
+        Resolution("10002", "Duplicate"),
+        Resolution("10003", "Cannot Reproduce"),
+    ),
+    "2": (
+        Resolution("1", "Fixed"),
+        Resolution("2", "Won't Fix"),
+        Resolution("3", "Duplicate"),
+        Resolution("4", "Incomplete"),
+        Resolution("5", "Cannot Reproduce"),
+        Resolution("10000", "Done"),
+        Resolution("10001", "Won't Do"),
+    ),
+}
+
+
+@dataclass
+class WorkflowRules:
+    """How the workflow answers transitions now (``POST /_sandbox/workflow``).
+
+    ``refuse``: POST .../transitions answers ``refuse_status`` with ``message``
+    (a validator or condition saying no), for ``keys`` or every issue when empty.
+    ``hidden_categories``: transitions into these status categories are not
+    offered at all (a condition hides them, or the account lacks the permission).
+    """
+
+    refuse: bool = False
+    refuse_status: int = 400
+    message: str = "The workflow of this project does not allow this transition now."
+    keys: tuple[str, ...] = ()
+    hidden_categories: tuple[str, ...] = ()
 
 
 def now_utc() -> datetime:
@@ -144,7 +187,7 @@ class Issue:
     components: list[str] = field(default_factory=list)  # component ids
     custom: dict[str, Any] = field(default_factory=dict)  # customfield_NNNNN -> value
     assignee: str | None = None  # a sandbox user (config.PRIMARY_USER / OTHER_USER)
-    resolution: str | None = None  # shown while Done; None there means Jira's default "Done"
+    resolution: str | None = None  # a Resolution id, set by a transition into Done
     moved_from: list[str] = field(default_factory=list)  # earlier keys (moved to another project)
 
     @property
@@ -187,6 +230,7 @@ class SandboxState:
         self.next_number = {project.key: 1 for project in PROJECTS}
         self.next_issue_id = 10000
         self.next_comment_id = 10000
+        self.workflow = WorkflowRules()
         if state_file and os.path.exists(state_file):
             self._load(state_file)
 
@@ -196,6 +240,7 @@ class SandboxState:
             self.next_number = {project.key: 1 for project in PROJECTS}
             self.next_issue_id = 10000
             self.next_comment_id = 10000
+            self.workflow = WorkflowRules()
             self.save()
 
     def create_issue(self, project_key: str, **values: Any) -> Issue:
