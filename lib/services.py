@@ -45,6 +45,7 @@ from lib.settings import Settings
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.tickets.automation import AutomationService
+from lib.tickets.rules import RuleService
 from lib.tickets.service import TicketService
 
 log = logging.getLogger("anomaly_desk.services")
@@ -80,6 +81,7 @@ class Services:
     operator: OperatorSettings
     connect: ConnectionService
     site: JiraSite
+    rules: RuleService | None = None  # auto-ticket rules (the Rules page, /api/rules)
 
     @property
     def health(self) -> IntegrationHealth:
@@ -163,14 +165,20 @@ def _build(settings: Settings, db: Database) -> Services:
     jira = ActiveJiraProvider(connections)
     engine = SyncEngine(db, jira, clock=utc_now)
     tickets = TicketService(db, engine, lambda: connections.public_url(connections.active()))
+    rules = RuleService(db, engine, tickets)
     changes = AnomalyChanges(
-        db, utc_now, on_enqueued=engine.notify, active_connection=lambda: connections.active().id
+        db,
+        utc_now,
+        on_enqueued=engine.notify,
+        active_connection=lambda: connections.active().id,
+        on_imported=rules.anomalies_arrived,
     )
     worker = SyncWorker(
         engine,
         tickets,
         refresh_interval_s=settings.refresh_minutes * 60,
         housekeeping=lambda now: retention.cleanup_if_due(db, now),
+        scheduled=rules.run_due,
     )
     return Services(
         settings,
@@ -188,6 +196,7 @@ def _build(settings: Settings, db: Database) -> Services:
         OperatorSettings(db, settings, engine.notify),
         ConnectionService(connections, settings.sandbox_url),
         JiraSite(jira, engine.links, tickets),
+        rules=rules,
     )
 
 
