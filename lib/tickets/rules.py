@@ -55,6 +55,10 @@ class RuleRefused(ValueError):
         self.field_errors = dict(field_errors or {})
 
 
+class RuleNotFound(RuleRefused):
+    """No rule has that id."""
+
+
 @dataclass(frozen=True)
 class RunReport:
     """What one run (or dry run) did or would do."""
@@ -176,7 +180,7 @@ class RuleService:
         """Raises: RuleRefused when there is no such rule."""
         rule = self.store.get(rule_id)
         if rule is None:
-            raise RuleRefused(f"There is no rule {rule_id}.")
+            raise RuleNotFound(f"There is no rule {rule_id}.")
         return rule
 
     def create(self, draft: RuleDraft, position: int | None = None) -> TicketRule:
@@ -210,7 +214,7 @@ class RuleService:
     def delete(self, rule_id: int) -> None:
         """Raises: RuleRefused when there is no such rule."""
         if not self.store.delete(rule_id):
-            raise RuleRefused(f"There is no rule {rule_id}.")
+            raise RuleNotFound(f"There is no rule {rule_id}.")
 
     def _checked(self, draft: RuleDraft) -> RuleDraft:
         draft = _clean(draft)
@@ -342,4 +346,12 @@ def step_rows(report: RunReport) -> list[dict]:
     return rows
 
 
-__all__ = ["RuleRefused", "RuleService", "RunReport", "StepKind", "check_draft", "step_rows"]
+__all__ = [
+    "RuleNotFound",
+    "RuleRefused",
+    "RuleService",
+    "RunReport",
+    "StepKind",
+    "check_draft",
+    "step_rows",
+]
