@@ -16,6 +16,7 @@ PAGES = {
         st.Page("pages/connect.py", title="Connect to Jira", icon=":material/link:"),
         st.Page("pages/tickets.py", title="Tickets", icon=":material/confirmation_number:"),
         st.Page("pages/jira.py", title="Jira", icon=":material/open_in_browser:"),
+        st.Page("pages/rules.py", title="Rules", icon=":material/rule:"),
     ],
     "Operations": [
         st.Page("pages/log.py", title="Log", icon=":material/receipt_long:"),

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from lib.outbox.engine import SyncEngine
 from lib.outbox.health import Health
 from lib.outbox.policy import ActiveJira
+from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import ANOMALY_TYPES
 from lib.store.rules import Application, KnownTicket, RuleDraft, RuleStore, TicketRule
@@ -222,6 +223,10 @@ class RuleService:
         if errors:
             raise RuleRefused("Fix the fields marked below.", errors)
         return draft
+
+    def datastores(self) -> list[tuple[int, str]]:
+        """(id, name) of the datastores anomalies come from (the page's condition choices)."""
+        return AnomalyRepository(self._db).datastores()
 
     def applications(self, limit: int = 200) -> list[Application]:
         active = self._engine.client_provider()
