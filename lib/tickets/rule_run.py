@@ -136,7 +136,9 @@ class StepRunner:
             if earlier is None:
                 link = None
             else:
-                link = _quiet_link_in(cur, earlier, step.anomaly_id, _actor(rule), now)
+                link = _quiet_link_in(
+                    cur, self._engine.links, earlier, step.anomaly_id, _actor(rule), now
+                )
             if link is not None:
                 enqueue_comment_in(
                     cur,
@@ -261,7 +263,9 @@ def _active_link_in(cur, connection_id: int, key: str) -> TicketLink | None:
     return LinkRepository.get_in(cur, row[0]) if row else None
 
 
-def _quiet_link_in(cur, earlier: TicketLink, anomaly_id: int, actor: str, now) -> TicketLink:
+def _quiet_link_in(
+    cur, links: LinkRepository, earlier: TicketLink, anomaly_id: int, actor: str, now
+) -> TicketLink:
     """Link the anomaly to the ticket ``earlier`` links (its record copied, no Jira call)."""
     issue = Issue(
         earlier.issue_id,
@@ -275,7 +279,7 @@ def _quiet_link_in(cur, earlier: TicketLink, anomaly_id: int, actor: str, now) -
         earlier.url,
     )
     try:
-        link = LinkRepository(None).add_in(
+        link = links.add_in(
             cur,
             anomaly_id=anomaly_id,
             connection_id=earlier.connection_id,

@@ -99,6 +99,7 @@ class Rig:
 
     def drain(self) -> None:
         def drained() -> bool:
+            self.clock.now += timedelta(seconds=1)  # the outbox's waits pass on this clock
             if self.engine.log.unfinished():
                 self.worker.run_once()
             return not self.engine.log.unfinished()
@@ -387,3 +388,76 @@ def test_bad_rules_are_refused_with_field_errors(cloud_rig):
         "ticket.labels",
     }
     assert cloud_rig.rules.rules() == []
+
+
+def test_a_create_waiting_for_confirmation_makes_its_group_wait_not_a_second_ticket(cloud_rig):
+    rig = cloud_rig
+    rig.rule(group_by="table", window_minutes=60)
+    rig.add(anomaly(1, fields=("A",)), anomaly(2, fields=("B",), check=2, minutes=5))
+    requests.post(
+        rig.sandbox.base_url + "/_sandbox/faults",
+        json={"kind": "drop", "method": "POST", "path": r"/issue$"},
+        timeout=5,
+    ).raise_for_status()
+    first = rig.rules.run()
+    assert [(r.step.anomaly_id, r.outcome) for r in first.results] == [
+        (1, "created"),
+        (2, "waiting"),
+    ]
+    assert rig.key_of(1) is None  # Jira's answer was lost: not confirmed yet
+    assert [r.outcome for r in rig.rules.run().results] == ["waiting"]
+    rig.drain()  # reconciled, then sent again: one ticket
+    key = rig.key_of(1)
+    assert key is not None
+    assert [(r.outcome, r.ticket_key) for r in rig.rules.run().results] == [("linked", key)]
+    assert len(rig.issues()) == 1
+
+
+def test_rule_comments_are_automatic_and_held_to_the_update_limit(cloud_rig):
+    rig = cloud_rig
+    rig.rule()
+    rig.add(anomaly(1))
+    rig.rules.run()
+    rig.add(*(anomaly(i, minutes=i) for i in (2, 3, 4)))
+    assert [r.outcome for r in rig.rules.run().results] == ["seen_again"] * 3
+    limited = SyncWorker(
+        rig.engine, rig.tickets, refresh_interval_s=0, update_limit=lambda: UpdateLimit(1, 60)
+    )
+    for _ in range(3):  # one row per ticket and pass: the second meets the limit
+        limited.run_once()
+    comments = [r for r in rig.engine.log.recent(100) if r.action == SyncAction.COMMENT]
+    assert {r.mode for r in comments} == {SyncMode.AUTOMATIC}
+    assert sorted(r.status for r in comments) == ["deferred", "ok", "pending"]
+
+
+def test_a_rule_ticket_carries_project_type_priority_labels_components_and_assignee(rig):
+    assignee = "sandbox-account-1" if rig.active.client.cloud else "admin"
+    rig.rule(
+        ticket=TicketTemplate(
+            project="DQ",
+            issue_type="Bug",
+            priority="High",
+            labels=("dq-rule", "orders"),
+            components=("Pipelines",),
+            assignee=assignee,
+        )
+    )
+    rig.add(anomaly(1))
+    assert [r.outcome for r in rig.rules.run().results] == ["created"]
+    issue = rig.sandbox.runtime.state.get(rig.key_of(1))
+    assert (issue.project_key, issue.issuetype_id, issue.priority) == ("DQ", "10002", "High")
+    assert {"dq-rule", "orders", "anomaly-desk-1"} <= set(issue.labels)
+    assert issue.components == ["10100"] and issue.assignee == assignee
+    [create] = [r for r in rig.engine.log.recent(10) if r.action == SyncAction.CREATE]
+    assert create.mode == SyncMode.AUTOMATIC and create.actor == "rule orders"
+
+
+def test_a_ticket_jira_refuses_is_recorded_as_failed_and_not_tried_again(cloud_rig):
+    rig = cloud_rig
+    rig.rule(ticket=TicketTemplate(components=("Nope",)))
+    rig.add(anomaly(1))
+    [result] = rig.rules.run().results
+    assert result.outcome == "failed" and "Nope" in result.message
+    assert rig.rules.run().results == []
+    assert rig.issues() == []
+    assert [a.outcome for a in rig.rules.applications()] == ["failed"]
