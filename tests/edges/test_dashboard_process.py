@@ -16,7 +16,7 @@ from tests.edges.server import ROOT, free_port, start_dashboard
 from tests.waiting import wait_until
 
 # dashboard.py's navigation: the default page is "" (Anomalies), then the others.
-NAVIGATION = ["", "connect", "tickets", "jira", "log", "statistics", "settings", "api"]
+NAVIGATION = ["", "connect", "tickets", "jira", "rules", "log", "statistics", "settings", "api"]
 
 
 def test_a_page_address_opened_first_shows_the_navigation(tmp_path):
