@@ -102,9 +102,47 @@ def show_plan(plan: list[dict]) -> None:
     st.dataframe(pd.DataFrame(plan)[columns], hide_index=True)
 
 
+def conditions_inputs() -> RuleConditions:
+    st.markdown("**When** (empty: any)")
+    datastores = dict(rules.datastores())
+    picked = st.multiselect(
+        "Datastores",
+        list(datastores),
+        key="rules_new_datastores",
+        format_func=lambda i: f"{datastores[i]} ({i})",
+    )
+    c1, c2 = st.columns(2)
+    tables = c1.text_input("Tables (comma-separated)", key="rules_new_tables")
+    types = c2.multiselect("Anomaly types", ["shape", "record"], key="rules_new_types")
+    weight_min = c1.number_input("Weight at least", min_value=0, value=None, key="rules_new_wmin")
+    weight_max = c2.number_input("Weight at most", min_value=0, value=None, key="rules_new_wmax")
+    tags = c1.text_input("Any of the tags", key="rules_new_tags")
+    checks = c2.text_input("Failed check's rule type (any of)", key="rules_new_checks")
+    return RuleConditions(
+        tuple(picked),
+        words(tables),
+        tuple(types),
+        weight_min,
+        weight_max,
+        words(tags),
+        words(checks),
+    )
+
+
+def ticket_inputs() -> TicketTemplate:
+    st.markdown("**Ticket** (empty: the connection's defaults)")
+    t1, t2, t3 = st.columns(3)
+    project = t1.text_input("Project", key="rules_new_project")
+    issue_type = t2.text_input("Issue type", key="rules_new_issue_type")
+    priority = t3.text_input("Priority", key="rules_new_priority")
+    labels = t1.text_input("Labels (comma-separated)", key="rules_new_labels")
+    components = t2.text_input("Components", key="rules_new_components")
+    assignee = t3.text_input("Assignee (account id / user name)", key="rules_new_assignee")
+    return TicketTemplate(project, issue_type, priority, words(labels), words(components), assignee)
+
+
 def new_rule_form() -> None:
     st.subheader("New rule")
-    datastores = dict(rules.datastores())
     with st.form("rules_new", border=True):
         name = st.text_input("Name", key="rules_new_name", max_chars=100)
         action = st.radio(
@@ -114,32 +152,7 @@ def new_rule_form() -> None:
             key="rules_new_action",
             format_func=lambda a: "Make a ticket" if a == "ticket" else "Do not ticket",
         )
-        st.markdown("**When** (empty: any)")
-        picked = st.multiselect(
-            "Datastores",
-            list(datastores),
-            key="rules_new_datastores",
-            format_func=lambda i: f"{datastores[i]} ({i})",
-        )
-        c1, c2 = st.columns(2)
-        tables = c1.text_input("Tables (comma-separated)", key="rules_new_tables")
-        types = c2.multiselect("Anomaly types", ["shape", "record"], key="rules_new_types")
-        weight_min = c1.number_input(
-            "Weight at least", min_value=0, value=None, key="rules_new_wmin"
-        )
-        weight_max = c2.number_input(
-            "Weight at most", min_value=0, value=None, key="rules_new_wmax"
-        )
-        tags = c1.text_input("Any of the tags", key="rules_new_tags")
-        checks = c2.text_input("Failed check's rule type (any of)", key="rules_new_checks")
-        st.markdown("**Ticket** (empty: the connection's defaults)")
-        t1, t2, t3 = st.columns(3)
-        project = t1.text_input("Project", key="rules_new_project")
-        issue_type = t2.text_input("Issue type", key="rules_new_issue_type")
-        priority = t3.text_input("Priority", key="rules_new_priority")
-        labels = t1.text_input("Labels (comma-separated)", key="rules_new_labels")
-        components = t2.text_input("Components", key="rules_new_components")
-        assignee = t3.text_input("Assignee (account id / user name)", key="rules_new_assignee")
+        conditions, ticket = conditions_inputs(), ticket_inputs()
         g1, g2, g3 = st.columns(3)
         group_by = g1.selectbox(
             "One ticket per", list(GROUPS), key="rules_new_group", format_func=GROUPS.get
@@ -149,27 +162,11 @@ def new_rule_form() -> None:
             "Reopen if closed under (days)", min_value=0, value=7, key="rules_new_reopen"
         )
         submitted = st.form_submit_button("Save (paused)", key="rules_new_save")
-    if not submitted:
-        return
-    draft = RuleDraft(
-        name=name,
-        action=action,
-        conditions=RuleConditions(
-            tuple(picked),
-            words(tables),
-            tuple(types),
-            weight_min,
-            weight_max,
-            words(tags),
-            words(checks),
-        ),
-        ticket=TicketTemplate(
-            project, issue_type, priority, words(labels), words(components), assignee
-        ),
-        group_by=group_by,
-        window_minutes=int(window),
-        reopen_days=int(reopen),
-    )
+    if submitted:
+        save(RuleDraft(name, action, conditions, ticket, group_by, int(window), int(reopen)))
+
+
+def save(draft: RuleDraft) -> None:
     try:
         made = rules.create(draft)
     except RuleRefused as exc:

@@ -292,20 +292,25 @@ def _quiet_link_in(
         return LinkRepository.find_active_in(
             cur, anomaly_id, earlier.connection_id, issue.key, issue.id
         )
+    _log_link_in(cur, link, actor, now)
+    return link
+
+
+def _log_link_in(cur, link: TicketLink, actor: str, now) -> None:
+    """The Log's row for a link rules made (no Jira call: nothing was sent)."""
     SyncLog.insert_in(
         cur,
         now=now,
         action=SyncAction.LINK,
         mode=SyncMode.AUTOMATIC,
         status=SyncStatus.OK,
-        anomaly_id=anomaly_id,
-        connection_id=earlier.connection_id,
+        anomaly_id=link.anomaly_id,
+        connection_id=link.connection_id,
         link_id=link.id,
-        ticket_id=issue.id,
-        ticket_key=issue.key,
-        ticket_url=issue.browse_url,
+        ticket_id=link.issue_id,
+        ticket_key=link.issue_key,
+        ticket_url=link.url,
         actor=actor,
         finished_at=now,
         attempts=0,
     )
-    return link
