@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+from lib.services import utc_now
+from tests.waiting import wait_until
+
 RULE = {
     "name": "customers",
     "conditions": {"containers": ["CUSTOMERS_1", "CUSTOMERS_2"], "rule_types": ["notNull"]},
@@ -84,3 +89,35 @@ def test_bad_rules_get_422_under_the_body_names(api):
 def test_rules_need_the_token(api):
     assert api.get("/api/rules", auth=False).status_code == 401
     assert api.post("/api/rules", json=RULE, auth=False).status_code == 401
+
+
+def test_an_import_over_the_api_runs_the_enabled_rules_on_the_worker(api):
+    rule = api.post("/api/rules", json={**RULE, "paused": False}).json()
+    assert rule["paused"] is False
+    row = {
+        "id": 77,
+        "datastore_id": 7,
+        "datastore_name": "Warehouse",
+        "container": "CUSTOMERS_1",
+        "fields": ["EMAIL"],
+        "type": "record",
+        "status": "Active",
+        "detected_at": "2025-12-21T01:50:00",
+        "failed_checks": [{"check_id": 9, "rule_type": "notNull", "message": "nulls"}],
+    }
+    services = api.services
+    # The first scheduled run: anomalies 1 and 2 get one ticket for the datastore, and the
+    # next is not due for minutes, so only the import's arrival can start one now.
+    assert len(services.rules.run_due(utc_now()).results) == 2
+    key = services.tickets.links_for(1)[0].issue_key
+    answer = api.post("/api/v1/import?filename=new.json", data=json.dumps([row]))
+    assert answer.status_code == 200 and answer.json()["inserted"] == 1
+    services.worker.start()
+    try:
+        links = wait_until(
+            lambda: services.tickets.links_for(77), 20, "the rule linking the imported anomaly"
+        )
+    finally:
+        services.worker.stop(timeout=5)
+    assert links[0].issue_key == key  # same datastore, within the window: the group's ticket
+    assert len(api.sandbox.runtime.state.issues) == 1

@@ -461,3 +461,32 @@ def test_a_ticket_jira_refuses_is_recorded_as_failed_and_not_tried_again(cloud_r
     assert rig.rules.run().results == []
     assert rig.issues() == []
     assert [a.outcome for a in rig.rules.applications()] == ["failed"]
+
+
+def test_dry_run_equals_the_run_for_reopen_and_new_tickets_before_a_later_skip_rule(cloud_rig):
+    rig = cloud_rig
+    early = rig.rule(name="early", reopen_days=7)
+    rig.add(anomaly(1), anomaly(2, container="STOCK", check=2))
+    rig.rules.run()
+    rig.close(rig.key_of(1), days_ago=1)
+    rig.close(rig.key_of(2), days_ago=20)
+    rig.rules.set_paused(early, True)
+    new = rig.rule(name="new", reopen_days=7, paused=True)
+    rig.rule(name="quiet", action="skip", conditions=RuleConditions(tags=("noise",)))
+    rig.rules.move(new, 1)
+    rig.add(
+        anomaly(3, minutes=10),  # 1 again, closed a day ago: reopen
+        anomaly(4, container="STOCK", check=2, minutes=10),  # 2 again, closed 20 days ago
+        anomaly(5, container="LOGS", check=3, tags=("noise",), minutes=10),  # new takes it
+    )
+    planned = [(s.anomaly_id, s.kind, s.target) for s in rig.rules.dry_run(new).steps]
+    assert planned == [
+        (3, StepKind.REOPEN, rig.key_of(1)),
+        (4, StepKind.CREATE, "a new ticket"),
+        (5, StepKind.CREATE, "a new ticket"),
+    ]
+    rig.rules.set_paused(new, False)
+    report = rig.rules.run()
+    assert [(s.anomaly_id, s.kind, s.target) for s in report.steps] == planned
+    assert [r.outcome for r in report.results] == ["reopened", "created", "created"]
+    assert rig.key_of(3) == rig.key_of(1) and rig.key_of(4) not in (None, rig.key_of(2))
