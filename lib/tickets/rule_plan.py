@@ -79,7 +79,10 @@ class Step:
             StepKind.CREATE: f"a new ticket: {self.summary}",
             StepKind.LINK: f"linked to {self.target}, with its details as a comment",
             StepKind.SEEN_AGAIN: f"comment on {self.target}: {self.comment}",
-            StepKind.REOPEN: f"reopen {self.target} and comment: {self.comment}",
+            StepKind.REOPEN: (
+                f"reopen {self.target} and comment: {self.comment} "
+                "(a new ticket if the workflow allows no reopening)"
+            ),
             StepKind.WAIT: "waits: the ticket it would share is not confirmed by Jira yet",
         }
         return f"Anomaly {self.anomaly_id} ({self.rule_name}): {words[self.kind]}"
@@ -235,7 +238,12 @@ class _Planner:
         if self._now - closed_at(earlier, self._now) < timedelta(days=rule.reopen_days):
             text = seen_again_text(anomaly, count, reopened=True)
             return replace(
-                base, kind=StepKind.REOPEN, ticket_key=earlier.key, seen_count=count, comment=text
+                base,
+                kind=StepKind.REOPEN,
+                ticket_key=earlier.key,
+                seen_count=count,
+                comment=text,
+                summary=summary_for(rule, anomaly),  # for a new ticket if it cannot be reopened
             )
         return None  # closed long ago: a new ticket (or the group's)
 

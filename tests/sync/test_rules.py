@@ -490,3 +490,26 @@ def test_dry_run_equals_the_run_for_reopen_and_new_tickets_before_a_later_skip_r
     assert [(s.anomaly_id, s.kind, s.target) for s in report.steps] == planned
     assert [r.outcome for r in report.results] == ["reopened", "created", "created"]
     assert rig.key_of(3) == rig.key_of(1) and rig.key_of(4) not in (None, rig.key_of(2))
+
+
+def test_a_ticket_that_cannot_be_reopened_gives_way_to_a_new_one(cloud_rig):
+    rig = cloud_rig
+    rig.rule(reopen_days=7)
+    rig.add(anomaly(1))
+    rig.rules.run()
+    old = rig.key_of(1)
+    rig.close(old, days_ago=1)
+    rig.add(anomaly(2, minutes=10))
+    requests.post(
+        rig.sandbox.base_url + "/_sandbox/faults",
+        json={"kind": "status", "status": 403, "method": "GET", "path": r"/transitions$"},
+        timeout=5,
+    ).raise_for_status()
+    [result] = rig.rules.run().results
+    assert result.outcome == "created" and f"{old} could not be reopened" in result.message
+    new = rig.key_of(2)
+    assert new not in (None, old)
+    assert rig.sandbox.runtime.state.get(new).summary.startswith("Record anomaly in Warehouse")
+    assert rig.rules.paused() is None  # a refusal about one ticket is not the integration failing
+    [failed] = [r for r in rig.engine.log.recent(50) if r.action == SyncAction.TRANSITION]
+    assert failed.status == "failed" and failed.error_kind == "permission"
