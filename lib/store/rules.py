@@ -25,6 +25,7 @@ from datetime import datetime
 
 import duckdb
 
+# The anomaly columns and row reader are the anomalies repository's own: one definition.
 from lib.store.anomalies import _ANOMALY_COLUMNS, _row_to_anomaly
 from lib.store.db import Database
 from lib.store.models import Anomaly, FailedCheck

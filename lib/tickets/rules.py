@@ -9,7 +9,8 @@ Decisions, and why:
 - A new rule starts paused: a person looks at its dry run, then enables it.
 - Runs happen on the worker thread (``run_due``: when anomalies arrived, and
   every ``RUN_EVERY``), and when a person asks (the page's and API's Run
-  now); a lock keeps two runs from planning the same anomalies.
+  now); one run at a time: a second one asked meanwhile returns at once
+  (never two plans for the same anomalies, never a page waiting on Jira).
 - Rules do not run while the integration is failing
   (``IntegrationHealth.automation_paused``): they would only add failures.
   A person resumes it on the Rules page (or any page's banner).
@@ -265,7 +266,9 @@ class RuleService:
         active = self._engine.client_provider()
         if active is None:
             return RunReport(message="No Jira connection is active: rules wait.")
-        with self._lock:
+        if not self._lock.acquire(blocking=False):  # the worker's run, say: never wait on Jira
+            return RunReport(message="A run is under way; its results show here when it ends.")
+        try:
             paused = self._engine.health.automation_paused(active.connection_id)
             if paused is not None:
                 return RunReport(paused=paused, message=f"Rules are paused: {paused.reason}")
@@ -273,6 +276,8 @@ class RuleService:
             steps, lookup, anomalies = self._plan(rules, active, CANDIDATE_LIMIT)
             self._note_closed(active, lookup)
             return self._carry_out(steps[:RUN_BATCH], rules, anomalies, active)
+        finally:
+            self._lock.release()
 
     def anomalies_arrived(self, *_ignored) -> None:
         """Anomalies came in (an import, the API): the worker runs the rules on its next pass."""

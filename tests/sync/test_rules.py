@@ -513,3 +513,14 @@ def test_a_ticket_that_cannot_be_reopened_gives_way_to_a_new_one(cloud_rig):
     assert rig.rules.paused() is None  # a refusal about one ticket is not the integration failing
     [failed] = [r for r in rig.engine.log.recent(50) if r.action == SyncAction.TRANSITION]
     assert failed.status == "failed" and failed.error_kind == "permission"
+
+
+def test_one_run_at_a_time(cloud_rig):
+    rig = cloud_rig
+    rig.rule()
+    rig.add(anomaly(1))
+    with rig.rules._lock:  # a run under way (the worker's)
+        second = rig.rules.run()
+    assert second.results == [] and "under way" in second.message
+    assert rig.issues() == []
+    assert [r.outcome for r in rig.rules.run().results] == ["created"]
