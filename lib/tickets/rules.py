@@ -8,7 +8,7 @@ Decisions, and why:
   then does (tested).
 - A new rule starts paused: a person looks at its dry run, then enables it.
 - Runs happen on the worker thread (``run_due``: when anomalies arrived, and
-  every ``RUN_EVERY``), and when a person asks (the page's and API's Run
+  every ``RUN_EVERY``), and when a person asks (the page's Run rules
   now); one run at a time: a second one asked meanwhile returns at once
   (never two plans for the same anomalies, never a page waiting on Jira).
 - Rules do not run while the integration is failing
