@@ -329,6 +329,39 @@ class RuleStore:
             [connection_id, key, closed_at],
         )
 
+    def observe_closures(self, connection_id: int) -> int:
+        """Note when each ticket rules made or used was first seen closed (or open again).
+
+        Jira's close time is not stored, so the first refresh that read a done
+        status stands for it (within a refresh interval of the truth); asked on
+        every scheduled run, so a ticket closed long ago stays long closed
+        however often it is refreshed since. Returns how many rows changed.
+        """
+        with self._db.transaction() as cur:
+            rows = cur.execute(
+                "WITH keys AS (SELECT DISTINCT coalesce(a.ticket_key, s.ticket_key) AS key"
+                "   FROM rule_applications a LEFT JOIN sync_log s ON s.id = a.create_log_id"
+                "   WHERE a.connection_id = ?),"
+                # the latest read of the ticket decides, as in group_ticket / fingerprint_ticket
+                " state AS (SELECT k.key, coalesce(arg_max(l.status_category,"
+                "   coalesce(l.last_synced_at, l.linked_at)) = 'done', false) AS done,"
+                "   max(l.last_synced_at) AS synced FROM keys k JOIN ticket_links l"
+                "   ON upper(l.issue_key) = upper(k.key) AND l.connection_id = ?"
+                "   AND l.unlinked_at IS NULL GROUP BY k.key)"
+                " SELECT st.key, st.done, st.synced, r.closed_seen_at FROM state st"
+                " LEFT JOIN rule_tickets r ON r.connection_id = ? AND r.ticket_key = st.key",
+                [connection_id, connection_id, connection_id],
+            ).fetchall()
+            changed = 0
+            for key, done, synced, seen in rows:
+                if done and seen is None:
+                    self.note_closed_in(cur, connection_id, key, synced)
+                    changed += 1
+                elif not done and seen is not None:
+                    self.note_closed_in(cur, connection_id, key, None)
+                    changed += 1
+        return changed
+
     @staticmethod
     def mark_status_in(
         cur, connection_id: int, key: str, status_name: str | None, category: str | None

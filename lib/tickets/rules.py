@@ -33,7 +33,7 @@ from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.store.models import ANOMALY_TYPES
 from lib.store.rules import Application, KnownTicket, RuleDraft, RuleStore, TicketRule
-from lib.tickets.rule_plan import Step, StepKind, closed_at, plan
+from lib.tickets.rule_plan import Step, StepKind, plan
 from lib.tickets.rule_run import JiraTrouble, StepResult, StepRunner
 from lib.tickets.service import TicketService
 
@@ -136,22 +136,16 @@ def _clean(draft: RuleDraft) -> RuleDraft:
 
 
 class _Lookup:
-    """The store's tickets for one connection, each asked once per plan."""
+    """The store's tickets, for one connection."""
 
     def __init__(self, store: RuleStore, connection_id: int):
         self._store, self._connection = store, connection_id
-        self.seen: dict[str, KnownTicket] = {}
-
-    def _keep(self, ticket: KnownTicket | None) -> KnownTicket | None:
-        if ticket is not None and ticket.key:
-            self.seen[ticket.key] = ticket
-        return ticket
 
     def group_ticket(self, rule_id: int, group_key: str) -> KnownTicket | None:
-        return self._keep(self._store.group_ticket(self._connection, rule_id, group_key))
+        return self._store.group_ticket(self._connection, rule_id, group_key)
 
     def fingerprint_ticket(self, fingerprint: str) -> KnownTicket | None:
-        return self._keep(self._store.fingerprint_ticket(self._connection, fingerprint))
+        return self._store.fingerprint_ticket(self._connection, fingerprint)
 
 
 class RuleService:
@@ -257,7 +251,7 @@ class RuleService:
         rule = self.get(rule_id)
         active = self._active_or_refuse()
         rules = [replace(r, paused=False) if r.id == rule.id else r for r in self.store.all()]
-        steps, _, _ = self._plan(rules, active, CANDIDATE_LIMIT)
+        steps, _ = self._plan(rules, active, CANDIDATE_LIMIT)
         mine = [s for s in steps if s.rule_id == rule.id]
         return RunReport(mine, message=f"{len(mine)} anomalies match {rule.name} now.")
 
@@ -272,9 +266,9 @@ class RuleService:
             paused = self._engine.health.automation_paused(active.connection_id)
             if paused is not None:
                 return RunReport(paused=paused, message=f"Rules are paused: {paused.reason}")
+            self.store.observe_closures(active.connection_id)
             rules = self.store.all()
-            steps, lookup, anomalies = self._plan(rules, active, CANDIDATE_LIMIT)
-            self._note_closed(active, lookup)
+            steps, anomalies = self._plan(rules, active, CANDIDATE_LIMIT)
             return self._carry_out(steps[:RUN_BATCH], rules, anomalies, active)
         finally:
             self._lock.release()
@@ -291,6 +285,9 @@ class RuleService:
         self._arrived.clear()
         self._next_run = now + RUN_EVERY
         if not any(not r.paused for r in self.store.all()):
+            active = self._engine.client_provider()
+            if active is not None:  # paused rules' dry runs still need close times
+                self.store.observe_closures(active.connection_id)
             return None
         report = self.run()
         if report.results:
@@ -304,21 +301,12 @@ class RuleService:
         return active
 
     def _plan(self, rules, active: ActiveJira, limit: int):
-        """(the steps, the lookup it used, the anomalies by id)."""
+        """(the steps, the anomalies by id)."""
         lookup = _Lookup(self.store, active.connection_id)
         anomalies = self.store.candidates(active.connection_id, limit)
         enabled = [r for r in rules if not r.paused]
         steps = plan(enabled, anomalies, lookup, self._clock())
-        return steps, lookup, {a.id: a for a in anomalies}
-
-    def _note_closed(self, active: ActiveJira, lookup: _Lookup) -> None:
-        """Remember when each closed ticket the plan looked at was first seen closed."""
-        now = self._clock()
-        with self._db.transaction() as cur:
-            for key, ticket in lookup.seen.items():
-                when = closed_at(ticket, now) if ticket.done else None
-                if ticket.done or ticket.closed_seen_at is not None:
-                    RuleStore.note_closed_in(cur, active.connection_id, key, when)
+        return steps, {a.id: a for a in anomalies}
 
     def _carry_out(self, steps: list[Step], rules, anomalies, active: ActiveJira) -> RunReport:
         by_id = {r.id: r for r in rules}

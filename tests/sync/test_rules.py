@@ -524,3 +524,35 @@ def test_one_run_at_a_time(cloud_rig):
     assert second.results == [] and "under way" in second.message
     assert rig.issues() == []
     assert [r.outcome for r in rig.rules.run().results] == ["created"]
+
+
+def test_a_ticket_closed_long_ago_stays_long_closed_however_often_it_is_refreshed(cloud_rig):
+    rig = cloud_rig
+    rig.rule(reopen_days=7)
+    rig.add(anomaly(1))
+    rig.rules.run()
+    old = rig.key_of(1)
+    rig.close(old, days_ago=30)  # the refresh 30 days ago read it done; a run noted it
+    rig.tickets.refresh(rig.tickets.links_for(1)[0].id)  # read again now: still done
+    rig.add(anomaly(2, minutes=10))
+    assert [s.kind for s in rig.rules.dry_run(1).steps] == [StepKind.CREATE]
+    assert [r.outcome for r in rig.rules.run().results] == ["created"]
+    assert rig.sandbox.runtime.state.get(old).status_id == "10001"
+
+
+def test_close_times_are_noted_while_every_rule_is_paused(cloud_rig):
+    rig = cloud_rig
+    rule_id = rig.rule(reopen_days=7)
+    rig.add(anomaly(1))
+    rig.rules.run()
+    old = rig.key_of(1)
+    rig.rules.set_paused(rule_id, True)
+    rig.active.client.do_transition(old, "31")
+    now = rig.clock.now
+    rig.clock.now = now - timedelta(days=20)
+    rig.tickets.refresh(rig.tickets.links_for(1)[0].id)
+    assert rig.rules.run_due(rig.clock()) is None  # no enabled rule: only the close time
+    rig.clock.now = now
+    rig.tickets.refresh(rig.tickets.links_for(1)[0].id)
+    rig.add(anomaly(2, minutes=10))
+    assert [s.kind for s in rig.rules.dry_run(rule_id).steps] == [StepKind.CREATE]
