@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lib.http.api.common import errors
 from lib.http.api.errors import ApiError
-from lib.http.api.models import UtcTime, _Input
+from lib.http.api.models import UtcTime
 from lib.services import Services
 from lib.store.rules import RuleConditions, RuleDraft, TicketRule, TicketTemplate
 from lib.tickets.rules import (
@@ -32,7 +32,10 @@ from lib.tickets.rules import (
 )
 
 RuleId = Path(ge=1, le=2**62, description="The rule's id")
-ShortText = Field(max_length=255)
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 422, not ignored
 
 
 class RuleConditionsBody(_Input):
