@@ -178,12 +178,22 @@ def seen_again_text(anomaly: Anomaly, count: int, *, reopened: bool = False) -> 
 
 
 def plan(
-    rules: Sequence[TicketRule], anomalies: Sequence[Anomaly], known: TicketLookup, now: datetime
+    rules: Sequence[TicketRule],
+    anomalies: Sequence[Anomaly],
+    known: TicketLookup,
+    now: datetime,
+    limit: int | None = None,
 ) -> list[Step]:
-    """Each matched anomaly's step, in the order the run carries them out."""
+    """Each matched anomaly's step, in the order the run carries them out.
+
+    ``limit`` stops after that many steps: a plan is decided in order, so its
+    first N steps are the same with or without it (a run takes a batch).
+    """
     planner = _Planner(known, now)
-    steps = []
+    steps: list[Step] = []
     for anomaly in sorted(anomalies, key=lambda a: (a.detected_at, a.id)):
+        if limit is not None and len(steps) >= limit:
+            break
         rule = first_match(rules, anomaly)
         if rule is not None:
             steps.append(planner.decide(rule, anomaly))

@@ -251,7 +251,7 @@ class RuleService:
         rule = self.get(rule_id)
         active = self._active_or_refuse()
         rules = [replace(r, paused=False) if r.id == rule.id else r for r in self.store.all()]
-        steps, _ = self._plan(rules, active, CANDIDATE_LIMIT)
+        steps, _ = self._plan(rules, active, None)
         mine = [s for s in steps if s.rule_id == rule.id]
         return RunReport(mine, message=f"{len(mine)} anomalies match {rule.name} now.")
 
@@ -268,8 +268,8 @@ class RuleService:
                 return RunReport(paused=paused, message=f"Rules are paused: {paused.reason}")
             self.store.observe_closures(active.connection_id)
             rules = self.store.all()
-            steps, anomalies = self._plan(rules, active, CANDIDATE_LIMIT)
-            return self._carry_out(steps[:RUN_BATCH], rules, anomalies, active)
+            steps, anomalies = self._plan(rules, active, RUN_BATCH)
+            return self._carry_out(steps, rules, anomalies, active)
         finally:
             self._lock.release()
 
@@ -300,13 +300,13 @@ class RuleService:
             raise RuleRefused("No Jira connection is active: connect to Jira first.")
         return active
 
-    def _plan(self, rules, active: ActiveJira, limit: int):
-        """(the steps, the anomalies by id)."""
+    def _plan(self, rules, active: ActiveJira, steps: int | None):
+        """(at most ``steps`` steps, the anomalies by id): the dry run's and the run's plan."""
         lookup = _Lookup(self.store, active.connection_id)
-        anomalies = self.store.candidates(active.connection_id, limit)
+        anomalies = self.store.candidates(active.connection_id, CANDIDATE_LIMIT)
         enabled = [r for r in rules if not r.paused]
-        steps = plan(enabled, anomalies, lookup, self._clock())
-        return steps, {a.id: a for a in anomalies}
+        planned = plan(enabled, anomalies, lookup, self._clock(), steps)
+        return planned, {a.id: a for a in anomalies}
 
     def _carry_out(self, steps: list[Step], rules, anomalies, active: ActiveJira) -> RunReport:
         by_id = {r.id: r for r in rules}

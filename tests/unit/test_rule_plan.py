@@ -203,3 +203,11 @@ def test_summaries_follow_the_grouping():
     assert plan([rule()], [a], Known(), NOW)[0].summary == (
         "Record anomaly in Warehouse.ORDERS: nulls"
     )
+
+
+def test_a_limited_plan_is_the_first_steps_of_the_whole_plan():
+    anomalies = [anomaly(i, fields=(f"F{i % 3}",), check=i % 3, minutes=i) for i in range(1, 12)]
+    rules = [rule(group_by="table", window_minutes=4)]
+    whole = plan(rules, anomalies, Known(), NOW)
+    assert len(whole) == 11 and {s.kind for s in whole} >= {StepKind.CREATE, StepKind.LINK}
+    assert plan(rules, anomalies, Known(), NOW, limit=4) == whole[:4]
