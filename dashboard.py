@@ -16,6 +16,7 @@ PAGES = {
         st.Page("pages/connect.py", title="Connect to Jira", icon=":material/link:"),
         st.Page("pages/tickets.py", title="Tickets", icon=":material/confirmation_number:"),
         st.Page("pages/jira.py", title="Jira", icon=":material/open_in_browser:"),
+        st.Page("pages/rules.py", title="Rules", icon=":material/rule:"),
         st.Page("pages/reconciliation.py", title="Reconciliation", icon=":material/sync_problem:"),
     ],
     "Operations": [

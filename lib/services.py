@@ -49,6 +49,7 @@ from lib.store.db import Database
 from lib.tickets.automation import AutomationService
 from lib.tickets.inbound import InboundPoll
 from lib.tickets.reconciliation import ReconciliationService
+from lib.tickets.rules import RuleService
 from lib.tickets.service import TicketService
 
 log = logging.getLogger("anomaly_desk.services")
@@ -86,6 +87,7 @@ class Services:
     site: JiraSite
     inbound: InboundPoll | None = None  # the worker's batched poll of linked tickets
     reconciliation: ReconciliationService | None = None  # the Reconciliation page
+    rules: RuleService | None = None  # auto-ticket rules (the Rules page, /api/rules)
 
     @property
     def health(self) -> IntegrationHealth:
@@ -169,8 +171,13 @@ def _build(settings: Settings, db: Database) -> Services:
     jira = ActiveJiraProvider(connections)
     engine = SyncEngine(db, jira, clock=utc_now)
     tickets = TicketService(db, engine, lambda: connections.public_url(connections.active()))
+    rules = RuleService(db, engine, tickets)
     changes = AnomalyChanges(
-        db, utc_now, on_enqueued=engine.notify, active_connection=lambda: connections.active().id
+        db,
+        utc_now,
+        on_enqueued=engine.notify,
+        active_connection=lambda: connections.active().id,
+        on_imported=rules.anomalies_arrived,
     )
     inbound = _inbound(db, connections, changes)
     worker = SyncWorker(
@@ -179,6 +186,7 @@ def _build(settings: Settings, db: Database) -> Services:
         refresh_interval_s=settings.refresh_minutes * 60,
         housekeeping=lambda now: retention.cleanup_if_due(db, now),
         poller=inbound,
+        scheduled=rules.run_due,
     )
     return Services(
         settings,
@@ -205,6 +213,7 @@ def _build(settings: Settings, db: Database) -> Services:
             lambda link_ids: _resync(jira, inbound, link_ids),
             lambda exc: explain(exc, connections.active()),
         ),
+        rules=rules,
     )
 
 

@@ -139,7 +139,9 @@ class AnomalyChanges:
         *,
         active_connection: Callable[[], int | None] | None = None,
         on_enqueued: Callable[[], None] | None = None,
+        on_imported: Callable[[ImportResult], None] | None = None,
     ):
+        self._on_imported = on_imported  # after an import commits: auto-ticket rules run
         self._db = db
         self._repo = AnomalyRepository(db)
         self._clock = clock
@@ -264,7 +266,10 @@ class AnomalyChanges:
             ImportRefused: the file or one of its rows is bad; nothing was changed.
         """
         items = parse_records(read_records(filename, data))
-        return self.import_parsed(items, actor=Actor.importer(filename), mode=mode)
+        result = self.import_parsed(items, actor=Actor.importer(filename), mode=mode)
+        if self._on_imported is not None and result.inserted:
+            self._on_imported(result)  # new anomalies: the rules look at them next
+        return result
 
     def import_parsed(
         self, items: Sequence[ParsedAnomaly], *, actor: Actor | str, mode: Mode

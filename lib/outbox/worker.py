@@ -62,10 +62,12 @@ class SyncWorker:
         update_limit: Callable[[], UpdateLimit] | None = None,
         housekeeping: Callable[[datetime], object] | None = None,
         poller: InboundPoller | None = None,
+        scheduled: Callable[[datetime], object] | None = None,
     ):
         self.engine = engine
         self.poller = poller  # given: the batched poll replaces the per-link refresh
         self._housekeeping = housekeeping  # e.g. the daily log cleanup; asked every few minutes
+        self._scheduled = scheduled  # e.g. the auto-ticket rules; asked after every pass
         self.tickets = tickets
         self.poll_s = poll_s
         self.batch = batch
@@ -119,6 +121,7 @@ class SyncWorker:
                 log.exception("sync.worker.pass_failed")
                 worked = 0
             self._keep_house()
+            self._run_scheduled()
             if not worked:
                 self._wake.wait(self._idle_wait())
 
@@ -133,6 +136,15 @@ class SyncWorker:
             self._housekeeping(now)
         except Exception:  # noqa: BLE001 - cleanup must never stop the sync
             log.exception("sync.worker.housekeeping_failed")
+
+    def _run_scheduled(self) -> None:
+        """The scheduled hook (it decides itself whether anything is due)."""
+        if self._scheduled is None or self._stop.is_set():
+            return
+        try:
+            self._scheduled(self.engine.clock())
+        except Exception:  # noqa: BLE001 - a failing rule run must never stop the sync
+            log.exception("sync.worker.scheduled_failed")
 
     def _idle_wait(self) -> float:
         now = self.engine.clock()

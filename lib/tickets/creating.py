@@ -36,11 +36,16 @@ class TicketRefused(ValueError):
     """A ticket action that cannot be done; the message says why, in a user's words."""
 
     def __init__(
-        self, message: str, field_errors: dict[str, str] | None = None, log_id: int | None = None
+        self,
+        message: str,
+        field_errors: dict[str, str] | None = None,
+        log_id: int | None = None,
+        kind: str | None = None,
     ):
         super().__init__(message)
         self.field_errors = dict(field_errors or {})
         self.log_id = log_id
+        self.kind = kind  # the ErrorKind when a Jira call failed (rules tell a blip from a refusal)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from lib.jira import BadRequest, Issue, JiraError, NotFound, jql_quote, looks_like_issue_key
+from lib.jira import (
+    BadRequest,
+    Issue,
+    JiraError,
+    NotFound,
+    error_kind,
+    jql_quote,
+    looks_like_issue_key,
+)
 from lib.outbox.engine import Delivery, SyncEngine
-from lib.outbox.policy import OK, ActiveJira, enqueue_comment_in
+from lib.outbox.policy import OK, SKIPPED, ActiveJira, enqueue_comment_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
 from lib.store.db import Database
 from lib.store.links import DuplicateLink, LinkRepository, TicketLink
@@ -154,9 +162,18 @@ class TicketService(TicketCreation):
         return self._active().client.get_issue(text.upper() if looks_like_issue_key(text) else text)
 
     def link_existing(
-        self, anomaly_id: int, key: str, actor: str, mode: str = SyncMode.MANUAL
+        self,
+        anomaly_id: int,
+        key: str,
+        actor: str,
+        mode: str = SyncMode.MANUAL,
+        *,
+        send_now: bool = True,
     ) -> LinkResult:
         """Link an existing issue and add the anomaly's details to it as a comment.
+
+        ``send_now=False`` (auto-ticket rules) leaves the comment to the worker,
+        which holds automatic comments to the update limit.
 
         Raises:
             TicketRefused: not a key, unknown issue, or already linked.
@@ -215,6 +232,10 @@ class TicketService(TicketCreation):
             comment_id = enqueue_comment_in(
                 cur, link, text=doc_text(doc), doc=doc, mode=mode, actor=actor, now=now
             )
+        if not send_now:
+            self._engine.notify()
+            queued = Delivery(comment_id, SyncStatus.PENDING, SKIPPED, "queued for the worker")
+            return LinkResult(link, queued)
         delivery = self._engine.deliver(comment_id, active)
         if delivery.outcome != OK:
             self._engine.notify()
@@ -250,7 +271,7 @@ class TicketService(TicketCreation):
                     request_json=to_json({"method": "GET", "path": f"/issue/{key}"}),
                     latency_ms=round((time.monotonic() - started) * 1000, 1),
                 )
-            raise TicketRefused(message, log_id=log_id) from None
+            raise TicketRefused(message, log_id=log_id, kind=str(error_kind(exc))) from None
 
     def unlink(self, link_id: int, actor: str) -> TicketLink:
         """Remove a link (logged); the Jira issue is not touched.

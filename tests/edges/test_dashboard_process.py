@@ -21,6 +21,7 @@ NAVIGATION = [
     "connect",
     "tickets",
     "jira",
+    "rules",
     "reconciliation",
     "log",
     "statistics",

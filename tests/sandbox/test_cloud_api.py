@@ -124,9 +124,19 @@ def test_unknown_issue_is_404_in_jiras_words(cloud):
         ({"project": {"key": "NOPE"}}, "project", "valid project is required"),
         ({"issuetype": {"name": "Epic"}}, "issuetype", "The issue type selected is invalid."),
         (
+            {"reporter": {"accountId": "x"}},
+            "reporter",
+            "Field 'reporter' cannot be set. It is not on the appropriate screen, or unknown.",
+        ),
+        (
             {"assignee": {"accountId": "x"}},
             "assignee",
-            "Field 'assignee' cannot be set. It is not on the appropriate screen, or unknown.",
+            "Specified user does not exist or you do not have required permissions",
+        ),
+        (
+            {"assignee": {"name": "sandbox-account-1"}},  # Cloud names users by accountId
+            "assignee",
+            "Specified user does not exist or you do not have required permissions",
         ),
     ],
 )

@@ -162,6 +162,41 @@ EXPECTED = {
         ("reason", "VARCHAR", False, None),
         ("anomalies", "INTEGER", False, None),
     ],
+    # migration 015
+    "ticket_rules": [
+        ("id", "BIGINT", False, "nextval('ticket_rule_ids')"),
+        ("position", "INTEGER", False, None),
+        ("name", "VARCHAR", False, None),
+        ("paused", "BOOLEAN", False, "true"),
+        ("action", "VARCHAR", False, None),
+        ("conditions_json", "VARCHAR", False, None),
+        ("ticket_json", "VARCHAR", False, None),
+        ("group_by", "VARCHAR", False, None),
+        ("window_minutes", "INTEGER", False, None),
+        ("reopen_days", "INTEGER", False, None),
+        ("created_at", "TIMESTAMP", False, None),
+        ("updated_at", "TIMESTAMP", False, None),
+    ],
+    # migration 015
+    "rule_applications": [
+        ("anomaly_id", "BIGINT", False, None),
+        ("connection_id", "BIGINT", False, None),
+        ("rule_id", "BIGINT", False, None),
+        ("outcome", "VARCHAR", False, None),
+        ("ticket_key", "VARCHAR", True, None),
+        ("create_log_id", "BIGINT", True, None),
+        ("fingerprint", "VARCHAR", False, None),
+        ("group_key", "VARCHAR", True, None),
+        ("detected_at", "TIMESTAMP", False, None),
+        ("applied_at", "TIMESTAMP", False, None),
+        ("note", "VARCHAR", True, None),
+    ],
+    # migration 015
+    "rule_tickets": [
+        ("connection_id", "BIGINT", False, None),
+        ("ticket_key", "VARCHAR", False, None),
+        ("closed_seen_at", "TIMESTAMP", True, None),
+    ],
     # made by the migration runner itself
     "schema_migrations": [
         ("version", "INTEGER", False, None),

@@ -20,6 +20,7 @@ from lib.http.api.auth import require_token
 from lib.http.api.errors import BODY_LIMIT, IMPORT_LIMIT, GuardMiddleware, install_error_handlers
 from lib.http.api.legacy import legacy_router
 from lib.http.api.operations import operations_router
+from lib.http.api.rules import rules_router
 from lib.http.api.ticket_links import links_router
 from lib.http.api.ticketing import ticketing_router
 from lib.http.api.tokens import tokens_for
@@ -51,5 +52,6 @@ def build_api(
     api.include_router(anomalies_router(get_services, auth))
     api.include_router(ticketing_router(get_services, auth))
     api.include_router(links_router(get_services, auth))
+    api.include_router(rules_router(get_services, auth))
     api.add_middleware(GuardMiddleware, body_limit=body_limit, import_limit=import_limit)
     return api

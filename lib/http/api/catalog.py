@@ -51,6 +51,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("Operations", "GET", "/statistics?tz=UTC", "The Statistics page's counters"),
     Endpoint("Operations", "GET", "/health", "Status, anomalies, outbox depth (no token)",
              open=True),
+    Endpoint("Rules", "GET", "/rules", "Auto-ticket rules in order, and why they are paused"),
+    Endpoint("Rules", "POST", "/rules", "A new rule (paused until you enable it)",
+             {"name": "orders", "conditions": {"containers": ["ORDERS"]}, "group_by": "table",
+              "window_minutes": 60, "ticket": {"priority": "High", "labels": ["dq"]}}),
+    Endpoint("Rules", "GET", "/rules/1", "One rule"),
+    Endpoint("Rules", "PUT", "/rules/1", "Replace a rule (\"paused\": false enables it)",
+             {"name": "orders", "paused": False, "group_by": "table"}),
+    Endpoint("Rules", "DELETE", "/rules/1", "Delete a rule (its tickets stay)"),
+    Endpoint("Rules", "POST", "/rules/1/dry-run",
+             "What the rule would do now: which tickets, which comments (sends nothing)"),
 )  # fmt: skip
 
 

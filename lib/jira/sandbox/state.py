@@ -185,6 +185,7 @@ class Issue:
     environment: Any = None  # rich text, stored as sent (ADF or wiki)
     duedate: str | None = None  # YYYY-MM-DD
     components: list[str] = field(default_factory=list)  # component ids
+    assignee: str | None = None  # the one user: its accountId (Cloud) or name (Data Center)
     custom: dict[str, Any] = field(default_factory=dict)  # customfield_NNNNN -> value
     assignee: str | None = None  # a sandbox user (config.PRIMARY_USER / OTHER_USER)
     resolution: str | None = None  # a Resolution id, set by a transition into Done

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from lib.jira.demo_credentials import DEMO_DC_USERNAME
+
 from .richtext import adf_problem
 from .state import (
     CUSTOM_FIELDS,
@@ -39,8 +41,11 @@ SETTABLE = {
     "environment",
     "duedate",
     "components",
+    "assignee",
     *(f.id for f in CUSTOM_FIELDS),
 }
+# The sandbox's one user, as each flavour names a user in a field.
+ASSIGNABLE = {"3": ("accountId", "sandbox-account-1"), "2": ("name", DEMO_DC_USERNAME)}
 
 
 @dataclass
@@ -104,6 +109,7 @@ def check_issue_payload(
         _check_rich_text(fields, name, version, changes.values, errors)
     _check_duedate(fields, changes, errors)
     _check_components(fields, changes, errors)
+    _check_assignee(fields, version, changes, errors)
     _check_custom(fields, version, changes, errors)
     _check_priority(fields, changes, errors)
     _check_labels(fields, body.get("update"), changes, errors)
@@ -164,6 +170,25 @@ def _check_components(fields: dict, changes: IssueChanges, errors: dict) -> None
             return
         ids.append(found.id)
     changes.values["components"] = list(dict.fromkeys(ids))
+
+
+def _check_assignee(fields: dict, version: str, changes: IssueChanges, errors: dict) -> None:
+    """Cloud names a user by ``accountId``, Data Center by ``name``; null unassigns."""
+    if "assignee" not in fields:
+        return
+    ref, (attribute, known) = fields["assignee"], ASSIGNABLE[version]
+    if ref is None:
+        changes.values["assignee"] = None
+        return
+    given = ref.get(attribute) if isinstance(ref, dict) else None
+    if given != known:
+        errors["assignee"] = (
+            "Specified user does not exist or you do not have required permissions"
+            if version == "3"
+            else f"User '{given}' does not exist."
+        )
+        return
+    changes.values["assignee"] = given
 
 
 def _check_custom(fields: dict, version: str, changes: IssueChanges, errors: dict) -> None:

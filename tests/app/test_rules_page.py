@@ -1,0 +1,119 @@
+"""The Rules page under AppTest: create a rule, dry-run it, enable and pause it, delete it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.jira import BadCredentials
+from lib.services import utc_now
+from lib.store.models import Anomaly, FailedCheck
+
+
+def make_anomaly(ident: int, container: str) -> Anomaly:
+    return Anomaly(
+        ident,
+        7,
+        "Warehouse",
+        container,
+        (f"FIELD_{ident}",),
+        "record",
+        "Active",
+        None,
+        datetime(2026, 3, 1, 9, ident),
+        "desc",
+        5,
+        ("crm",),
+        (FailedCheck(100 + ident, "notNull", "values are null"),),
+    )
+
+
+@pytest.fixture
+def svc(sandbox_services):
+    sandbox_services.anomalies.upsert_many(
+        [make_anomaly(1, "ORDERS"), make_anomaly(2, "ORDERS"), make_anomaly(3, "STOCK")], utc_now()
+    )
+    return sandbox_services
+
+
+@pytest.fixture
+def at(svc, page_path):
+    app = AppTest.from_file(page_path("rules"), default_timeout=30)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def create(at, name: str, tables: str = "ORDERS", group: str = "table") -> None:
+    at.text_input(key="rules_new_name").set_value(name)
+    at.text_input(key="rules_new_tables").set_value(tables)
+    at.selectbox(key="rules_new_group").set_value(group)
+    at.button(key="rules_new_save").click().run()
+    assert not at.exception
+
+
+def test_create_dry_run_enable_pause_and_delete_a_rule(at, svc, jira_sandbox):
+    assert at.title[0].value == "Rules"
+    assert "No rules yet." in at.info[0].value
+    create(at, "orders")
+    [rule] = svc.rules.rules()
+    assert rule.paused and rule.conditions.containers == ("ORDERS",)
+    assert "Saved orders, paused" in at.success[0].value
+    at.button(key=f"rules_{rule.id}_dry").click().run()
+    assert any("Dry run: 2 anomalies" in i.value for i in at.info)
+    plan = at.dataframe[0].value
+    assert list(plan["anomaly_id"]) == [1, 2]
+    assert list(plan["action"]) == ["create", "link"]
+    assert jira_sandbox.runtime.state.issues == {}  # nothing was sent
+    at.button(key=f"rules_{rule.id}_toggle").click().run()
+    assert svc.rules.get(rule.id).paused is False
+    at.button(key=f"rules_{rule.id}_toggle").click().run()
+    assert svc.rules.get(rule.id).paused is True
+    at.button(key=f"rules_{rule.id}_delete").click().run()
+    assert "Delete rule orders?" in at.warning[0].value
+    assert svc.rules.rules() != []  # asked, not done
+    at.button(key=f"rules_{rule.id}_delete_yes").click().run()
+    assert svc.rules.rules() == []
+    assert "Deleted rule orders." in at.success[0].value
+
+
+def test_keep_it_cancels_the_delete(at, svc):
+    create(at, "orders")
+    [rule] = svc.rules.rules()
+    at.button(key=f"rules_{rule.id}_delete").click().run()
+    at.button(key=f"rules_{rule.id}_delete_no").click().run()
+    assert [r.id for r in svc.rules.rules()] == [rule.id]
+    assert not at.warning
+
+
+def test_a_bad_rule_is_refused_and_nothing_is_saved(at, svc):
+    at.text_input(key="rules_new_name").set_value("spaces")
+    at.text_input(key="rules_new_labels").set_value("two words")
+    at.button(key="rules_new_save").click().run()
+    assert "Fix the fields marked below." in at.error[0].value
+    assert any("ticket.labels: Labels have no spaces." in c.value for c in at.caption)
+    assert svc.rules.rules() == []
+
+
+def test_run_now_and_what_rules_did(at, svc, jira_sandbox):
+    create(at, "orders")
+    [rule] = svc.rules.rules()
+    at.button(key=f"rules_{rule.id}_toggle").click().run()
+    at.button(key="rules_run").click().run()
+    assert any("2 anomalies handled." in i.value for i in at.info)
+    assert len(jira_sandbox.runtime.state.issues) == 1
+    at.run()
+    done = at.dataframe[0].value
+    assert sorted(done["outcome"]) == ["created", "linked"]
+
+
+def test_the_pause_reason_and_resume(at, svc):
+    connection = svc.jira().connection_id
+    svc.health.record_failure(connection, BadCredentials("Jira said 401"))
+    at.run()
+    assert "Automation is paused" in at.error[0].value and "credentials" in at.error[0].value
+    at.button(key="rules_resume").click().run()
+    assert svc.rules.paused() is None
+    assert not at.error
