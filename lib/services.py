@@ -38,6 +38,7 @@ from lib.outbox.engine import SyncEngine
 from lib.outbox.health import IntegrationHealth
 from lib.outbox.worker import SyncWorker
 from lib.reporting import retention
+from lib.reporting.integration import IntegrationStatusService
 from lib.reporting.log_service import LogService
 from lib.reporting.operator_settings import OperatorSettings
 from lib.reporting.statistics import StatisticsService
@@ -85,6 +86,11 @@ class Services:
     def health(self) -> IntegrationHealth:
         """The integration's health (the engine records every call's outcome there)."""
         return self.sync.health
+
+    @property
+    def integration(self) -> IntegrationStatusService:
+        """The sidebar's and banner's one call: connection, health, outbox depth; Resume."""
+        return IntegrationStatusService(self.db, self.health, self.connections.active, utc_now)
 
 
 def services_for(settings: Settings) -> Services:

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from lib.store.db import Database
-from lib.store.sync_log import SyncAction, SyncMode, SyncStatus
+from lib.store.sync_log import UNFINISHED, SyncAction, SyncMode, SyncStatus
 
 PAGE_SIZE = 50
 EXPORT_CAP = 200_000
@@ -125,6 +125,14 @@ class LogRecord:
 
 
 @dataclass(frozen=True)
+class OutboxDepth:
+    """How much work waits for Jira: unfinished rows and when the oldest was queued."""
+
+    depth: int
+    oldest_at: datetime | None  # created_at of the oldest unfinished row (naive UTC)
+
+
+@dataclass(frozen=True)
 class CsvExport:
     data: bytes
     rows: int  # rows in the file
@@ -222,6 +230,20 @@ class LogQueries:
         finally:
             os.unlink(path)
         return CsvExport(data, min(matching, int(cap)), matching)
+
+    def outbox_depth(self) -> OutboxDepth:
+        """Unfinished rows (pending, sending, deferred) and the oldest one's time: one query.
+
+        Runs on every page's rerun (the sidebar), so it reads two columns and
+        returns one row instead of loading the queue.
+        """
+        with self._db.read() as cur:
+            depth, oldest = cur.execute(
+                "SELECT count(*), min(created_at) FROM sync_log"
+                " WHERE list_contains(?::VARCHAR[], status)",
+                [[str(s) for s in UNFINISHED]],
+            ).fetchone()
+        return OutboxDepth(int(depth), oldest)
 
     def record(self, log_id: int) -> LogRecord | None:
         """One row's request, response and delivery state; None if gone."""
