@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 import requests
 
 from lib.http.api.errors import api_field_errors
+from lib.jira import BadCredentials
 
 from .conftest import TOKEN
 
@@ -26,7 +28,30 @@ def test_health_is_open_and_counts_the_outbox(base, bare_services):
         "anomalies": 2,
         "outbox_depth": 0,
         "oldest_pending_age_s": None,
+        "integration": {
+            "state": "connected",
+            "reason": None,
+            "kind": None,
+            "since": None,
+            "automation_paused": False,
+            "explanation": None,
+        },
     }
+
+
+def test_health_says_when_the_integration_fails_and_why(base, bare_services):
+    connection_id = bare_services.connections.active().id
+    bare_services.health.record_success(connection_id)
+    bare_services.health.record_failure(connection_id, BadCredentials("Jira answered 401"))
+    integration = requests.get(f"{base}/api/health", timeout=5).json()["integration"]
+    assert integration["state"] == "failing" and integration["automation_paused"] is True
+    assert integration["kind"] == "authentication"
+    assert "Jira answered 401" in integration["reason"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", integration["since"])
+    assert "expired or been revoked" in integration["explanation"]
+    bare_services.integration.resume("alice")
+    after = requests.get(f"{base}/api/health", timeout=5).json()["integration"]
+    assert (after["state"], after["automation_paused"]) == ("connected", False)
 
 
 def test_v1_health_keeps_its_path_and_shape(base):

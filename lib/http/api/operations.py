@@ -11,7 +11,7 @@ from lib.http.api.common import MAX_PAGE_SIZE, IsoTime, errors, naive_utc, pages
 from lib.http.api.errors import ApiError
 from lib.http.api.models import Health, LogPageOut, Statistics
 from lib.reporting.log_service import LogFilter
-from lib.services import Services, utc_now
+from lib.services import Services
 
 LogStatus = Literal["Pending", "Ok", "Failed", "Deferred"]
 LogAction = Literal["create", "update", "comment", "link", "unlink", "refresh"]
@@ -22,16 +22,22 @@ def operations_router(get_services: Callable[[], Services], auth: Callable) -> A
 
     @router.get("/health", response_model=Health)
     def health() -> dict:
-        """Open (no token): status, anomalies, outbox depth and its oldest pending row's age."""
+        """Open (no token): status, anomalies, outbox depth and age, the integration's health."""
         services = get_services()
-        queue = services.sync.log.unfinished()
-        oldest = min((row.created_at for row in queue), default=None)
-        age = (utc_now() - oldest).total_seconds() if oldest else None
+        status = services.integration.status()
         return {
             "status": "ok",
             "anomalies": services.anomalies.count(),
-            "outbox_depth": len(queue),
-            "oldest_pending_age_s": round(age, 3) if age is not None else None,
+            "outbox_depth": status.outbox_depth,
+            "oldest_pending_age_s": status.oldest_pending_age_s,
+            "integration": {
+                "state": str(status.state),
+                "reason": status.reason,
+                "kind": status.kind,
+                "since": status.since,
+                "automation_paused": status.automation_paused,
+                "explanation": status.explanation,
+            },
         }
 
     @router.get(
