@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from lib.jira.errors import ErrorKind
+from lib.jira.wording import kind_label
 from lib.reporting import retention
 from lib.reporting.masking import mask_text, pretty_masked
 from lib.store.app_settings import LogRetention
@@ -58,6 +60,7 @@ class LogDetails:
     next_attempt_at: datetime | None
     permanent: bool
     error: str | None
+    error_kind: str | None = None
 
     @property
     def retryable(self) -> bool:
@@ -70,6 +73,8 @@ class LogService:
     PAGE_SIZE = PAGE_SIZE
     EXPORT_CAP = EXPORT_CAP
     LIMIT = retention.LIMIT
+    ERROR_KINDS = tuple(ErrorKind)  # the Log's kind filter, in this order
+    kind_label = staticmethod(kind_label)  # "rate_limited" -> "Rate limited"
 
     def __init__(
         self,
@@ -103,6 +108,7 @@ class LogService:
             row.next_attempt_at,
             row.permanent,
             mask_text(row.error) if row.error else row.error,
+            row.error_kind,
         )
 
     def retry(self, log_id: int):

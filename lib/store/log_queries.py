@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from lib.jira.errors import ErrorKind
 from lib.store.db import Database
 from lib.store.sync_log import UNFINISHED, SyncAction, SyncMode, SyncStatus
 
@@ -54,6 +55,7 @@ class LogStatus(StrEnum):
 
 
 _ACTIONS = frozenset(LogAction)
+_KINDS = frozenset(ErrorKind)
 _MODES = {LogType.MANUAL: SyncMode.MANUAL, LogType.AUTOMATIC: SyncMode.AUTOMATIC}
 STORED_STATUSES = {
     LogStatus.PENDING: (SyncStatus.PENDING, SyncStatus.SENDING),
@@ -68,7 +70,8 @@ _LABELS = (
     " WHEN 'ok' THEN 'Ok' WHEN 'failed' THEN 'Failed' ELSE 'Deferred' END AS status"
 )
 _PAGE_COLUMNS = (
-    f"id, created_at, {_LABELS}, action, anomaly_id, ticket_id, ticket_key, ticket_url, error"
+    f"id, created_at, {_LABELS}, action, anomaly_id, ticket_id, ticket_key, ticket_url, error,"
+    " error_kind"
 )
 _EXPORT_COLUMNS = (
     "id, strftime(created_at, '%Y-%m-%d %H:%M:%S') AS time_utc, "
@@ -87,6 +90,7 @@ class LogFilter:
     start: datetime | None = None  # inclusive, naive UTC
     end: datetime | None = None  # exclusive, naive UTC
     text: str = ""
+    error_kinds: tuple[str, ...] = ()  # ErrorKind values (lib.jira.errors)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class LogEntry:
     ticket_key: str | None
     ticket_url: str | None
     error: str | None
+    error_kind: str | None = None  # ErrorKind of the last failed attempt
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,7 @@ class LogRecord:
     next_attempt_at: datetime | None
     permanent: bool
     error: str | None
+    error_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,10 @@ def where(flt: LogFilter) -> tuple[str, list]:
     if stored:
         clauses.append("list_contains(?::VARCHAR[], status)")
         params.append(stored)
+    kinds = [str(k) for k in flt.error_kinds if k in _KINDS]
+    if kinds:
+        clauses.append("list_contains(?::VARCHAR[], error_kind)")
+        params.append(kinds)
     if flt.start is not None:
         clauses.append("created_at >= ?")
         params.append(flt.start)
@@ -250,7 +260,7 @@ class LogQueries:
         with self._db.read() as cur:
             row = cur.execute(
                 "SELECT id, action, status, request_json, response_json, attempts,"
-                " next_attempt_at, permanent, error FROM sync_log WHERE id = ?",
+                " next_attempt_at, permanent, error, error_kind FROM sync_log WHERE id = ?",
                 [int(log_id)],
             ).fetchone()
         return LogRecord(*row) if row else None

@@ -150,3 +150,25 @@ def test_settings_save_and_clean_up(seeded, app):
     # Ok row 1 and failed row 2 are finished: the newest (2) stays, 1 goes.
     assert "Removed 1 entries" in app.success[0].value
     assert table(app)["id"].tolist() == [4, 3, 2]
+
+
+def test_errors_are_labelled_by_kind_and_filtered_by_kind(seeded, app):
+    insert_log(
+        seeded.db,
+        [
+            {"id": 5, "created_at": NOW - timedelta(minutes=30), "action": "create",
+             "status": "failed", "error": "Jira answered 401", "error_kind": "authentication"},
+            {"id": 6, "created_at": NOW - timedelta(minutes=20), "action": "comment",
+             "status": "failed", "error": "Jira answered 429", "error_kind": "rate_limited"},
+        ],
+    )  # fmt: skip
+    app.run()
+    frame = table(app)
+    assert frame.set_index("id")["error kind"].to_dict()[6] == "Rate limited"
+    assert frame.set_index("id")["error kind"].to_dict()[5] == "Authentication"
+    app.multiselect(key="log_error_kind").select("rate_limited").run()
+    assert table(app)["id"].tolist() == [6]
+    app.multiselect(key="log_error_kind").select("authentication").run()
+    assert table(app)["id"].tolist() == [6, 5]
+    app.number_input(key="log_detail_id").set_value(5).run()
+    assert app.error[0].value.startswith("**Authentication** · Jira answered 401")

@@ -251,6 +251,7 @@ class LogEntryOut(BaseModel):
     ticket_key: str | None
     ticket_url: str | None
     error: str | None
+    error_kind: str | None = Field(None, description="Failure kind of a failed row")
 
 
 class LogPageOut(BaseModel):

@@ -15,6 +15,16 @@ from lib.services import Services
 
 LogStatus = Literal["Pending", "Ok", "Failed", "Deferred"]
 LogAction = Literal["create", "update", "comment", "link", "unlink", "refresh"]
+ErrorKindIn = Literal[
+    "authentication",
+    "permission",
+    "validation",
+    "not_found",
+    "rate_limited",
+    "network",
+    "server",
+    "other",
+]
 
 
 def operations_router(get_services: Callable[[], Services], auth: Callable) -> APIRouter:
@@ -53,6 +63,7 @@ def operations_router(get_services: Callable[[], Services], auth: Callable) -> A
         start: IsoTime | None = Query(None, description="From (inclusive, UTC)"),
         end: IsoTime | None = Query(None, description="To (exclusive, UTC)"),
         q: str = Query("", max_length=200, description="Ticket key, error text or anomaly id"),
+        error_kind: list[ErrorKindIn] = Query([], description="Failure kind (repeatable)"),
         page: int = Query(1, ge=1, le=100_000),
         size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
     ) -> dict:
@@ -63,6 +74,7 @@ def operations_router(get_services: Callable[[], Services], auth: Callable) -> A
             start=naive_utc(start),
             end=naive_utc(end),
             text=q,
+            error_kinds=tuple(error_kind),
         )
         found = get_services().log.page(flt, page_no=page, size=size)
         return {
