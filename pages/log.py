@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from components.common import services
+from components.common import actor, services
 from lib.reporting.log_service import LogAction, LogFilter, LogStatus, LogType
 
 log = services().log
@@ -122,17 +122,28 @@ def export(flt: LogFilter, matching: int) -> None:
 
 def retry(log_id: int) -> None:
     try:
-        row = log.retry(log_id)  # the engine's retry also wakes the worker at once
+        result = log.retry(log_id, actor())  # an outbox row also wakes the worker at once
     except ValueError as exc:
         flash("error", str(exc))
     else:
-        again = (
-            " Jira is checked for an earlier attempt first, so it never makes a second ticket."
-            if row.action == "create"
-            else ""
-        )
-        flash("success", f"Log entry {log_id} is queued again.{again}")
+        flash("success" if result.ok else "error", result.message)
     st.rerun()
+
+
+def copy_as_curl(log_id: int) -> None:
+    """The request as the engine sends it, the credentials left to shell variables."""
+    with st.expander("Copy as cURL", icon=":material/terminal:"):
+        try:
+            found = log.curl(log_id)
+        except ValueError as exc:
+            st.caption(str(exc))
+            return
+        names = ", ".join(f"`{name}`" for name in found.variables)
+        st.caption(
+            f"The request the engine sends for this row, as it would send it now. Set {names} "
+            "in your shell first: the secret is never part of the command."
+        )
+        st.code(found.command, language="bash")
 
 
 def details(log_id: int) -> None:
@@ -153,6 +164,7 @@ def details(log_id: int) -> None:
         st.error(f"**{kind}** · {found.error}" if kind else found.error)
     if found.retryable and st.button("Retry", key="log_retry", icon=":material/replay:"):
         retry(found.id)
+    copy_as_curl(found.id)
     left, right = st.columns(2)
     left.markdown("**Sent** (secrets masked)")
     left.code(found.request or "(nothing recorded)", language="json")

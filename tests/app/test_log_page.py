@@ -172,3 +172,29 @@ def test_errors_are_labelled_by_kind_and_filtered_by_kind(seeded, app):
     assert table(app)["id"].tolist() == [6, 5]
     app.number_input(key="log_detail_id").set_value(5).run()
     assert app.error[0].value.startswith("**Authentication** · Jira answered 401")
+
+
+def test_a_row_offers_its_request_as_curl_without_the_secret(seeded, app):
+    body = {"fields": {"project": {"key": "DQ"}, "summary": "Nulls in orders"}}
+    insert_log(
+        seeded.db,
+        [
+            {"id": 7, "created_at": NOW - timedelta(minutes=5), "action": "create",
+             "status": "failed", "anomaly_id": 7, "request_json": json.dumps(body),
+             "idempotency_key": "anomaly-desk-7", "request_id": "r-7",
+             "error": "Jira answered HTTP 503", "error_kind": "server"},
+        ],
+    )  # fmt: skip
+    app.run()
+    app.number_input(key="log_detail_id").set_value(7).run()
+    command = app.code[0].value
+    assert command.startswith("curl --request POST")
+    assert (
+        "/sandbox/rest/api/3/issue \\\n" in command
+        and '-u "$JIRA_EMAIL:$JIRA_API_TOKEN"' in command
+    )
+    assert '"summary": "Nulls in orders"' in command
+    assert "sandbox-api-token" not in command and "Basic " not in command
+    assert any("JIRA_API_TOKEN" in c.value for c in app.caption)
+    app.number_input(key="log_detail_id").set_value(2).run()  # a comment without its text
+    assert any("holds no comment text" in c.value for c in app.caption)
