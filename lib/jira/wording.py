@@ -218,7 +218,7 @@ _PAUSED = {
     ),
     "server": (
         "Jira (or a proxy before it) failed with server errors (HTTP 5xx) on every call: "
-        "try again later; if it persists, tell the Jira admin."
+        "Resume once Jira answers again; if it persists, tell the Jira admin."
     ),
 }
 
