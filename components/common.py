@@ -72,9 +72,16 @@ def integration_chrome(svc: Services) -> None:
         if status.oldest_pending_age_s is not None
         else ""
     )
+    last = (
+        f"  \nLast calls failed: {status.kind_label or 'error'}"
+        if status.state_label == "Degraded"
+        else ""
+    )
     with st.sidebar:
         st.markdown(f"**Jira:** {status.connection_kind}{demo} · :{colour}[{status.state_label}]")
-        st.caption(f"{status.connection_label}  \nOutbox: {status.outbox_depth:,} waiting{oldest}")
+        st.caption(
+            f"{status.connection_label}  \nOutbox: {status.outbox_depth:,} waiting{oldest}{last}"
+        )
     if status.automation_paused:
         failing_banner(svc, status)
 

@@ -62,6 +62,7 @@ def test_the_sidebar_names_the_connection_its_state_and_the_outbox(svc, page_pat
     fail(svc, 1, JiraTimeout("read timed out"))
     at = run(page_path)
     assert "Degraded" in sidebar_text(at) and banner(at) == []
+    assert "Last calls failed: Network" in sidebar_text(at)
 
 
 @pytest.mark.parametrize("page", EVERY_PAGE)
