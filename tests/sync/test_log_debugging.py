@@ -230,3 +230,16 @@ def test_retry_links_again_after_a_failed_link_and_unlinks_are_not_retried(cloud
     [unlink] = h.log_rows(action="unlink")
     with pytest.raises(ValueError, match="not a failed row"):
         log.retry(unlink.id, "bob")
+
+
+def test_a_read_as_curl_is_the_recorded_call_and_runs(harness):
+    h = harness
+    link = h.tickets.create_ticket(1, summary="s", actor="alice").link
+    h.tickets.refresh(link.id)
+    [row] = h.log_rows(action="refresh")
+    command = log_service(h).curl(row.id).command
+    assert_no_secret(command)
+    method, url, body = parsed(command)
+    assert (method, body) == ("GET", None) and url == h.client.url(f"/issue/{link.issue_id}")
+    status, answer = run_curl(h, command)
+    assert status == 200 and json.loads(answer)["key"] == link.issue_key
