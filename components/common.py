@@ -51,7 +51,63 @@ def services() -> Services:
         st.error(str(exc))
         st.stop()
     _warn_if_settings_changed(svc.settings)
+    integration_chrome(svc)
     return svc
+
+
+_STATE_COLOURS = {"Connected": "green", "Degraded": "orange", "Failing": "red"}
+
+
+def integration_chrome(svc: Services) -> None:
+    """The sidebar's health at a glance and, while failing, the banner with Resume.
+
+    Every page calls ``services()`` once, at its top, so both appear on every
+    page (and on a page run alone under AppTest) from one service call.
+    """
+    status = svc.integration.status()
+    colour = _STATE_COLOURS[status.state_label]
+    demo = " (demo)" if status.demo else ""
+    oldest = (
+        f" · oldest {age_words(status.oldest_pending_age_s)}"
+        if status.oldest_pending_age_s is not None
+        else ""
+    )
+    last = (
+        f"  \nLast calls failed: {status.kind_label or 'error'}"
+        if status.state_label == "Degraded"
+        else ""
+    )
+    with st.sidebar:
+        st.markdown(f"**Jira:** {status.connection_kind}{demo} · :{colour}[{status.state_label}]")
+        st.caption(
+            f"{status.connection_label}  \nOutbox: {status.outbox_depth:,} waiting{oldest}{last}"
+        )
+    if status.automation_paused:
+        failing_banner(svc, status)
+
+
+def failing_banner(svc: Services, status) -> None:
+    """Why the integration is failing, and Resume (automation stays paused until then)."""
+    kind = f" ({status.kind_label})" if status.kind_label else ""
+    since = f" since {status.since:%Y-%m-%d %H:%M} UTC" if status.since else ""
+    st.error(
+        f"**The Jira integration is failing{kind}{since}: automation is paused.** "
+        f"{status.explanation}",
+        icon=":material/error:",
+    )
+    if status.reason:
+        st.caption(f"Last failure: {status.reason}")
+    if st.button("Resume", key="health_resume", icon=":material/play_arrow:"):
+        svc.integration.resume(actor())
+        st.rerun()
+
+
+def age_words(seconds: float) -> str:
+    """An age in the largest whole unit: 45 s, 3 min, 2 h, 4 d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
 
 
 def _warn_if_settings_changed(running: Settings) -> None:

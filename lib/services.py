@@ -40,7 +40,8 @@ from lib.outbox.engine import SyncEngine
 from lib.outbox.health import IntegrationHealth
 from lib.outbox.worker import SyncWorker
 from lib.reporting import retention
-from lib.reporting.log_service import LogService
+from lib.reporting.integration import IntegrationStatusService
+from lib.reporting.log_service import LogService, Resend
 from lib.reporting.operator_settings import OperatorSettings
 from lib.reporting.statistics import StatisticsService
 from lib.settings import Settings
@@ -93,6 +94,11 @@ class Services:
     def health(self) -> IntegrationHealth:
         """The integration's health (the engine records every call's outcome there)."""
         return self.sync.health
+
+    @property
+    def integration(self) -> IntegrationStatusService:
+        """The sidebar's and banner's one call: connection, health, outbox depth; Resume."""
+        return IntegrationStatusService(self.db, self.health, self.connections.active, utc_now)
 
 
 def services_for(settings: Settings) -> Services:
@@ -199,7 +205,18 @@ def _build(settings: Settings, db: Database) -> Services:
         tickets,
         worker,
         AutomationService(db, engine, jira),
-        LogService(db, utc_now, engine.retry),
+        LogService(
+            db,
+            utc_now,
+            engine.retry,
+            resend=Resend(
+                refresh=lambda link_id, actor: tickets.refresh(link_id, actor=actor),
+                link=lambda anomaly_id, key, actor: tickets.link_existing(anomaly_id, key, actor),
+            ),
+            connection_for=lambda cid: (
+                connections.active() if cid is None else connections.get(cid)
+            ),
+        ),
         StatisticsService(db, utc_now),
         OperatorSettings(db, settings, engine.notify),
         ConnectionService(connections, settings.sandbox_url),

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from components.common import services
+from components.common import actor, services
 from lib.reporting.log_service import LogAction, LogFilter, LogStatus, LogType
 
 log = services().log
@@ -37,14 +37,21 @@ def day_range(days) -> tuple[datetime | None, datetime | None]:
 
 
 def read_filter() -> LogFilter:
-    c1, c2, c3, c4, c5 = st.columns([1.2, 2, 2, 2, 2])
+    c1, c2, c3, c4, c5, c6 = st.columns([1.2, 2, 2, 2, 2, 2])
     types = c1.multiselect("Type", list(LogType), key="log_type")
     actions = c2.multiselect("Action", list(LogAction), key="log_action")
     statuses = c3.multiselect("Status", list(LogStatus), key="log_status")
-    days = c4.date_input("Between (UTC)", value=(), key="log_dates")
-    text = c5.text_input("Search key, error, anomaly id", key="log_text")
+    kinds = c4.multiselect(
+        "Error kind",
+        list(log.ERROR_KINDS),
+        format_func=log.kind_label,
+        key="log_error_kind",
+        help="What went wrong on a failed row: authentication, permission, validation, ...",
+    )
+    days = c5.date_input("Between (UTC)", value=(), key="log_dates")
+    text = c6.text_input("Search key, error, anomaly id", key="log_text")
     start, end = day_range(days)
-    return LogFilter(tuple(types), tuple(actions), tuple(statuses), start, end, text)
+    return LogFilter(tuple(types), tuple(actions), tuple(statuses), start, end, text, tuple(kinds))
 
 
 def table(flt: LogFilter) -> tuple[int | None, int]:
@@ -72,6 +79,7 @@ def table(flt: LogFilter) -> tuple[int | None, int]:
                 "ticket id": r.ticket_id,
                 "key": r.ticket_url or None,
                 "URL": r.ticket_url,
+                "error kind": log.kind_label(r.error_kind) or None,
                 "error": r.error,
             }
             for r in result.rows
@@ -114,17 +122,28 @@ def export(flt: LogFilter, matching: int) -> None:
 
 def retry(log_id: int) -> None:
     try:
-        row = log.retry(log_id)  # the engine's retry also wakes the worker at once
+        result = log.retry(log_id, actor())  # an outbox row also wakes the worker at once
     except ValueError as exc:
         flash("error", str(exc))
     else:
-        again = (
-            " Jira is checked for an earlier attempt first, so it never makes a second ticket."
-            if row.action == "create"
-            else ""
-        )
-        flash("success", f"Log entry {log_id} is queued again.{again}")
+        flash("success" if result.ok else "error", result.message)
     st.rerun()
+
+
+def copy_as_curl(log_id: int) -> None:
+    """The request as the engine sends it, the credentials left to shell variables."""
+    with st.expander("Copy as cURL", icon=":material/terminal:"):
+        try:
+            found = log.curl(log_id)
+        except ValueError as exc:
+            st.caption(str(exc))
+            return
+        names = ", ".join(f"`{name}`" for name in found.variables)
+        st.caption(
+            f"The request the engine sends for this row, as it would send it now. Set {names} "
+            "in your shell first: the secret is never part of the command."
+        )
+        st.code(found.command, language="bash")
 
 
 def details(log_id: int) -> None:
@@ -141,9 +160,11 @@ def details(log_id: int) -> None:
     )
     c3.metric("Permanent failure", "yes" if found.permanent else "no")
     if found.error:
-        st.error(found.error)
+        kind = log.kind_label(found.error_kind)
+        st.error(f"**{kind}** · {found.error}" if kind else found.error)
     if found.retryable and st.button("Retry", key="log_retry", icon=":material/replay:"):
         retry(found.id)
+    copy_as_curl(found.id)
     left, right = st.columns(2)
     left.markdown("**Sent** (secrets masked)")
     left.code(found.request or "(nothing recorded)", language="json")

@@ -10,8 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.common import actor, services
-from components.health_banner import health_banner
+from components.common import services
 from lib.store.rules import RuleConditions, RuleDraft, TicketRule, TicketTemplate
 from lib.tickets.rules import RuleRefused, step_rows
 
@@ -24,7 +23,8 @@ st.caption(
     "The first rule that matches an anomaly decides; paused rules are passed over. "
     "Everything they send is logged as Automatic, under the update limit."
 )
-health_banner(rules.paused(), rules.resume, actor(), key="rules")
+if rules.paused() is not None:  # the every-page banner above says why, with Resume
+    st.caption("Rules wait while automation is paused; Resume on the banner lets them run.")
 
 
 def words(text: str) -> tuple[str, ...]:

@@ -15,6 +15,12 @@ Decisions, and why:
 - ``connection`` is read by attribute (``host``, ``flavour``, ``auth_type``,
   ``kind``) so this module needs nothing from ``lib.connections``; any other
   error (an unreadable stored secret) is shown as its own message.
+- Failure kinds (``lib.jira.errors.ErrorKind``) are worded here too, by their
+  string value (this module cannot import ``errors``): ``kind_label`` for the
+  Log's column and filter, ``paused_because`` for the banner shown on every
+  page while the integration is failing. A 401 after the connection had worked
+  says the token may have expired or been revoked: Atlassian's API tokens now
+  expire, so that is the likely cause, not a typo.
 """
 
 from __future__ import annotations
@@ -176,3 +182,77 @@ def _odd_answer(error: Exception, code: str, connection: Any) -> str:
         status = getattr(error, "status", None)
         return f"Jira failed with a server error (HTTP {status}): try again later."
     return str(error)
+
+
+KIND_LABELS = {
+    "authentication": "Authentication",
+    "permission": "Permission",
+    "validation": "Validation",
+    "not_found": "Not found",
+    "rate_limited": "Rate limited",
+    "network": "Network",
+    "server": "Jira server error",
+    "other": "Other",
+}
+
+
+def kind_label(kind: str | None) -> str:
+    """A failure kind in one or two words ("" for no kind)."""
+    if not kind:
+        return ""
+    return KIND_LABELS.get(str(kind), str(kind).replace("_", " ").capitalize())
+
+
+_PAUSED = {
+    "permission": (
+        "Jira refused permission (HTTP 403) on every call: ask a Jira admin for the "
+        "project permissions, then Resume."
+    ),
+    "rate_limited": (
+        "Jira kept answering that its rate limit was reached (HTTP 429): automation "
+        "would only spend the limit further. Resume once the load has dropped."
+    ),
+    "network": (
+        "Jira could not be reached (timeouts, refused or dropped connections): check the "
+        "address, the network and the proxy, then Resume."
+    ),
+    "server": (
+        "Jira (or a proxy before it) failed with server errors (HTTP 5xx) on every call: "
+        "Resume once Jira answers again; if it persists, tell the Jira admin."
+    ),
+}
+
+
+def paused_because(
+    kind: str | None,
+    *,
+    worked_before: bool,
+    flavour: str | None = None,
+    auth_type: str | None = None,
+) -> str:
+    """Why automation is paused, in words a person can act on (the failing banner)."""
+    if str(kind) == "authentication":
+        return _credentials_refused(worked_before, flavour, auth_type)
+    return _PAUSED.get(
+        str(kind),
+        "Calls to Jira kept failing: look at the failed rows on the Log page, then Resume.",
+    )
+
+
+def _credentials_refused(worked_before: bool, flavour: str | None, auth_type: str | None) -> str:
+    if auth_type == "bearer":
+        secret, where = "personal access token", "Jira under Profile > Personal Access Tokens"
+    elif flavour == "cloud":
+        secret, where = "API token", "id.atlassian.com > Security > API tokens"
+    else:
+        secret, where = "password", "Jira"
+    if worked_before:
+        return (
+            f"Jira stopped accepting the connection's credentials (HTTP 401) after they had "
+            f"worked: the {secret} may have expired or been revoked (Atlassian API tokens now "
+            f"expire). Create a new one in {where}, enter it on Connect to Jira, then Resume."
+        )
+    return (
+        f"Jira refused the connection's credentials (HTTP 401): check the user and the "
+        f"{secret} on Connect to Jira, then Resume."
+    )

@@ -19,11 +19,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from lib.jira.errors import ErrorKind
 from lib.store.db import Database
-from lib.store.sync_log import SyncAction, SyncMode, SyncStatus
+from lib.store.sync_log import UNFINISHED, SyncAction, SyncMode, SyncStatus
 
 PAGE_SIZE = 50
 EXPORT_CAP = 200_000
+# Pages up to this many rows deep come from one scan (count and ids together);
+# deeper ones keep a list of that many ids out of memory and use OFFSET.
+ONE_SCAN_LIMIT = 10_000
 
 
 class LogType(StrEnum):
@@ -54,6 +58,7 @@ class LogStatus(StrEnum):
 
 
 _ACTIONS = frozenset(LogAction)
+_KINDS = frozenset(ErrorKind)
 _MODES = {LogType.MANUAL: SyncMode.MANUAL, LogType.AUTOMATIC: SyncMode.AUTOMATIC}
 STORED_STATUSES = {
     LogStatus.PENDING: (SyncStatus.PENDING, SyncStatus.SENDING),
@@ -68,7 +73,8 @@ _LABELS = (
     " WHEN 'ok' THEN 'Ok' WHEN 'failed' THEN 'Failed' ELSE 'Deferred' END AS status"
 )
 _PAGE_COLUMNS = (
-    f"id, created_at, {_LABELS}, action, anomaly_id, ticket_id, ticket_key, ticket_url, error"
+    f"id, created_at, {_LABELS}, action, anomaly_id, ticket_id, ticket_key, ticket_url, error,"
+    " error_kind"
 )
 _EXPORT_COLUMNS = (
     "id, strftime(created_at, '%Y-%m-%d %H:%M:%S') AS time_utc, "
@@ -87,6 +93,7 @@ class LogFilter:
     start: datetime | None = None  # inclusive, naive UTC
     end: datetime | None = None  # exclusive, naive UTC
     text: str = ""
+    error_kinds: tuple[str, ...] = ()  # ErrorKind values (lib.jira.errors)
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class LogEntry:
     ticket_key: str | None
     ticket_url: str | None
     error: str | None
+    error_kind: str | None = None  # ErrorKind of the last failed attempt
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,15 @@ class LogRecord:
     next_attempt_at: datetime | None
     permanent: bool
     error: str | None
+    error_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxDepth:
+    """How much work waits for Jira: unfinished rows and when the oldest was queued."""
+
+    depth: int
+    oldest_at: datetime | None  # created_at of the oldest unfinished row (naive UTC)
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,10 @@ def where(flt: LogFilter) -> tuple[str, list]:
     if stored:
         clauses.append("list_contains(?::VARCHAR[], status)")
         params.append(stored)
+    kinds = [str(k) for k in flt.error_kinds if k in _KINDS]
+    if kinds:
+        clauses.append("list_contains(?::VARCHAR[], error_kind)")
+        params.append(kinds)
     if flt.start is not None:
         clauses.append("created_at >= ?")
         params.append(flt.start)
@@ -160,16 +181,36 @@ def where(flt: LogFilter) -> tuple[str, list]:
         params.append(flt.end)
     text = flt.text.strip()
     if text:
-        # ILIKE is twice as fast as contains(lower(...)); the user's text is
-        # escaped so %, _ and \ match themselves, never act as wildcards.
-        pattern = "%" + re.sub(r"([%_\\])", r"\\\1", text) + "%"
-        clause = "ticket_key ILIKE ? ESCAPE '\\' OR error ILIKE ? ESCAPE '\\'"
-        params += [pattern, pattern]
-        if text.isdigit():
-            clause += " OR anomaly_id = ?"
-            params.append(int(text))
-        clauses.append(f"({clause})")
+        clause, text_params = _text_clause(text)
+        clauses.append(clause)
+        params += text_params
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _text_clause(text: str) -> tuple[str, list]:
+    """The search box: a ticket key, error words, or an anomaly id (digits).
+
+    Decisions (1,000,000 rows, bench/bench_log_search.py):
+    - ``ESCAPE`` only when the text holds ``%``, ``_`` or ``\\``: with it DuckDB
+      cannot use its plain substring match and each scan took ~1.7x as long
+      (the count query of a search twice as long). Escaped, those characters
+      match themselves, never act as wildcards.
+    - The key is matched case-sensitively against the upper-cased text
+      (``LIKE``, not ``ILIKE``): Jira's issue keys are upper case (project keys
+      are upper-case letters), and LIKE skips lower-casing a million keys
+      (~2x faster). Error texts are free text: ILIKE.
+    """
+    if re.search(r"[%_\\]", text):
+        escaped = re.sub(r"([%_\\])", r"\\\1", text)
+        key, words, escape = f"%{escaped.upper()}%", f"%{escaped}%", " ESCAPE '\\'"
+    else:
+        key, words, escape = f"%{text.upper()}%", f"%{text}%", ""
+    clause = f"ticket_key LIKE ?{escape} OR error ILIKE ?{escape}"
+    params: list[Any] = [key, words]
+    if text.isdigit():
+        clause += " OR anomaly_id = ?"
+        params.append(int(text))
+    return f"({clause})", params
 
 
 class LogQueries:
@@ -185,13 +226,14 @@ class LogQueries:
         sql_where, params = where(flt)
         offset = max(0, int(page_no) - 1) * int(size)
         with self._db.read() as cur:
+            if offset + int(size) <= ONE_SCAN_LIMIT:
+                return self._page_in_one_scan(cur, sql_where, params, offset, int(size))
             rows = cur.execute(
                 f"SELECT {_PAGE_COLUMNS} FROM sync_log{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
                 [*params, int(size), offset],
             ).fetchall()
             if 0 < len(rows) < size or (offset == 0 and not rows):
-                # A short page is the last one: the total follows without a second
-                # scan (rare text matches cost a full scan each, ~30 ms on 1M rows).
+                # A short page is the last one: the total follows without a second scan.
                 total = offset + len(rows)
             elif with_total:
                 total = cur.execute(f"SELECT count(*) FROM sync_log{sql_where}", params).fetchone()[
@@ -200,6 +242,29 @@ class LogQueries:
             else:
                 total = -1
         return LogPage(tuple(LogEntry(*r) for r in rows), total)
+
+    @staticmethod
+    def _page_in_one_scan(cur, sql_where: str, params: list, offset: int, size: int) -> LogPage:
+        """The count and the page's ids from one scan, then the page's rows by id.
+
+        A search matches anywhere in a million rows, so both the page (top 50 by
+        id) and the count read them all: ``max(id, n)`` gives the newest n ids
+        and ``count(*)`` the total in the same pass, half the work of a page
+        query plus a count (bench/bench_log_search.py). The rows are then read
+        by their ids (at most ``size`` parameters, never user text).
+        """
+        total, newest = cur.execute(
+            f"SELECT count(*), max(id, ?::BIGINT) FROM sync_log{sql_where}",
+            [offset + size, *params],
+        ).fetchone()
+        ids = sorted(newest or (), reverse=True)[offset : offset + size]
+        if not ids:
+            return LogPage((), int(total))
+        marks = ", ".join("?" for _ in ids)
+        rows = cur.execute(
+            f"SELECT {_PAGE_COLUMNS} FROM sync_log WHERE id IN ({marks}) ORDER BY id DESC", ids
+        ).fetchall()
+        return LogPage(tuple(LogEntry(*r) for r in rows), int(total))
 
     def export_csv(self, flt: LogFilter, *, cap: int = EXPORT_CAP) -> CsvExport:
         """The matching rows as CSV (newest first), at most ``cap``; DuckDB writes it."""
@@ -223,12 +288,26 @@ class LogQueries:
             os.unlink(path)
         return CsvExport(data, min(matching, int(cap)), matching)
 
+    def outbox_depth(self) -> OutboxDepth:
+        """Unfinished rows (pending, sending, deferred) and the oldest one's time: one query.
+
+        Runs on every page's rerun (the sidebar), so it reads two columns and
+        returns one row instead of loading the queue.
+        """
+        with self._db.read() as cur:
+            depth, oldest = cur.execute(
+                "SELECT count(*), min(created_at) FROM sync_log"
+                " WHERE list_contains(?::VARCHAR[], status)",
+                [[str(s) for s in UNFINISHED]],
+            ).fetchone()
+        return OutboxDepth(int(depth), oldest)
+
     def record(self, log_id: int) -> LogRecord | None:
         """One row's request, response and delivery state; None if gone."""
         with self._db.read() as cur:
             row = cur.execute(
                 "SELECT id, action, status, request_json, response_json, attempts,"
-                " next_attempt_at, permanent, error FROM sync_log WHERE id = ?",
+                " next_attempt_at, permanent, error, error_kind FROM sync_log WHERE id = ?",
                 [int(log_id)],
             ).fetchone()
         return LogRecord(*row) if row else None

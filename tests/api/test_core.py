@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from typing import get_args
 
 import pytest
 import requests
 
 from lib.http.api.errors import api_field_errors
+from lib.http.api.operations import ErrorKindIn
+from lib.jira import BadCredentials, ErrorKind
 
 from .conftest import TOKEN
 
@@ -26,7 +30,30 @@ def test_health_is_open_and_counts_the_outbox(base, bare_services):
         "anomalies": 2,
         "outbox_depth": 0,
         "oldest_pending_age_s": None,
+        "integration": {
+            "state": "connected",
+            "reason": None,
+            "kind": None,
+            "since": None,
+            "automation_paused": False,
+            "explanation": None,
+        },
     }
+
+
+def test_health_says_when_the_integration_fails_and_why(base, bare_services):
+    connection_id = bare_services.connections.active().id
+    bare_services.health.record_success(connection_id)
+    bare_services.health.record_failure(connection_id, BadCredentials("Jira answered 401"))
+    integration = requests.get(f"{base}/api/health", timeout=5).json()["integration"]
+    assert integration["state"] == "failing" and integration["automation_paused"] is True
+    assert integration["kind"] == "authentication"
+    assert "Jira answered 401" in integration["reason"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", integration["since"])
+    assert "expired or been revoked" in integration["explanation"]
+    bare_services.integration.resume("alice")
+    after = requests.get(f"{base}/api/health", timeout=5).json()["integration"]
+    assert (after["state"], after["automation_paused"]) == ("connected", False)
 
 
 def test_v1_health_keeps_its_path_and_shape(base):
@@ -165,3 +192,34 @@ def test_an_unexpected_failure_is_a_json_500_without_a_traceback(base, bare_serv
 def test_jira_field_errors_are_named_as_the_request_names_them():
     mapped = api_field_errors({"summary": "too long", "issuetype": "bad", "customfield_1": "x"})
     assert mapped == {"title": "too long", "issue_type": "bad", "fields.customfield_1": "x"}
+
+
+def test_the_sync_log_filters_by_error_kind_repeatably(base, bare_services):
+    with bare_services.db.transaction() as cur:
+        for ident, kind in ((1, "authentication"), (2, "rate_limited"), (3, "network"), (4, None)):
+            cur.execute(
+                "INSERT INTO sync_log (id, created_at, action, mode, status, error, error_kind)"
+                " VALUES (?, TIMESTAMP '2026-05-20 12:00:00', 'comment', 'manual', ?, ?, ?)",
+                [ident, "failed" if kind else "ok", f"failed: {kind}" if kind else None, kind],
+            )
+    found = requests.get(
+        f"{base}/api/sync-log",
+        params=[("error_kind", "rate_limited"), ("error_kind", "authentication")],
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    ).json()
+    assert [(r["id"], r["error_kind"]) for r in found["items"]] == [
+        (2, "rate_limited"),
+        (1, "authentication"),
+    ]
+    refused = requests.get(
+        f"{base}/api/sync-log",
+        params={"error_kind": "gremlins"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    assert refused.status_code == 422 and "error_kind" in refused.json()["field_errors"]
+
+
+def test_the_api_offers_every_error_kind():
+    assert set(get_args(ErrorKindIn)) == {str(k) for k in ErrorKind}

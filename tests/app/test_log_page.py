@@ -150,3 +150,51 @@ def test_settings_save_and_clean_up(seeded, app):
     # Ok row 1 and failed row 2 are finished: the newest (2) stays, 1 goes.
     assert "Removed 1 entries" in app.success[0].value
     assert table(app)["id"].tolist() == [4, 3, 2]
+
+
+def test_errors_are_labelled_by_kind_and_filtered_by_kind(seeded, app):
+    insert_log(
+        seeded.db,
+        [
+            {"id": 5, "created_at": NOW - timedelta(minutes=30), "action": "create",
+             "status": "failed", "error": "Jira answered 401", "error_kind": "authentication"},
+            {"id": 6, "created_at": NOW - timedelta(minutes=20), "action": "comment",
+             "status": "failed", "error": "Jira answered 429", "error_kind": "rate_limited"},
+        ],
+    )  # fmt: skip
+    app.run()
+    frame = table(app)
+    assert frame.set_index("id")["error kind"].to_dict()[6] == "Rate limited"
+    assert frame.set_index("id")["error kind"].to_dict()[5] == "Authentication"
+    app.multiselect(key="log_error_kind").select("rate_limited").run()
+    assert table(app)["id"].tolist() == [6]
+    app.multiselect(key="log_error_kind").select("authentication").run()
+    assert table(app)["id"].tolist() == [6, 5]
+    app.number_input(key="log_detail_id").set_value(5).run()
+    assert app.error[0].value.startswith("**Authentication** · Jira answered 401")
+
+
+def test_a_row_offers_its_request_as_curl_without_the_secret(seeded, app):
+    body = {"fields": {"project": {"key": "DQ"}, "summary": "Nulls in orders"}}
+    insert_log(
+        seeded.db,
+        [
+            {"id": 7, "created_at": NOW - timedelta(minutes=5), "action": "create",
+             "status": "failed", "anomaly_id": 7, "request_json": json.dumps(body),
+             "idempotency_key": "anomaly-desk-7", "request_id": "r-7",
+             "error": "Jira answered HTTP 503", "error_kind": "server"},
+        ],
+    )  # fmt: skip
+    app.run()
+    app.number_input(key="log_detail_id").set_value(7).run()
+    command = app.code[0].value
+    assert command.startswith("curl --request POST")
+    assert (
+        "/sandbox/rest/api/3/issue \\\n" in command
+        and '-u "$JIRA_EMAIL:$JIRA_API_TOKEN"' in command
+    )
+    assert '"summary": "Nulls in orders"' in command
+    assert "sandbox-api-token" not in command and "Basic " not in command
+    assert any("JIRA_API_TOKEN" in c.value for c in app.caption)
+    app.number_input(key="log_detail_id").set_value(2).run()  # a comment without its text
+    assert any("holds no comment text" in c.value for c in app.caption)

@@ -113,7 +113,9 @@ def test_the_pause_reason_and_resume(at, svc):
     connection = svc.jira().connection_id
     svc.health.record_failure(connection, BadCredentials("Jira said 401"))
     at.run()
-    assert "Automation is paused" in at.error[0].value and "credentials" in at.error[0].value
-    at.button(key="rules_resume").click().run()
+    banner = at.error[0].value
+    assert "automation is paused" in banner and "credentials" in banner.lower()
+    assert any("Rules wait" in c.value for c in at.caption)
+    at.button(key="health_resume").click().run()
     assert svc.rules.paused() is None
     assert not at.error

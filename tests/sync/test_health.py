@@ -204,3 +204,34 @@ def test_the_migration_keeps_every_row_and_allows_the_new_words(tmp_path):
             [START],
         )
     con.close()
+
+
+# -- the status every page shows (lib/reporting/integration.py) -----------------------
+def test_the_status_names_the_connection_counts_the_outbox_and_words_the_pause(db, clock):
+    from types import SimpleNamespace
+
+    from lib.reporting.integration import IntegrationStatusService
+    from lib.store.sync_log import SyncLog
+
+    health = IntegrationHealth(db, clock)
+    checked = SimpleNamespace(
+        id=1, kind="cloud", label="Jira Cloud · https://acme.atlassian.net as me@acme.com",
+        flavour="cloud", auth_type="basic", check_status="ok", is_demo=False,
+    )  # fmt: skip
+    status = IntegrationStatusService(db, health, lambda: checked, clock)
+    with db.transaction() as cur:
+        for minutes, state in ((30, "pending"), (10, "deferred"), (90, "ok")):
+            SyncLog.insert_in(
+                cur, now=START - timedelta(minutes=minutes), action="comment",
+                mode="manual", status=state,
+            )  # fmt: skip
+    now = status.status()
+    assert (now.state_label, now.connection_kind, now.demo) == ("Connected", "Jira Cloud", False)
+    assert (now.outbox_depth, now.oldest_pending_age_s) == (2, 1800.0)
+    assert now.explanation is None and not now.automation_paused
+    health.record_failure(1, BadCredentials("Jira answered 401"))  # no success seen by the engine
+    failing = status.status()
+    assert failing.automation_paused and failing.kind_label == "Authentication"
+    # The connection's own check passed when it was saved: the token worked, then stopped.
+    assert "expired or been revoked" in failing.explanation
+    assert status.resume("alice").state_label == "Connected"

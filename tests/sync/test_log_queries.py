@@ -143,12 +143,48 @@ def test_page_is_newest_first_with_labels(logdb):
         (LogFilter(text="quota_"), [5]),
         (LogFilter(text="a_b"), []),  # _ is literal too
         (LogFilter(types=("Manual",), statuses=("Failed",), actions=("create",)), [6]),
+        (LogFilter(text="service UNAVAILABLE"), [2]),  # error words in any case
+        (LogFilter(error_kinds=("network", "validation")), [6, 5]),
+        (LogFilter(error_kinds=("authentication",)), []),
     ],
 )
-def test_filters(logdb, flt, expected):
+@pytest.mark.parametrize("one_scan_limit", [10_000, 0], ids=["one scan", "offset"])
+def test_filters(logdb, flt, expected, one_scan_limit, monkeypatch):
+    monkeypatch.setattr("lib.store.log_queries.ONE_SCAN_LIMIT", one_scan_limit)
+    with logdb.transaction() as cur:
+        cur.execute("UPDATE sync_log SET error_kind = 'validation' WHERE id = 6")
+        cur.execute("UPDATE sync_log SET error_kind = 'network' WHERE id = 5")
     result = svc(logdb).page(flt)
     assert ids(result) == expected
     assert result.total == len(expected)
+
+
+@pytest.mark.parametrize("one_scan_limit", [10_000, 0], ids=["one scan", "offset"])
+def test_deep_pages_agree_whichever_way_they_are_read(tmp_path, one_scan_limit, monkeypatch):
+    monkeypatch.setattr("lib.store.log_queries.ONE_SCAN_LIMIT", one_scan_limit)
+    db = Database(tmp_path / "many.duckdb")
+    insert_log(
+        db,
+        [
+            {"id": i, "created_at": T0 + timedelta(minutes=i), "ticket_key": f"DQ-{i % 7}"}
+            for i in range(1, 301)
+        ],
+    )
+    found = [svc(db).page(LogFilter(text="dq-3"), page_no=n, size=10) for n in (1, 4, 5, 9)]
+    matching = [i for i in range(300, 0, -1) if i % 7 == 3]  # 43 rows
+    assert [ids(p) for p in found] == [matching[0:10], matching[30:40], matching[40:], []]
+    assert {p.total for p in found} == {43}
+    db.close()
+
+
+def test_the_outbox_depth_counts_unfinished_rows_and_finds_the_oldest(logdb):
+    from lib.store.log_queries import LogQueries
+
+    depth = LogQueries(logdb).outbox_depth()
+    assert (depth.depth, depth.oldest_at) == (3, T0 + timedelta(days=1))  # rows 3, 4, 5
+    with logdb.transaction() as cur:
+        cur.execute("UPDATE sync_log SET status = 'ok' WHERE id IN (3, 4, 5)")
+    assert LogQueries(logdb).outbox_depth() == type(depth)(0, None)
 
 
 def test_paging_counts_every_match(logdb):

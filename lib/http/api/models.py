@@ -251,6 +251,7 @@ class LogEntryOut(BaseModel):
     ticket_key: str | None
     ticket_url: str | None
     error: str | None
+    error_kind: str | None = Field(None, description="Failure kind of a failed row")
 
 
 class LogPageOut(BaseModel):
@@ -275,11 +276,30 @@ class Statistics(BaseModel):
     counters: list[CounterOut]
 
 
+class IntegrationHealthOut(BaseModel):
+    """The active connection's health (lib/outbox/health.py's state machine).
+
+    The route is open, so the connection's host and account are not in it.
+    """
+
+    state: Literal["connected", "degraded", "failing"]
+    reason: str | None = Field(None, description="What the failure that set the state said")
+    kind: str | None = Field(
+        None,
+        description="Failure kind: authentication, permission, validation, not_found, "
+        "rate_limited, network, server, other",
+    )
+    since: UtcTime | None = Field(None, description="When the state began")
+    automation_paused: bool
+    explanation: str | None = Field(None, description="Why automation is paused, in words")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     anomalies: int
     outbox_depth: int
     oldest_pending_age_s: float | None
+    integration: IntegrationHealthOut
 
 
 class LegacyHealth(BaseModel):

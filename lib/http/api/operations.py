@@ -11,10 +11,20 @@ from lib.http.api.common import MAX_PAGE_SIZE, IsoTime, errors, naive_utc, pages
 from lib.http.api.errors import ApiError
 from lib.http.api.models import Health, LogPageOut, Statistics
 from lib.reporting.log_service import LogFilter
-from lib.services import Services, utc_now
+from lib.services import Services
 
 LogStatus = Literal["Pending", "Ok", "Failed", "Deferred"]
 LogAction = Literal["create", "update", "comment", "link", "unlink", "refresh"]
+ErrorKindIn = Literal[
+    "authentication",
+    "permission",
+    "validation",
+    "not_found",
+    "rate_limited",
+    "network",
+    "server",
+    "other",
+]
 
 
 def operations_router(get_services: Callable[[], Services], auth: Callable) -> APIRouter:
@@ -22,16 +32,22 @@ def operations_router(get_services: Callable[[], Services], auth: Callable) -> A
 
     @router.get("/health", response_model=Health)
     def health() -> dict:
-        """Open (no token): status, anomalies, outbox depth and its oldest pending row's age."""
+        """Open (no token): status, anomalies, outbox depth and age, the integration's health."""
         services = get_services()
-        queue = services.sync.log.unfinished()
-        oldest = min((row.created_at for row in queue), default=None)
-        age = (utc_now() - oldest).total_seconds() if oldest else None
+        status = services.integration.status()
         return {
             "status": "ok",
             "anomalies": services.anomalies.count(),
-            "outbox_depth": len(queue),
-            "oldest_pending_age_s": round(age, 3) if age is not None else None,
+            "outbox_depth": status.outbox_depth,
+            "oldest_pending_age_s": status.oldest_pending_age_s,
+            "integration": {
+                "state": str(status.state),
+                "reason": status.reason,
+                "kind": status.kind,
+                "since": status.since,
+                "automation_paused": status.automation_paused,
+                "explanation": status.explanation,
+            },
         }
 
     @router.get(
@@ -47,6 +63,7 @@ def operations_router(get_services: Callable[[], Services], auth: Callable) -> A
         start: IsoTime | None = Query(None, description="From (inclusive, UTC)"),
         end: IsoTime | None = Query(None, description="To (exclusive, UTC)"),
         q: str = Query("", max_length=200, description="Ticket key, error text or anomaly id"),
+        error_kind: list[ErrorKindIn] = Query([], description="Failure kind (repeatable)"),
         page: int = Query(1, ge=1, le=100_000),
         size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
     ) -> dict:
@@ -57,6 +74,7 @@ def operations_router(get_services: Callable[[], Services], auth: Callable) -> A
             start=naive_utc(start),
             end=naive_utc(end),
             text=q,
+            error_kinds=tuple(error_kind),
         )
         found = get_services().log.page(flt, page_no=page, size=size)
         return {
