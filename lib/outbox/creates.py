@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lib.jira import Issue, JiraError, NotFound
+from lib.outbox.group_links import link_group_in
 from lib.outbox.payload import ISSUE_PROPERTY, CreateRequest, create_body, join_rich, split_rich
 from lib.outbox.policy import OK, WAITING, ActiveJira
 from lib.store.automation_tickets import AutomationTickets
@@ -141,6 +142,8 @@ def _created(
                 request_id=row.request_id or "",
                 now=now,
             )
+        if row.anomaly_id is None and row.automation_guid is None:
+            link_group_in(cur, engine, row, active, issue, now)  # a bulk job's group ticket
         SyncLog.confirm_waiting_in(
             cur,
             row.id,
