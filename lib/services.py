@@ -45,6 +45,7 @@ from lib.settings import Settings
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.tickets.automation import AutomationService
+from lib.tickets.bulk import BulkService
 from lib.tickets.service import TicketService
 
 log = logging.getLogger("anomaly_desk.services")
@@ -80,6 +81,7 @@ class Services:
     operator: OperatorSettings
     connect: ConnectionService
     site: JiraSite
+    bulk: BulkService  # many anomalies at once: the Anomalies page and /api/anomalies/bulk
 
     @property
     def health(self) -> IntegrationHealth:
@@ -188,6 +190,9 @@ def _build(settings: Settings, db: Database) -> Services:
         OperatorSettings(db, settings, engine.notify),
         ConnectionService(connections, settings.sandbox_url),
         JiraSite(jira, engine.links, tickets),
+        BulkService(
+            db, engine, tickets, changes, lambda: connections.public_url(connections.active())
+        ),
     )
 
 

@@ -461,3 +461,17 @@ def _check_transition(current: str, to_status: Status, reason: ArchiveReason | N
             Status.ACTIVE: "reopen",
         }[to_status]
         raise InvalidTransition(f"Cannot {verb} an anomaly that is {current}.")
+
+
+def matching_ids(db: Database, flt: AnomalyFilter, limit: int) -> list[int]:
+    """Ids of the anomalies matching ``flt`` (a bulk action's "all N matching"), newest first.
+
+    At most ``limit`` ids: the caller refuses a larger selection rather than cut it.
+    """
+    where, params = _where(flt)
+    with db.read() as cur:
+        rows = cur.execute(
+            f"SELECT id FROM anomalies{where} ORDER BY detected_at DESC, id DESC LIMIT ?",
+            [*params, int(limit)],
+        ).fetchall()
+    return [r[0] for r in rows]

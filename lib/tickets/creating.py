@@ -181,6 +181,26 @@ class TicketCreation:
             owner={"anomaly_id": anomaly_id},
         )
 
+    def ticket_fields(
+        self,
+        active: ActiveJira,
+        *,
+        summary: str,
+        description: Doc,
+        priority: str | None = None,
+        issue_type: str | None = None,
+        project: str | None = None,
+        labels: Sequence[str] = (),
+    ) -> dict:
+        """A create's fields, checked as the New ticket dialog's are (a bulk job's group ticket).
+
+        Raises:
+            TicketRefused: bad input (``field_errors`` per field).
+        """
+        return self._fields(
+            active, summary, description, priority, issue_type, project, None, labels
+        )
+
     def _fields(
         self,
         active: ActiveJira,
