@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from lib.jira import JiraError, NotFound, looks_like_issue_key
+from lib.jira import NotFound, looks_like_issue_key
 from lib.outbox.creates import insert_create_in
 from lib.outbox.engine import SyncEngine
 from lib.outbox.payload import create_request
@@ -55,6 +55,10 @@ class BulkRefused(ValueError):
     def __init__(self, message: str, field_errors: dict[str, str] | None = None):
         super().__init__(message)
         self.field_errors = dict(field_errors or {})
+
+
+class NoJira(BulkRefused):
+    """A ticket action while no Jira connection is active (or its secret is unreadable)."""
 
 
 class JobNotFound(LookupError):
@@ -163,6 +167,8 @@ class BulkService:
 
         Raises:
             BulkRefused: a bad action, selection or option; nothing was changed.
+            NoJira: a ticket action without an active Jira connection.
+            JiraError: the ticket to link could not be read (other than not found).
         """
         try:
             action = JobAction(request.action)
@@ -177,7 +183,7 @@ class BulkService:
             return self._start_local(action, request, anomalies, actor)
         active = self._tickets.active_jira()
         if active is None:
-            raise BulkRefused("No Jira connection is active: connect to Jira first.")
+            raise NoJira("No Jira connection is active: connect to Jira first.")
         if action is JobAction.TICKET_EACH:
             return self._start_each(request, anomalies, actor, active)
         if action is JobAction.TICKET_GROUP:
@@ -328,8 +334,6 @@ class BulkService:
                 f"Jira has no issue {key}, or this account may not see it.",
                 {"ticket_key": "not found"},
             ) from None
-        except JiraError as exc:
-            raise BulkRefused(str(exc)) from None
         now = self._engine.clock()
         doc = group_doc(anomalies, self._public_url, now)
         with self._db.transaction() as cur:
