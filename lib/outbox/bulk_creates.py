@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 from lib.jira import Issue, JiraError
 from lib.jira.records import CreatedIssue
 from lib.outbox import creates
-from lib.outbox.policy import ActiveJira
-from lib.store.sync_log import LogRow
+from lib.outbox.policy import OK, ActiveJira
+from lib.store.sync_log import LogRow, SyncStatus
 
 if TYPE_CHECKING:
     from lib.outbox.engine import Delivery, SyncEngine
@@ -50,13 +50,46 @@ def send_creates_bulk(engine: SyncEngine, rows: list[LogRow], active: ActiveJira
         ]
     latency = _ms(started)
     engine.health.record_success(active.connection_id)
-    for row, request, result in zip(rows, requests, results):
-        if isinstance(result, JiraError):
+    made = [(row, req, res) for row, req, res in zip(rows, requests, results) if not _failed(res)]
+    for row, result in zip(rows, results):
+        if _failed(result):
             out.append(engine.on_error(row, result, latency, active.client, record_health=False))
-            continue
-        issue = _issue(active, result, request.fields)
-        response = {"id": result.id, "key": result.key, "self": result.self_url, "bulk": len(rows)}
-        out.append(creates._created(engine, row, active, issue, latency=latency, response=response))
+    return out + _confirm(engine, active, made, latency, len(rows))
+
+
+def _failed(result) -> bool:
+    return isinstance(result, JiraError)
+
+
+def _confirm(engine: SyncEngine, active: ActiveJira, made: list, latency: float, size: int):
+    """Every created row of the call confirmed in one transaction (links, waiting rows, ok)."""
+    from lib.outbox.engine import Delivery
+
+    now, out = engine.clock(), []
+    with engine.db.transaction() as cur:
+        for row, request, created in made:
+            issue = _issue(active, created, request.fields)
+            response = {
+                "id": created.id,
+                "key": created.key,
+                "self": created.self_url,
+                "bulk": size,
+            }
+            link = creates.created_in(
+                cur, engine, row, active, issue, now, latency=latency, response=response
+            )
+            out.append(
+                Delivery(
+                    row.id,
+                    SyncStatus.OK,
+                    OK,
+                    f"created {issue.key}",
+                    link=link,
+                    ticket_key=issue.key,
+                    ticket_url=issue.browse_url,
+                )
+            )
+    engine.notify()
     return out
 
 

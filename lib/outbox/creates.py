@@ -124,46 +124,11 @@ def _created(
     latency: float | None,
     response: Any,
 ) -> Delivery:
-    from lib.outbox.engine import RESPONSE_LIMIT, Delivery
+    from lib.outbox.engine import Delivery
 
     now = engine.clock()
-    link = None
     with engine.db.transaction() as cur:
-        if row.anomaly_id is not None:
-            link = _link_in(cur, engine, row, active, issue, now)
-        if row.automation_guid:
-            AutomationTickets.record_in(
-                cur,
-                guid=row.automation_guid,
-                connection_id=active.connection_id,
-                ticket_id=issue.id,
-                ticket_key=issue.key,
-                ticket_url=issue.browse_url,
-                request_id=row.request_id or "",
-                now=now,
-            )
-        if row.anomaly_id is None and row.automation_guid is None:
-            link_group_in(cur, engine, row, active, issue, now)  # a bulk job's group ticket
-        SyncLog.confirm_waiting_in(
-            cur,
-            row.id,
-            ticket_id=issue.id,
-            ticket_key=issue.key,
-            ticket_url=issue.browse_url,
-            link_id=link.id if link else None,
-            now=now,
-        )
-        SyncLog.finish_ok_in(
-            cur,
-            row.id,
-            now=now,
-            response_json=to_json(response, RESPONSE_LIMIT),
-            latency_ms=latency,
-            link_id=link.id if link else None,
-            ticket_id=issue.id,
-            ticket_key=issue.key,
-            ticket_url=issue.browse_url,
-        )
+        link = created_in(cur, engine, row, active, issue, now, latency=latency, response=response)
     engine.notify()
     return Delivery(
         row.id,
@@ -174,6 +139,63 @@ def _created(
         ticket_key=issue.key,
         ticket_url=issue.browse_url,
     )
+
+
+def created_in(
+    cur,
+    engine: SyncEngine,
+    row: LogRow,
+    active: ActiveJira,
+    issue: Issue,
+    now,
+    *,
+    latency: float | None,
+    response: Any,
+):
+    """Everything a confirmed create writes, in the caller's transaction; the link, if any.
+
+    One definition for a single create and for a bulk call's many (which
+    confirm all of theirs in one transaction).
+    """
+    from lib.outbox.engine import RESPONSE_LIMIT
+
+    link = None
+    if row.anomaly_id is not None:
+        link = _link_in(cur, engine, row, active, issue, now)
+    if row.automation_guid:
+        AutomationTickets.record_in(
+            cur,
+            guid=row.automation_guid,
+            connection_id=active.connection_id,
+            ticket_id=issue.id,
+            ticket_key=issue.key,
+            ticket_url=issue.browse_url,
+            request_id=row.request_id or "",
+            now=now,
+        )
+    if row.anomaly_id is None and row.automation_guid is None:
+        link_group_in(cur, engine, row, active, issue, now)  # a bulk job's group ticket
+    SyncLog.confirm_waiting_in(
+        cur,
+        row.id,
+        ticket_id=issue.id,
+        ticket_key=issue.key,
+        ticket_url=issue.browse_url,
+        link_id=link.id if link else None,
+        now=now,
+    )
+    SyncLog.finish_ok_in(
+        cur,
+        row.id,
+        now=now,
+        response_json=to_json(response, RESPONSE_LIMIT),
+        latency_ms=latency,
+        link_id=link.id if link else None,
+        ticket_id=issue.id,
+        ticket_key=issue.key,
+        ticket_url=issue.browse_url,
+    )
+    return link
 
 
 def _link_in(cur, engine: SyncEngine, row: LogRow, active: ActiveJira, issue: Issue, now):

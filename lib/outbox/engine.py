@@ -183,10 +183,17 @@ class SyncEngine:
 
     def deliver_creates(self, log_ids: list[int], active: ActiveJira) -> list[Delivery]:
         """Send up to 50 due create rows in one bulk call (``lib.outbox.bulk_creates``)."""
-        claimed, skipped = [], []
-        for log_id in log_ids:
-            row = self._claim(log_id, active)
-            (skipped if isinstance(row, Delivery) else claimed).append(row)
+        with self.db.transaction() as cur:  # one claim for the call, not one per row
+            claimed = SyncLog.claim_many_in(
+                cur,
+                log_ids,
+                connection_id=active.connection_id,
+                token=self.claim_token,
+                now=self.clock(),
+            )
+        taken = {row.id for row in claimed}
+        # The rest (another connection's, taken, waiting): the one-by-one path says why.
+        skipped = [self.deliver(i, active) for i in log_ids if i not in taken]
         if not claimed:
             return skipped
         try:

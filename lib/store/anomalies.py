@@ -475,3 +475,21 @@ def matching_ids(db: Database, flt: AnomalyFilter, limit: int) -> list[int]:
             [*params, int(limit)],
         ).fetchall()
     return [r[0] for r in rows]
+
+
+def get_many(db: Database, ids: Sequence[int]) -> dict[int, Anomaly]:
+    """The anomalies with these ids (unknown ids left out), in two queries for any number."""
+    wanted = [int(i) for i in ids]
+    with db.read() as cur:
+        rows = cur.execute(
+            f"SELECT {_ANOMALY_COLUMNS} FROM anomalies WHERE id IN (SELECT unnest(?::BIGINT[]))",
+            [wanted],
+        ).fetchall()
+        checks: dict[int, list[FailedCheck]] = {}
+        for anomaly_id, *check in cur.execute(
+            "SELECT anomaly_id, check_id, rule_type, message FROM failed_checks"
+            " WHERE anomaly_id IN (SELECT unnest(?::BIGINT[])) ORDER BY anomaly_id, position",
+            [wanted],
+        ).fetchall():
+            checks.setdefault(anomaly_id, []).append(FailedCheck(*check))
+    return {row[0]: _row_to_anomaly(row, checks.get(row[0], ())) for row in rows}

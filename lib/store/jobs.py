@@ -221,6 +221,19 @@ class BulkJobs:
         ).fetchall()
         return [r[0] for r in rows]
 
+    @staticmethod
+    def unfinished_creates_in(
+        cur: duckdb.DuckDBPyConnection, anomaly_ids: Sequence[int], connection_id: int
+    ) -> dict[int, int]:
+        """The oldest unfinished create row of each of these anomalies, in one query."""
+        rows = cur.execute(
+            "SELECT anomaly_id, min(id) FROM sync_log WHERE action = 'create'"
+            " AND status IN ('pending', 'sending', 'deferred') AND connection_id = ?"
+            " AND anomaly_id IN (SELECT unnest(?::BIGINT[])) GROUP BY anomaly_id",
+            [connection_id, [int(i) for i in anomaly_ids]],
+        ).fetchall()
+        return dict(rows)
+
     def items(self, job_id: int) -> list[JobItem]:
         """Every item of the job with its current state, in the selection's order."""
         with self._db.read() as cur:

@@ -206,6 +206,32 @@ class SyncLog:
             sent_at=now,
         )
 
+    @staticmethod
+    def claim_many_in(
+        cur, log_ids: list[int], *, connection_id: int, token: str, now: datetime
+    ) -> list[LogRow]:
+        """``claim`` for many rows in one statement (a bulk call's): those of ``log_ids``
+        that are pending/deferred, not waiting and of ``connection_id``; the claimed rows."""
+        claimed = cur.execute(
+            "UPDATE sync_log SET status = ?, claimed_by = ?, attempts = attempts + 1, sent_at = ?"
+            " WHERE id IN (SELECT unnest(?::BIGINT[])) AND status IN (?, ?)"
+            " AND waits_on IS NULL AND connection_id = ? RETURNING id",
+            [
+                str(SyncStatus.SENDING),
+                token,
+                now,
+                list(log_ids),
+                *map(str, CLAIMABLE),
+                connection_id,
+            ],
+        ).fetchall()
+        ids = [r[0] for r in claimed]
+        rows = cur.execute(
+            f"SELECT {_COLUMNS} FROM sync_log WHERE id IN (SELECT unnest(?::BIGINT[])) ORDER BY id",
+            [ids],
+        ).fetchall()
+        return [LogRow(*r) for r in rows]
+
     @classmethod
     def finish_ok_in(
         cls,

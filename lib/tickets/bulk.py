@@ -34,7 +34,7 @@ from lib.outbox.creates import insert_create_in
 from lib.outbox.engine import SyncEngine
 from lib.outbox.payload import create_request
 from lib.outbox.policy import ActiveJira, enqueue_comment_in
-from lib.store.anomalies import AnomalyNotFound, AnomalyRepository, matching_ids
+from lib.store.anomalies import AnomalyNotFound, get_many, matching_ids
 from lib.store.db import Database
 from lib.store.jobs import BulkJob, BulkJobs, ItemState, JobAction, JobItem, NewItem
 from lib.store.links import DuplicateLink, LinkRepository
@@ -141,7 +141,6 @@ class BulkService:
         self._public = public_url
         self._jobs = BulkJobs(db)
         self._links = LinkRepository(db)
-        self._anomalies = AnomalyRepository(db)
 
     @property
     def _public_url(self) -> str:
@@ -206,10 +205,9 @@ class BulkService:
                 f"A bulk action takes at most {MAX_SELECTION:,} anomalies: narrow the filter.",
                 {"anomaly_ids": f"more than {MAX_SELECTION}"},
             )
-        found, missing = [], []
-        for anomaly_id in ids:
-            anomaly = self._anomalies.get(anomaly_id)
-            (found if anomaly else missing).append(anomaly or anomaly_id)
+        known = get_many(self._db, ids)
+        found = [known[i] for i in ids if i in known]
+        missing = [i for i in ids if i not in known]
         if missing:
             shown = ", ".join(map(str, missing[:10])) + ("..." if len(missing) > 10 else "")
             raise BulkRefused(
@@ -242,6 +240,7 @@ class BulkService:
                         issue_type=request.issue_type,
                         project=request.project,
                         active=active,
+                        anomaly=anomaly,
                     )
                 )
             except TicketRefused as exc:
@@ -253,9 +252,11 @@ class BulkService:
                 cur, JobAction.TICKET_EACH, actor, active.connection_id, params
             )
             items = []
+            earlier = BulkJobs.unfinished_creates_in(
+                cur, [a.id for a in anomalies], active.connection_id
+            )
             for anomaly, create in zip(anomalies, prepared):
-                earlier = SyncLog.unfinished_creates_in(cur, anomaly.id, active.connection_id)
-                log_id = earlier[0].id if earlier else None
+                log_id = earlier.get(anomaly.id)
                 if log_id is None:
                     log_id = insert_create_in(
                         cur,

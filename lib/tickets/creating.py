@@ -22,6 +22,7 @@ from lib.outbox.payload import CreateRequest, create_request
 from lib.outbox.policy import LOST, OK, PERMANENT, WAITING, ActiveJira
 from lib.store.anomalies import AnomalyNotFound
 from lib.store.links import TicketLink
+from lib.store.models import Anomaly
 from lib.store.sync_log import UNFINISHED, SyncLog, SyncMode, SyncStatus
 from lib.tickets.description import (
     SUMMARY_LIMIT,
@@ -152,6 +153,7 @@ class TicketCreation:
         labels: Sequence[str] = (),
         submission: Submission | None = None,
         active: ActiveJira | None = None,
+        anomaly: Anomaly | None = None,  # already read (a bulk job reads them all at once)
     ) -> CreateRequest:
         """The create request for an anomaly, exactly as ``create_ticket`` sends it.
 
@@ -160,7 +162,8 @@ class TicketCreation:
             AnomalyNotFound: no such anomaly.
         """
         active = active or self._active()
-        anomaly = self._anomalies.get(anomaly_id)
+        if anomaly is None or anomaly.id != anomaly_id:
+            anomaly = self._anomalies.get(anomaly_id)
         if anomaly is None:
             raise AnomalyNotFound(anomaly_id)
         at = submission.at if submission else self._clock()
