@@ -26,7 +26,8 @@ from lib.jira import Issue, JiraError
 from lib.jira.records import CreatedIssue
 from lib.outbox import creates
 from lib.outbox.policy import OK, ActiveJira
-from lib.store.sync_log import LogRow, SyncStatus
+from lib.store.links import LinkRepository
+from lib.store.sync_log import LogRow, SyncLog, SyncStatus, to_json
 
 if TYPE_CHECKING:
     from lib.outbox.engine import Delivery, SyncEngine
@@ -62,35 +63,83 @@ def _failed(result) -> bool:
 
 
 def _confirm(engine: SyncEngine, active: ActiveJira, made: list, latency: float, size: int):
-    """Every created row of the call confirmed in one transaction (links, waiting rows, ok)."""
-    from lib.outbox.engine import Delivery
+    """Every created row of the call confirmed in one transaction, in a few statements.
 
-    now, out = engine.clock(), []
+    An anomaly's create (the bulk job's case) is confirmed set-wise: its link,
+    the rows that waited on it, its ``ok``; any other create (an automation
+    GUID's, a group ticket) through ``created_in``, the single create's code.
+    """
+    from lib.outbox.engine import RESPONSE_LIMIT, Delivery
+
+    now = engine.clock()
+    plain = [(row, _issue(active, c, q.fields), c) for row, q, c in made if _plain(row)]
+    special = [(row, _issue(active, c, q.fields), c) for row, q, c in made if not _plain(row)]
+    link_ids: dict[int, int] = {}
     with engine.db.transaction() as cur:
-        for row, request, created in made:
-            issue = _issue(active, created, request.fields)
-            response = {
-                "id": created.id,
-                "key": created.key,
-                "self": created.self_url,
-                "bulk": size,
-            }
+        for row, issue, created in special:
             link = creates.created_in(
-                cur, engine, row, active, issue, now, latency=latency, response=response
+                cur, engine, row, active, issue, now, latency=latency,
+                response=_response(created, size),
+            )  # fmt: skip
+            if link is not None:
+                link_ids[row.anomaly_id] = link.id
+        link_ids.update(
+            LinkRepository.add_many_in(
+                cur,
+                [(row.anomaly_id, issue, row.actor or "anomaly-desk") for row, issue, _ in plain],
+                connection_id=active.connection_id,
+                created_by_us=True,
+                now=now,
             )
-            out.append(
-                Delivery(
+        )
+        waited = SyncLog.waited_on_in(cur, [row.id for row, _, _ in plain])
+        for row, issue, _ in plain:
+            if row.id in waited:
+                SyncLog.confirm_waiting_in(
+                    cur,
                     row.id,
-                    SyncStatus.OK,
-                    OK,
-                    f"created {issue.key}",
-                    link=link,
+                    ticket_id=issue.id,
                     ticket_key=issue.key,
                     ticket_url=issue.browse_url,
+                    link_id=link_ids.get(row.anomaly_id),
+                    now=now,
                 )
-            )
+        SyncLog.finish_ok_many_in(
+            cur,
+            [
+                {
+                    "id": row.id,
+                    "response_json": to_json(_response(created, size), RESPONSE_LIMIT),
+                    "latency_ms": latency,
+                    "link_id": link_ids.get(row.anomaly_id),
+                    "ticket_id": issue.id,
+                    "ticket_key": issue.key,
+                    "ticket_url": issue.browse_url,
+                }
+                for row, issue, created in plain
+            ],
+            now=now,
+        )
     engine.notify()
-    return out
+    return [
+        Delivery(
+            row.id,
+            SyncStatus.OK,
+            OK,
+            f"created {issue.key}",
+            ticket_key=issue.key,
+            ticket_url=issue.browse_url,
+        )
+        for row, issue, _ in plain + special
+    ]
+
+
+def _plain(row: LogRow) -> bool:
+    return row.anomaly_id is not None and not row.automation_guid
+
+
+def _response(created: CreatedIssue, size: int) -> dict:
+    return {"id": created.id, "key": created.key, "self": created.self_url, "bulk": size}
 
 
 def _issue(active: ActiveJira, created: CreatedIssue, fields: dict) -> Issue:

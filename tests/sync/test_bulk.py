@@ -180,3 +180,22 @@ def test_bad_requests_are_refused_with_nothing_changed(harness, bulk, request_, 
     assert field in refused.value.field_errors
     assert h.log_rows() == [] and bulk.recent() == []
     assert AnomalyRepository(h.db).get(1).status == Status.ACTIVE.value
+
+
+def test_a_change_made_while_bulk_creates_wait_reaches_each_new_ticket_once(harness, bulk):
+    h = harness
+    bulk.start(BulkRequest("ticket_each", (1, 2, 3)), "alice")
+    h.changes.acknowledge(1, "ana", mode="manual")  # waits on anomaly 1's create
+    h.drain()
+    [link] = h.tickets.links_for(1)
+    assert h.comments(link.issue_key) == ["[2024-01-15 10:30:00 UTC] Anomaly Status: Acknowledged"]
+    assert all(h.comments(h.tickets.links_for(i)[0].issue_key) == [] for i in (2, 3))
+    for row in h.log_rows(action="create"):
+        assert (row.status, row.error, row.claimed_by, row.needs_reconcile) == (
+            "ok",
+            None,
+            None,
+            False,
+        )
+        assert row.link_id == h.tickets.links_for(row.anomaly_id)[0].id
+        assert '"bulk":3' in row.response_json and row.ticket_url.endswith(row.ticket_key)
