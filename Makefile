@@ -48,6 +48,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_sync.py
 	$(BIN)/python bench/bench_client.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_bulk.py
 
 sandbox: $(VENV)/.runtime
 	$(BIN)/python -m lib.jira.sandbox --port 8080
