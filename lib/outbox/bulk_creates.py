@@ -28,6 +28,7 @@ from lib.outbox import creates
 from lib.outbox.policy import OK, ActiveJira
 from lib.store.links import LinkRepository
 from lib.store.sync_log import LogRow, SyncLog, SyncStatus, to_json
+from lib.store.sync_log_many import finish_ok_many_in, waited_on_in
 
 if TYPE_CHECKING:
     from lib.outbox.engine import Delivery, SyncEngine
@@ -92,7 +93,7 @@ def _confirm(engine: SyncEngine, active: ActiveJira, made: list, latency: float,
                 now=now,
             )
         )
-        waited = SyncLog.waited_on_in(cur, [row.id for row, _, _ in plain])
+        waited = waited_on_in(cur, [row.id for row, _, _ in plain])
         for row, issue, _ in plain:
             if row.id in waited:
                 SyncLog.confirm_waiting_in(
@@ -104,7 +105,7 @@ def _confirm(engine: SyncEngine, active: ActiveJira, made: list, latency: float,
                     link_id=link_ids.get(row.anomaly_id),
                     now=now,
                 )
-        SyncLog.finish_ok_many_in(
+        finish_ok_many_in(
             cur,
             [
                 {

@@ -58,6 +58,7 @@ from lib.store.sync_log import (
     SyncStatus,
     to_json,
 )
+from lib.store.sync_log_many import claim_many_in
 
 __all__ = ["ISSUE_PROPERTY", "Delivery", "SyncEngine", "utc_now"]
 
@@ -184,7 +185,7 @@ class SyncEngine:
     def deliver_creates(self, log_ids: list[int], active: ActiveJira) -> list[Delivery]:
         """Send up to 50 due create rows in one bulk call (``lib.outbox.bulk_creates``)."""
         with self.db.transaction() as cur:  # one claim for the call, not one per row
-            claimed = SyncLog.claim_many_in(
+            claimed = claim_many_in(
                 cur,
                 log_ids,
                 connection_id=active.connection_id,
