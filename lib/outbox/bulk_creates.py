@@ -28,10 +28,29 @@ from lib.outbox import creates
 from lib.outbox.policy import OK, ActiveJira
 from lib.store.links import LinkRepository
 from lib.store.sync_log import LogRow, SyncLog, SyncStatus, to_json
-from lib.store.sync_log_many import finish_ok_many_in, waited_on_in
+from lib.store.sync_log_many import finish_ok_many_in, insert_many_in, waited_on_in
 
 if TYPE_CHECKING:
     from lib.outbox.engine import Delivery, SyncEngine
+
+
+def queue_creates_in(
+    cur, engine: SyncEngine, active: ActiveJira, creates_: list, *, now, actor: str, mode: str
+) -> list[int]:
+    """Queue many anomalies' create rows (pending, for the worker) in one statement; their ids.
+
+    ``creates_``: (anomaly_id, CreateRequest) pairs; each row is what
+    ``insert_create_in`` writes for it (``creates.create_row``), only inserted together.
+    """
+    rows = [
+        creates.create_row(
+            engine, active, request, now=now, actor=actor, mode=mode, anomaly_id=anomaly_id,
+            hold=False,
+        )
+        for anomaly_id, request in creates_
+    ]  # fmt: skip
+    ids = insert_many_in(cur, rows, key="request_id")
+    return [ids[request.request_id] for _, request in creates_]
 
 
 def send_creates_bulk(engine: SyncEngine, rows: list[LogRow], active: ActiveJira) -> list[Delivery]:

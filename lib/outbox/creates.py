@@ -52,11 +52,44 @@ def insert_create_in(
 
     ``reconcile_first``: an earlier attempt with this request id may be on Jira.
     """
+    return SyncLog.insert_in(
+        cur,
+        **create_row(
+            engine,
+            active,
+            request,
+            now=now,
+            actor=actor,
+            mode=mode,
+            anomaly_id=anomaly_id,
+            automation_guid=automation_guid,
+            submission_key=submission_key,
+            hold=hold,
+            reconcile_first=reconcile_first,
+        ),
+    )
+
+
+def create_row(
+    engine: SyncEngine,
+    active: ActiveJira,
+    request: CreateRequest,
+    *,
+    now: datetime,
+    actor: str,
+    mode: str,
+    anomaly_id: int | None = None,
+    automation_guid: str | None = None,
+    submission_key: str | None = None,
+    hold: bool = True,
+    reconcile_first: bool = False,
+) -> dict:
+    """A create row's columns (``SyncLog.insert_in``'s arguments): one definition for one
+    row and for a bulk job's many (``lib.outbox.bulk_creates.queue_creates_in``)."""
     plain, rich = split_rich(request.fields)
     body = create_body(active.client, request)
     held = {"claimed_by": engine.claim_token, "attempts": 1, "sent_at": now} if hold else {}
-    return SyncLog.insert_in(
-        cur,
+    return dict(
         now=now,
         action=SyncAction.CREATE,
         mode=mode,

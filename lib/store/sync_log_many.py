@@ -1,6 +1,6 @@
 """Set-wise transitions of ``sync_log`` rows, for a bulk call's rows (up to 50 at once).
 
-The same transitions as ``lib.store.sync_log``'s (``claim``, ``finish_ok``),
+The same transitions as ``lib.store.sync_log``'s (``insert``, ``claim``, ``finish_ok``),
 in one statement for many rows: a bulk create confirmed row by row cost ~5
 statements per row, which was most of a 500-ticket job's time. Kept beside,
 not inside, ``SyncLog``; each names the single transition it mirrors.
@@ -11,7 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from lib.store.sync_log import _COLUMNS, CLAIMABLE, LogRow, SyncStatus
+from lib.store.sync_log import (
+    _COLUMNS,
+    _WRITABLE,
+    CLAIMABLE,
+    LogRow,
+    SyncAction,
+    SyncMode,
+    SyncStatus,
+)
 
 
 def claim_many_in(
@@ -68,3 +76,31 @@ def waited_on_in(cur, create_ids: list[int]) -> set[int]:
         [list(create_ids)],
     ).fetchall()
     return {r[0] for r in rows}
+
+
+def insert_many_in(cur, rows: list[dict[str, Any]], *, key: str) -> dict[Any, int]:
+    """``SyncLog.insert_in`` for many rows of the same columns in one statement.
+
+    Returns each row's id under its value of ``key``, a column unique per row
+    (a create's ``request_id``), so no order of ids is assumed.
+    """
+    if not rows:
+        return {}
+    values = [
+        {
+            **row,
+            "action": str(SyncAction(row["action"])),
+            "mode": str(SyncMode(row["mode"])),
+            "status": str(SyncStatus(row["status"])),
+        }
+        for row in rows
+    ]
+    names = ["created_at" if n == "now" else n for n in values[0]]
+    if set(names) - _WRITABLE or key not in names:  # column names come from our code only
+        raise ValueError(f"unknown sync_log columns {sorted(set(names) - _WRITABLE)} or {key}")
+    marks = ", ".join(["(" + ", ".join("?" for _ in names) + ")"] * len(values))
+    params = [value for row in values for value in row.values()]
+    found = cur.execute(
+        f"INSERT INTO sync_log ({', '.join(names)}) VALUES {marks} RETURNING {key}, id", params
+    ).fetchall()
+    return dict(found)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lib.jira import NotFound, looks_like_issue_key
+from lib.outbox.bulk_creates import queue_creates_in
 from lib.outbox.creates import insert_create_in
 from lib.outbox.engine import SyncEngine
 from lib.outbox.payload import create_request
@@ -251,25 +252,15 @@ class BulkService:
             job_id = self._new_job_in(
                 cur, JobAction.TICKET_EACH, actor, active.connection_id, params
             )
-            items = []
             earlier = BulkJobs.unfinished_creates_in(
                 cur, [a.id for a in anomalies], active.connection_id
             )
-            for anomaly, create in zip(anomalies, prepared):
-                log_id = earlier.get(anomaly.id)
-                if log_id is None:
-                    log_id = insert_create_in(
-                        cur,
-                        self._engine,
-                        active,
-                        create,
-                        now=now,
-                        actor=actor,
-                        mode=SyncMode.MANUAL,
-                        anomaly_id=anomaly.id,
-                        hold=False,
-                    )
-                items.append(NewItem(anomaly.id, sync_log_id=log_id))
+            new = [(a.id, create) for a, create in zip(anomalies, prepared) if a.id not in earlier]
+            queued = queue_creates_in(
+                cur, self._engine, active, new, now=now, actor=actor, mode=SyncMode.MANUAL
+            )
+            rows = {**earlier, **dict(zip((a for a, _ in new), queued))}
+            items = [NewItem(a.id, sync_log_id=rows[a.id]) for a in anomalies]
             BulkJobs.add_items_in(cur, job_id, items)
         self._engine.notify()
         return self.progress(job_id)
