@@ -137,13 +137,22 @@ class BulkJobs:
 
     @staticmethod
     def add_items_in(cur: duckdb.DuckDBPyConnection, job_id: int, items: Sequence[NewItem]) -> None:
-        cur.executemany(
+        """The job's items in one statement (lists zipped by unnest: ~10x executemany)."""
+        if not items:
+            return
+        cur.execute(
             "INSERT INTO bulk_job_items"
             " (job_id, position, anomaly_id, sync_log_id, outcome, ticket_key, error)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " SELECT ?, unnest(?::INTEGER[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]),"
+            " unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
             [
-                [job_id, n, i.anomaly_id, i.sync_log_id, i.outcome, i.ticket_key, i.error]
-                for n, i in enumerate(items)
+                job_id,
+                list(range(len(items))),
+                [i.anomaly_id for i in items],
+                [i.sync_log_id for i in items],
+                [i.outcome for i in items],
+                [i.ticket_key for i in items],
+                [i.error for i in items],
             ],
         )
 
