@@ -158,9 +158,6 @@ class BulkService:
     def recent(self, limit: int = 10) -> list[BulkJob]:
         return self._jobs.recent(limit)
 
-    def count_matching(self, flt: AnomalyFilter) -> int:
-        return len(matching_ids(self._db, flt, MAX_SELECTION + 1))
-
     # -- start ---------------------------------------------------------------
     def start(self, request: BulkRequest, actor: str) -> JobProgress:
         """Check the whole request, then queue or do it; the job's progress.

@@ -199,3 +199,21 @@ def test_a_change_made_while_bulk_creates_wait_reaches_each_new_ticket_once(harn
         )
         assert row.link_id == h.tickets.links_for(row.anomaly_id)[0].id
         assert '"bulk":3' in row.response_json and row.ticket_url.endswith(row.ticket_key)
+
+
+def test_a_group_description_lists_what_fits_and_counts_the_rest():
+    import re
+
+    from lib.tickets.description import GROUP_LISTED, check_description, doc_text, group_doc
+
+    doc = group_doc([make_anomaly(i) for i in range(1, 1001)], PUBLIC_URL, utc_now())
+    text = doc_text(doc)
+    listed = re.findall(r"^- Anomaly (\d+) ", text, re.M)
+    more = int(re.search(r"\.\.\.and (\d+) more, linked in Anomaly Desk\.", text).group(1))
+    assert (
+        listed == [str(i) for i in range(1, len(listed) + 1)] and 200 < len(listed) <= GROUP_LISTED
+    )
+    assert len(listed) + more == 1000
+    assert check_description(doc) is None  # within Jira's 32,767 characters
+    few = doc_text(group_doc([make_anomaly(i) for i in range(1, 101)], PUBLIC_URL, utc_now()))
+    assert len(re.findall(r"^- Anomaly ", few, re.M)) == 100 and "more, linked" not in few
