@@ -1,4 +1,7 @@
-"""Anomalies: filter, page and open anomalies; act on one; import a file.
+"""Anomalies: filter, page and open anomalies; act on one or many; import a file.
+
+**Select several** turns the table's clicks into ticks (no row opens) and shows
+the bulk action form and its job (``components/bulk_actions.py``).
 
 An open anomaly (a row clicked, or ``/?anomaly=ID``) replaces the list: its
 details start at the top of the page, with Back to the list. The list's
