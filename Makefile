@@ -50,6 +50,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_inbound.py
 	$(BIN)/python bench/bench_log_search.py
+	$(BIN)/python bench/bench_bulk.py
 
 sandbox: $(VENV)/.runtime
 	$(BIN)/python -m lib.jira.sandbox --port 8080

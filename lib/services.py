@@ -48,6 +48,7 @@ from lib.settings import Settings
 from lib.store.anomalies import AnomalyRepository
 from lib.store.db import Database
 from lib.tickets.automation import AutomationService
+from lib.tickets.bulk import BulkService
 from lib.tickets.inbound import InboundPoll
 from lib.tickets.reconciliation import ReconciliationService
 from lib.tickets.rules import RuleService
@@ -86,6 +87,7 @@ class Services:
     operator: OperatorSettings
     connect: ConnectionService
     site: JiraSite
+    bulk: BulkService  # many anomalies at once: the Anomalies page and /api/anomalies/bulk
     inbound: InboundPoll | None = None  # the worker's batched poll of linked tickets
     reconciliation: ReconciliationService | None = None  # the Reconciliation page
     rules: RuleService | None = None  # auto-ticket rules (the Rules page, /api/rules)
@@ -221,6 +223,9 @@ def _build(settings: Settings, db: Database) -> Services:
         OperatorSettings(db, settings, engine.notify),
         ConnectionService(connections, settings.sandbox_url),
         JiraSite(jira, engine.links, tickets),
+        BulkService(
+            db, engine, tickets, changes, lambda: connections.public_url(connections.active())
+        ),
         inbound=inbound,
         reconciliation=ReconciliationService(
             db,

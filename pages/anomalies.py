@@ -1,4 +1,7 @@
-"""Anomalies: filter, page and open anomalies; act on one; import a file.
+"""Anomalies: filter, page and open anomalies; act on one or many; import a file.
+
+**Select several** turns the table's clicks into ticks (no row opens) and shows
+the bulk action form and its job (``components/bulk_actions.py``).
 
 An open anomaly (a row clicked, or ``/?anomaly=ID``) replaces the list: its
 details start at the top of the page, with Back to the list. The list's
@@ -13,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from components import linked_tickets
+from components import bulk_actions, linked_tickets
 from components.common import actor, services
 from lib.anomalies.changes import Mode
 from lib.anomalies.importing import ImportRefused
@@ -41,6 +44,7 @@ LIST_STATE = {  # the list's widgets and their starting values
     "anomalies_sort": "Detected",
     "anomalies_desc": True,
     "anomalies_page": 1,
+    "anomalies_bulk_mode": False,
 }
 
 svc = services()
@@ -183,11 +187,12 @@ COLUMNS = {
 
 
 def table(flt: AnomalyFilter) -> None:
-    s1, s2, s3, s4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+    s1, s2, s3, s4, s5 = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
     sort = s1.selectbox("Sort by", list(SORTS), key="anomalies_sort", on_change=first_page)
     descending = s2.toggle("Descending", key="anomalies_desc", on_change=first_page)
     page_no = s3.number_input("Page", min_value=1, step=1, key="anomalies_page")
     open_by_id(s4)
+    s5.toggle("Select several", key="anomalies_bulk_mode", help="Act on many anomalies at once")
     listed = overview.list_page(
         flt,
         sort=SORTS[sort],
@@ -209,6 +214,9 @@ def table(flt: AnomalyFilter) -> None:
         return
     frame = table_frame(listed)
     pages = max(1, -(-result.total // PAGE_SIZE))
+    if st.session_state.get("anomalies_bulk_mode"):
+        bulk_table(flt, frame, result.total, int(page_no), pages)
+        return
     st.caption(f"Page {int(page_no)} of {pages}: select a row to open it.")
     event = st.dataframe(
         frame,
@@ -224,6 +232,23 @@ def table(flt: AnomalyFilter) -> None:
     if rows:
         st.query_params["anomaly"] = str(int(frame.iloc[rows[0]]["id"]))
         st.rerun()
+
+
+def bulk_table(flt: AnomalyFilter, frame: pd.DataFrame, total: int, page_no: int, pages: int):
+    """Select several: ticking rows selects them (no row opens), then one action for all."""
+    ids = [int(i) for i in frame["id"]]
+    st.caption(f"Page {page_no} of {pages}: tick rows to select them.")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key=bulk_actions.TABLE,
+        on_select=lambda: bulk_actions.take_selection(ids),
+        selection_mode="multi-row",
+        column_config=COLUMNS,
+        column_order=ORDER,
+    )
+    bulk_actions.section(svc, flt, ids, total, actor())
 
 
 def _open_typed() -> None:

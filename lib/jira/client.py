@@ -21,6 +21,7 @@ from lib.jira.errors import (
     JiraError,
     NotFound,
     answer_json,
+    error_from_element,
     error_from_exception,
     error_from_response,
     failure_kind,
@@ -462,6 +463,57 @@ class JiraClient:
                 results.extend(_failed_items(items, offset, exc))
                 break
         return results
+
+    def create_issues_bulk(
+        self, items: Sequence[tuple[dict, dict | None]]
+    ) -> list[records.CreatedIssue | JiraError]:
+        """One ``POST /issue/bulk`` of at most 50 (fields, properties): one result per item.
+
+        Each result, in input order, is the created issue or that element's
+        refusal as a JiraError (from ``failedElementNumber`` and
+        ``elementErrors``). Like ``create_issue``, never retried after a lost
+        answer: the caller looks for each item by its label first.
+
+        Raises:
+            ValueError: more than 50 items (Jira Cloud refuses the call).
+            JiraError: the call failed as a whole (its answer may be lost).
+        """
+        if not 0 < len(items) <= BULK_CHUNK:
+            raise ValueError(f"a bulk create takes 1 to {BULK_CHUNK} issues, not {len(items)}")
+        updates = []
+        for fields, properties in items:
+            update: dict[str, Any] = {"fields": self._prepare_fields(fields)}
+            if properties:
+                update["properties"] = [{"key": k, "value": v} for k, v in properties.items()]
+            updates.append(update)
+        path = urlsplit(self.url(self.ISSUES_BULK)).path
+        data = self._request(
+            "POST", self.ISSUES_BULK, body={"issueUpdates": updates}, accept=frozenset({400})
+        )
+        if not isinstance((data or {}).get("errors"), list):
+            raise BadRequest(
+                f"Jira rejected the bulk create: {json.dumps(data)[:300]}",
+                status=400,
+                method="POST",
+                path=path,
+            )
+        out: list[records.CreatedIssue | JiraError] = []
+        for item in records.parse_bulk(data, len(items)):
+            if item.created is not None:
+                out.append(item.created)
+                continue
+            error = item.error or records.BulkItemError("rejected", 400, ("no answer",), {})
+            out.append(
+                error_from_element(
+                    error.status,
+                    error.messages,
+                    error.field_errors,
+                    method="POST",
+                    path=path,
+                    flavour=self.flavour,
+                )
+            )
+        return out
 
     def edit_issue(self, key: str, fields: dict) -> None:
         """Update fields (PUT, Jira answers 204 with no body). Raises Conflict on 409."""

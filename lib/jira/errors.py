@@ -258,6 +258,28 @@ def error_from_response(
     return cls(scrub(text, redact), **kw)
 
 
+def error_from_element(
+    status: int | None,
+    messages: Iterable[str],
+    field_errors: dict[str, str],
+    *,
+    method: str,
+    path: str,
+    flavour: Any = None,
+) -> JiraError:
+    """One refused element of a bulk call (``errors[].elementErrors``) as its own JiraError.
+
+    Worded and classified like a whole answer with that status, so a bulk
+    create's failed item reads and retries exactly like a single create's.
+    """
+    status = status if isinstance(status, int) and status >= 400 else 400
+    fields = {str(k): str(v) for k, v in field_errors.items()}
+    detail = "; ".join([*map(str, messages), *(f"{k}: {v}" for k, v in fields.items())])
+    cls = _class_for(status, {})
+    text = _compose(cls, status, method, path, detail, flavour, None)
+    return cls(text, status=status, method=method, path=path, field_errors=fields)
+
+
 def error_from_exception(
     exc: BaseException,
     *,

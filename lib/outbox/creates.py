@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lib.jira import Issue, JiraError, NotFound
+from lib.outbox.group_links import link_group_in
 from lib.outbox.payload import ISSUE_PROPERTY, CreateRequest, create_body, join_rich, split_rich
 from lib.outbox.policy import OK, WAITING, ActiveJira
 from lib.store.automation_tickets import AutomationTickets
@@ -51,11 +52,44 @@ def insert_create_in(
 
     ``reconcile_first``: an earlier attempt with this request id may be on Jira.
     """
+    return SyncLog.insert_in(
+        cur,
+        **create_row(
+            engine,
+            active,
+            request,
+            now=now,
+            actor=actor,
+            mode=mode,
+            anomaly_id=anomaly_id,
+            automation_guid=automation_guid,
+            submission_key=submission_key,
+            hold=hold,
+            reconcile_first=reconcile_first,
+        ),
+    )
+
+
+def create_row(
+    engine: SyncEngine,
+    active: ActiveJira,
+    request: CreateRequest,
+    *,
+    now: datetime,
+    actor: str,
+    mode: str,
+    anomaly_id: int | None = None,
+    automation_guid: str | None = None,
+    submission_key: str | None = None,
+    hold: bool = True,
+    reconcile_first: bool = False,
+) -> dict:
+    """A create row's columns (``SyncLog.insert_in``'s arguments): one definition for one
+    row and for a bulk job's many (``lib.outbox.bulk_creates.queue_creates_in``)."""
     plain, rich = split_rich(request.fields)
     body = create_body(active.client, request)
     held = {"claimed_by": engine.claim_token, "attempts": 1, "sent_at": now} if hold else {}
-    return SyncLog.insert_in(
-        cur,
+    return dict(
         now=now,
         action=SyncAction.CREATE,
         mode=mode,
@@ -123,44 +157,11 @@ def _created(
     latency: float | None,
     response: Any,
 ) -> Delivery:
-    from lib.outbox.engine import RESPONSE_LIMIT, Delivery
+    from lib.outbox.engine import Delivery
 
     now = engine.clock()
-    link = None
     with engine.db.transaction() as cur:
-        if row.anomaly_id is not None:
-            link = _link_in(cur, engine, row, active, issue, now)
-        if row.automation_guid:
-            AutomationTickets.record_in(
-                cur,
-                guid=row.automation_guid,
-                connection_id=active.connection_id,
-                ticket_id=issue.id,
-                ticket_key=issue.key,
-                ticket_url=issue.browse_url,
-                request_id=row.request_id or "",
-                now=now,
-            )
-        SyncLog.confirm_waiting_in(
-            cur,
-            row.id,
-            ticket_id=issue.id,
-            ticket_key=issue.key,
-            ticket_url=issue.browse_url,
-            link_id=link.id if link else None,
-            now=now,
-        )
-        SyncLog.finish_ok_in(
-            cur,
-            row.id,
-            now=now,
-            response_json=to_json(response, RESPONSE_LIMIT),
-            latency_ms=latency,
-            link_id=link.id if link else None,
-            ticket_id=issue.id,
-            ticket_key=issue.key,
-            ticket_url=issue.browse_url,
-        )
+        link = created_in(cur, engine, row, active, issue, now, latency=latency, response=response)
     engine.notify()
     return Delivery(
         row.id,
@@ -171,6 +172,63 @@ def _created(
         ticket_key=issue.key,
         ticket_url=issue.browse_url,
     )
+
+
+def created_in(
+    cur,
+    engine: SyncEngine,
+    row: LogRow,
+    active: ActiveJira,
+    issue: Issue,
+    now,
+    *,
+    latency: float | None,
+    response: Any,
+):
+    """Everything a confirmed create writes, in the caller's transaction; the link, if any.
+
+    One definition for a single create and for a bulk call's many (which
+    confirm all of theirs in one transaction).
+    """
+    from lib.outbox.engine import RESPONSE_LIMIT
+
+    link = None
+    if row.anomaly_id is not None:
+        link = _link_in(cur, engine, row, active, issue, now)
+    if row.automation_guid:
+        AutomationTickets.record_in(
+            cur,
+            guid=row.automation_guid,
+            connection_id=active.connection_id,
+            ticket_id=issue.id,
+            ticket_key=issue.key,
+            ticket_url=issue.browse_url,
+            request_id=row.request_id or "",
+            now=now,
+        )
+    if row.anomaly_id is None and row.automation_guid is None:
+        link_group_in(cur, engine, row, active, issue, now)  # a bulk job's group ticket
+    SyncLog.confirm_waiting_in(
+        cur,
+        row.id,
+        ticket_id=issue.id,
+        ticket_key=issue.key,
+        ticket_url=issue.browse_url,
+        link_id=link.id if link else None,
+        now=now,
+    )
+    SyncLog.finish_ok_in(
+        cur,
+        row.id,
+        now=now,
+        response_json=to_json(response, RESPONSE_LIMIT),
+        latency_ms=latency,
+        link_id=link.id if link else None,
+        ticket_id=issue.id,
+        ticket_key=issue.key,
+        ticket_url=issue.browse_url,
+    )
+    return link
 
 
 def _link_in(cur, engine: SyncEngine, row: LogRow, active: ActiveJira, issue: Issue, now):

@@ -32,7 +32,7 @@ from typing import Any
 from lib.jira import JiraError, error_kind
 from lib.jira.doc_json import doc_from_json
 from lib.jira.richtext import adf_to_text
-from lib.outbox import creates, transitions
+from lib.outbox import bulk_creates, creates, transitions
 from lib.outbox.health import IntegrationHealth
 from lib.outbox.payload import ISSUE_PROPERTY, join_rich
 from lib.outbox.policy import (
@@ -58,6 +58,7 @@ from lib.store.sync_log import (
     SyncStatus,
     to_json,
 )
+from lib.store.sync_log_many import claim_many_in
 
 __all__ = ["ISSUE_PROPERTY", "Delivery", "SyncEngine", "utc_now"]
 
@@ -181,6 +182,36 @@ class SyncEngine:
             return claimed
         return self.send_claimed(claimed, active)
 
+    def deliver_creates(self, log_ids: list[int], active: ActiveJira) -> list[Delivery]:
+        """Send up to 50 due create rows in one bulk call (``lib.outbox.bulk_creates``)."""
+        with self.db.transaction() as cur:  # one claim for the call, not one per row
+            claimed = claim_many_in(
+                cur,
+                log_ids,
+                connection_id=active.connection_id,
+                token=self.claim_token,
+                now=self.clock(),
+            )
+        taken = {row.id for row in claimed}
+        # The rest (another connection's, taken, waiting): the one-by-one path says why.
+        skipped = [self.deliver(i, active) for i in log_ids if i not in taken]
+        if not claimed:
+            return skipped
+        try:
+            sent = bulk_creates.send_creates_bulk(self, claimed, active)
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the rows claimed forever
+            log.exception("sync.deliver_creates.crashed", extra={"sync_rows": len(claimed)})
+            sent = [
+                self.release(
+                    row,
+                    f"internal error: {type(exc).__name__}: {exc}",
+                    needs_reconcile=True,
+                    delay=self.backoff.delay(row.attempts),
+                )
+                for row in claimed
+            ]
+        return skipped + sent
+
     def send_claimed(self, row: LogRow, active: ActiveJira) -> Delivery:
         """Send a row this process already holds in ``sending``."""
         delivery = self._dispatch(row, active)
@@ -300,11 +331,19 @@ class SyncEngine:
         return Delivery(row.id, SyncStatus.PENDING, outcome, message, retry_after=retry_after)
 
     def on_error(
-        self, row: LogRow, exc: JiraError, latency: float, client: Any, *, post: bool = True
+        self,
+        row: LogRow,
+        exc: JiraError,
+        latency: float,
+        client: Any,
+        *,
+        post: bool = True,
+        record_health: bool = True,  # False: one bulk call's failure, recorded once
     ) -> Delivery:
         kind = disposition(exc, post=post)
         what = str(error_kind(exc))
-        self.health.record_failure(row.connection_id, exc)
+        if record_health:
+            self.health.record_failure(row.connection_id, exc)
         if kind == PERMANENT:
             response = {"status": exc.status, "code": exc.code, "errors": exc.field_errors}
             return self.fail(row, str(exc), response, latency=latency, error_kind=what)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from lib.jira import JiraError, RateLimited
+from lib.jira import BULK_CHUNK, JiraError, RateLimited
 from lib.outbox.engine import SyncEngine
 from lib.outbox.policy import ActiveJira, UpdateLimit, load_update_limit, pick_due
 from lib.store.sync_log import LogRow, SyncAction, SyncLog, SyncMode, SyncStatus
@@ -173,7 +173,7 @@ class SyncWorker:
         due = self._apply_update_limit(
             pick_due(rows, now, near_limit=active.client.near_limit, limit=self.batch), now
         )
-        done = 0
+        due, done = self._deliver_creates_in_bulk(due, active)
         for row in due:
             if self._stop.is_set():
                 break
@@ -185,6 +185,29 @@ class SyncWorker:
         if not self._stop.is_set():
             self._refresh_links(active, now)
         return done
+
+    def _deliver_creates_in_bulk(
+        self, due: list[LogRow], active: ActiveJira
+    ) -> tuple[list[LogRow], int]:
+        """Two or more due creates go out in bulk calls of 50; returns (the rest, how many sent).
+
+        A create waiting for its reconciliation is left to the one-by-one
+        path, which looks for it on Jira first.
+        """
+        batch = [r for r in due if r.action == SyncAction.CREATE and not r.needs_reconcile]
+        if len(batch) < 2:
+            return due, 0
+        sent = {r.id for r in batch}
+        for start in range(0, len(batch), BULK_CHUNK):
+            if self._stop.is_set():
+                break
+            chunk = [r.id for r in batch[start : start + BULK_CHUNK]]
+            waits = [d.retry_after for d in self.engine.deliver_creates(chunk, active)]
+            wait = max((w for w in waits if w is not None), default=None)
+            if wait is not None:
+                self._pause(wait)
+                return [], len(batch)
+        return [r for r in due if r.id not in sent], len(batch)
 
     def _pause(self, seconds: float) -> None:
         self.rate_limited += 1

@@ -461,3 +461,35 @@ def _check_transition(current: str, to_status: Status, reason: ArchiveReason | N
             Status.ACTIVE: "reopen",
         }[to_status]
         raise InvalidTransition(f"Cannot {verb} an anomaly that is {current}.")
+
+
+def matching_ids(db: Database, flt: AnomalyFilter, limit: int) -> list[int]:
+    """Ids of the anomalies matching ``flt`` (a bulk action's "all N matching"), newest first.
+
+    At most ``limit`` ids: the caller refuses a larger selection rather than cut it.
+    """
+    where, params = _where(flt)
+    with db.read() as cur:
+        rows = cur.execute(
+            f"SELECT id FROM anomalies{where} ORDER BY detected_at DESC, id DESC LIMIT ?",
+            [*params, int(limit)],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def get_many(db: Database, ids: Sequence[int]) -> dict[int, Anomaly]:
+    """The anomalies with these ids (unknown ids left out), in two queries for any number."""
+    wanted = [int(i) for i in ids]
+    with db.read() as cur:
+        rows = cur.execute(
+            f"SELECT {_ANOMALY_COLUMNS} FROM anomalies WHERE id IN (SELECT unnest(?::BIGINT[]))",
+            [wanted],
+        ).fetchall()
+        checks: dict[int, list[FailedCheck]] = {}
+        for anomaly_id, *check in cur.execute(
+            "SELECT anomaly_id, check_id, rule_type, message FROM failed_checks"
+            " WHERE anomaly_id IN (SELECT unnest(?::BIGINT[])) ORDER BY anomaly_id, position",
+            [wanted],
+        ).fetchall():
+            checks.setdefault(anomaly_id, []).append(FailedCheck(*check))
+    return {row[0]: _row_to_anomaly(row, checks.get(row[0], ())) for row in rows}

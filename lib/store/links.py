@@ -196,6 +196,52 @@ class LinkRepository:
         return self.get_in(cur, row[0])
 
     @staticmethod
+    def add_many_in(
+        cur: duckdb.DuckDBPyConnection,
+        items: list[tuple[int, Issue, str]],
+        *,
+        connection_id: int,
+        created_by_us: bool,
+        now: datetime,
+    ) -> dict[int, int]:
+        """``add_in`` for many (anomaly_id, issue, actor) in one statement; anomaly -> link id.
+
+        An issue already actively linked to its anomaly keeps its link (no second one).
+        """
+        if not items:
+            return {}
+        linked = {
+            (anomaly_id, issue_id): link_id
+            for anomaly_id, issue_id, link_id in cur.execute(
+                "SELECT anomaly_id, issue_id, min(id) FROM ticket_links WHERE connection_id = ?"
+                " AND unlinked_at IS NULL AND issue_id IN (SELECT unnest(?::VARCHAR[]))"
+                " GROUP BY anomaly_id, issue_id",
+                [connection_id, [issue.id for _, issue, _ in items]],
+            ).fetchall()
+        }
+        known = {a: linked[(a, i.id)] for a, i, _ in items if (a, i.id) in linked}
+        fresh = [item for item in items if (item[0], item[1].id) not in linked]
+        if fresh:
+            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(fresh))
+            params = [
+                value
+                for anomaly_id, i, actor in fresh
+                for value in (
+                    anomaly_id, connection_id, i.id, i.key, i.browse_url, i.summary,
+                    i.status_name, i.status_category, i.priority_name, created_by_us, now, actor,
+                    now,
+                )
+            ]  # fmt: skip
+            rows = cur.execute(
+                "INSERT INTO ticket_links (anomaly_id, connection_id, issue_id, issue_key, url,"
+                " summary, status_name, status_category, priority, created_by_us, linked_at,"
+                f" linked_by, last_synced_at) VALUES {marks} RETURNING anomaly_id, id",
+                params,
+            ).fetchall()
+            known.update(dict(rows))
+        return known
+
+    @staticmethod
     def update_from_issue_in(
         cur: duckdb.DuckDBPyConnection, link_id: int, issue: Issue, now: datetime
     ) -> None:

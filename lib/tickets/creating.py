@@ -22,6 +22,7 @@ from lib.outbox.payload import CreateRequest, create_request
 from lib.outbox.policy import LOST, OK, PERMANENT, WAITING, ActiveJira
 from lib.store.anomalies import AnomalyNotFound
 from lib.store.links import TicketLink
+from lib.store.models import Anomaly
 from lib.store.sync_log import UNFINISHED, SyncLog, SyncMode, SyncStatus
 from lib.tickets.description import (
     SUMMARY_LIMIT,
@@ -157,6 +158,7 @@ class TicketCreation:
         labels: Sequence[str] = (),
         submission: Submission | None = None,
         active: ActiveJira | None = None,
+        anomaly: Anomaly | None = None,  # already read (a bulk job reads them all at once)
     ) -> CreateRequest:
         """The create request for an anomaly, exactly as ``create_ticket`` sends it.
 
@@ -165,7 +167,8 @@ class TicketCreation:
             AnomalyNotFound: no such anomaly.
         """
         active = active or self._active()
-        anomaly = self._anomalies.get(anomaly_id)
+        if anomaly is None or anomaly.id != anomaly_id:
+            anomaly = self._anomalies.get(anomaly_id)
         if anomaly is None:
             raise AnomalyNotFound(anomaly_id)
         at = submission.at if submission else self._clock()
@@ -184,6 +187,26 @@ class TicketCreation:
             # One submission, one request id: a preview shows the id that is sent.
             request_id=submission.key if submission else uuid.uuid4().hex,
             owner={"anomaly_id": anomaly_id},
+        )
+
+    def ticket_fields(
+        self,
+        active: ActiveJira,
+        *,
+        summary: str,
+        description: Doc,
+        priority: str | None = None,
+        issue_type: str | None = None,
+        project: str | None = None,
+        labels: Sequence[str] = (),
+    ) -> dict:
+        """A create's fields, checked as the New ticket dialog's are (a bulk job's group ticket).
+
+        Raises:
+            TicketRefused: bad input (``field_errors`` per field).
+        """
+        return self._fields(
+            active, summary, description, priority, issue_type, project, None, labels
         )
 
     def _fields(

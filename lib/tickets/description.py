@@ -8,6 +8,7 @@ as JSON (``doc_to_json``) because the flavour is only known when sending.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from lib.jira.richtext import (
@@ -140,3 +141,55 @@ def check_description(value: Doc | str) -> str | None:
     if len(clean_text(text)) > DESCRIPTION_LIMIT:
         return f"The description is {len(text)} characters long; Jira allows {DESCRIPTION_LIMIT}."
     return None
+
+
+GROUP_LISTED = 300  # anomalies listed one per line at most; the rest are counted
+GROUP_TEXT_BUDGET = 30_000  # characters of listed lines, under Jira's 32,767 with the rest
+
+
+def group_summary(anomalies: Sequence[Anomaly]) -> str:
+    """``[5 anomalies] notNull, volumetric on CUSTOMERS, ORDERS``, <= 255 chars."""
+    rules = dict.fromkeys(
+        (a.failed_checks[0].rule_type if a.failed_checks else a.anomaly_type) for a in anomalies
+    )
+    tables = dict.fromkeys(a.container for a in anomalies)
+    count = len(anomalies)
+    text = (
+        f"[{count} anomal{'y' if count == 1 else 'ies'}] {', '.join(rules)} on {', '.join(tables)}"
+    )
+    return fit_summary(text)
+
+
+def group_doc(anomalies: Sequence[Anomaly], public_url: str, now: datetime) -> Doc:
+    """A group ticket's description: every anomaly on a line, with its link back."""
+    lines, used = [], 0
+    for a in anomalies[:GROUP_LISTED]:
+        line = _group_line(a, public_url)
+        used += sum(len(getattr(part, "text", "") or "") for part in line) + 1
+        if used > GROUP_TEXT_BUDGET:
+            break
+        lines.append(line)
+    blocks: list = [
+        Heading(3, (Text(f"Anomalies Linked [{fmt_time(now)}]"),)),
+        Paragraph((Text(f"{len(anomalies)} anomalies share this ticket; each is linked to it."),)),
+        BulletList(tuple(lines)),
+    ]
+    if len(anomalies) > len(lines):
+        more = len(anomalies) - len(lines)
+        blocks.append(Paragraph((Text(f"...and {more} more, linked in Anomaly Desk.", em=True),)))
+    return Doc(tuple(blocks))
+
+
+def _group_line(a: Anomaly, public_url: str) -> tuple:
+    first = a.failed_checks[0] if a.failed_checks else None
+    return (
+        Link(f"Anomaly {a.id}", anomaly_url(public_url, a.id)),
+        Text(f" · {a.datastore_name} · {a.container} · "),
+        Text(first.rule_type if first else a.anomaly_type, strong=True),
+        Text(f": {_short(first.message)}" if first else ""),
+    )
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(clean_text(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

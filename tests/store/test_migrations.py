@@ -81,6 +81,28 @@ EXPECTED = {
         ("attempted_at", "TIMESTAMP", False, None),
         ("request_id", "VARCHAR", False, None),
     ],
+    # migration 011
+    "bulk_job_items": [
+        ("job_id", "BIGINT", False, None),
+        ("position", "INTEGER", False, None),
+        ("anomaly_id", "BIGINT", False, None),
+        ("sync_log_id", "BIGINT", True, None),
+        ("outcome", "VARCHAR", True, None),
+        ("ticket_key", "VARCHAR", True, None),
+        ("error", "VARCHAR", True, None),
+    ],
+    # migration 011
+    "bulk_jobs": [
+        ("id", "BIGINT", False, "nextval('bulk_job_ids')"),
+        ("action", "VARCHAR", False, None),
+        ("actor", "VARCHAR", False, None),
+        ("connection_id", "BIGINT", True, None),
+        ("params_json", "VARCHAR", False, None),
+        ("group_log_id", "BIGINT", True, None),
+        ("created_at", "TIMESTAMP", False, None),
+        ("cancelled_at", "TIMESTAMP", True, None),
+        ("cancelled_by", "VARCHAR", True, None),
+    ],
     # migration 001
     "failed_checks": [
         ("anomaly_id", "BIGINT", False, None),

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from lib.http.api.anomalies import anomalies_router
 from lib.http.api.auth import require_token
+from lib.http.api.bulk import bulk_router
 from lib.http.api.errors import BODY_LIMIT, IMPORT_LIMIT, GuardMiddleware, install_error_handlers
 from lib.http.api.legacy import legacy_router
 from lib.http.api.operations import operations_router
@@ -49,6 +50,7 @@ def build_api(
     auth = require_token(get_token, lambda: tokens_for(get_services()))
     api.include_router(legacy_router(get_services, get_token))
     api.include_router(operations_router(get_services, auth))
+    api.include_router(bulk_router(get_services, auth))  # before /anomalies/{id}: see bulk.py
     api.include_router(anomalies_router(get_services, auth))
     api.include_router(ticketing_router(get_services, auth))
     api.include_router(links_router(get_services, auth))
