@@ -18,11 +18,12 @@ Decisions, and why:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePath
+from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -31,8 +32,9 @@ from lib.anomalies.importing import (
     ImportRefused,
     ImportResult,
     ParsedAnomaly,
-    parse_records,
-    read_records,
+    as_source,
+    check_file,
+    parsed_chunks,
 )
 from lib.outbox.policy import enqueue_for_links_in
 from lib.store.anomalies import AnomalyRepository
@@ -203,14 +205,20 @@ class AnomalyChanges:
         return comment
 
     # -- import --------------------------------------------------------------
-    def import_file(self, filename: str, data: bytes, *, mode: Mode) -> ImportResult:
+    def import_file(self, filename: str, data: bytes | BinaryIO, *, mode: Mode) -> ImportResult:
         """Check a whole file, then write it (and what it changes) in one transaction.
+
+        ``data`` is the file's bytes or a binary file open at any position; it
+        is read twice, a chunk at a time (see ``lib.anomalies.importing``).
 
         Raises:
             ImportRefused: the file or one of its rows is bad; nothing was changed.
         """
-        items = parse_records(read_records(filename, data))
-        return self.import_parsed(items, actor=Actor.importer(filename), mode=mode)
+        source = as_source(data)
+        check_file(filename, source)  # the whole file, before anything is written
+        return self._import_chunks(
+            parsed_chunks(filename, source), actor=Actor.importer(filename), mode=mode
+        )
 
     def import_parsed(
         self, items: Sequence[ParsedAnomaly], *, actor: Actor | str, mode: Mode
@@ -220,16 +228,25 @@ class AnomalyChanges:
         Raises:
             ImportRefused: the database refused a row; nothing was changed.
         """
+        return self._import_chunks([items], actor=actor, mode=mode)
+
+    def _import_chunks(
+        self, chunks: Iterable[Sequence[ParsedAnomaly]], *, actor: Actor | str, mode: Mode
+    ) -> ImportResult:
+        """Write every chunk in one transaction: all of the file or, on a refusal, none."""
         who, mode = _actor(actor).label, _mode(mode)
         now = self._clock()
         connection = self._connection()
+        total, queued = ImportResult(0, 0), []
         try:
             with self._db.transaction() as cur:
-                result, queued = self._import_in(cur, items, who, mode, now, connection)
+                for items in chunks:
+                    result, ids = self._import_in(cur, items, who, mode, now, connection)
+                    total, queued = _added(total, result), queued + ids
         except _STORE_REFUSALS as exc:
             raise ImportRefused([f"The database cannot hold a value in the file: {exc}"]) from None
         self._queued(queued)
-        return result
+        return total
 
     def _import_in(
         self,
@@ -275,6 +292,15 @@ class AnomalyChanges:
             queued=len(queued),
         )
         return result, queued
+
+
+def _added(a: ImportResult, b: ImportResult) -> ImportResult:
+    return ImportResult(
+        a.inserted + b.inserted,
+        a.updated + b.updated,
+        a.status_changes + b.status_changes,
+        a.queued + b.queued,
+    )
 
 
 def status_moves(
