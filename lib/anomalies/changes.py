@@ -215,10 +215,9 @@ class AnomalyChanges:
             ImportRefused: the file or one of its rows is bad; nothing was changed.
         """
         source = as_source(data)
-        check_file(filename, source)  # the whole file, before anything is written
-        return self._import_chunks(
-            parsed_chunks(filename, source), actor=Actor.importer(filename), mode=mode
-        )
+        kept = check_file(filename, source)  # the whole file, before anything is written
+        chunks = [kept] if kept is not None else parsed_chunks(filename, source)
+        return self._import_chunks(chunks, actor=Actor.importer(filename), mode=mode)
 
     def import_parsed(
         self, items: Sequence[ParsedAnomaly], *, actor: Actor | str, mode: Mode

@@ -58,6 +58,16 @@ _ANOMALY_SCHEMA = pa.schema(
     ]
 )
 
+_CHECK_SCHEMA = pa.schema(
+    [
+        ("anomaly_id", pa.int64()),
+        ("position", pa.int32()),
+        ("check_id", pa.int64()),
+        ("rule_type", pa.string()),
+        ("message", pa.string()),
+    ]
+)
+
 _CHANGE_SCHEMA = pa.schema(
     [
         ("anomaly_id", pa.int64()),
@@ -258,32 +268,10 @@ class AnomalyRepository:
     def upsert_many_in(
         self, cur: duckdb.DuckDBPyConnection, anomalies: Sequence[Anomaly], now: datetime
     ) -> None:
-        # Bulk through Arrow: executemany is ~100x slower in DuckDB.
-        table = pa.Table.from_pylist(
-            [_anomaly_row(a, now) for a in anomalies], schema=_ANOMALY_SCHEMA
-        )
-        checks = pa.Table.from_pylist(
-            [
-                {
-                    "anomaly_id": a.id,
-                    "position": i,
-                    "check_id": c.check_id,
-                    "rule_type": c.rule_type,
-                    "message": c.message,
-                }
-                for a in anomalies
-                for i, c in enumerate(a.failed_checks)
-            ],
-            schema=pa.schema(
-                [
-                    ("anomaly_id", pa.int64()),
-                    ("position", pa.int32()),
-                    ("check_id", pa.int64()),
-                    ("rule_type", pa.string()),
-                    ("message", pa.string()),
-                ]
-            ),
-        )
+        # Bulk through Arrow: executemany is ~100x slower in DuckDB. Built column
+        # by column: a dict per row (Table.from_pylist) took twice as long.
+        table = pa.table(_anomaly_columns(anomalies, now), schema=_ANOMALY_SCHEMA)
+        checks = pa.table(_check_columns(anomalies), schema=_CHECK_SCHEMA)
         cur.register("incoming_anomalies", table)
         cur.register("incoming_checks", checks)
         try:
@@ -442,22 +430,35 @@ class AnomalyRepository:
             )
 
 
-def _anomaly_row(a: Anomaly, now: datetime) -> dict:
+def _anomaly_columns(anomalies: Sequence[Anomaly], now: datetime) -> dict[str, list]:
+    """The anomalies as columns of the anomalies table (``_ANOMALY_SCHEMA``'s order)."""
     return {
-        "id": a.id,
-        "datastore_id": a.datastore_id,
-        "datastore_name": a.datastore_name,
-        "container": a.container,
-        "fields": list(a.fields),
-        "anomaly_type": a.anomaly_type,
-        "status": a.status,
-        "archive_reason": a.archive_reason,
-        "detected_at": a.detected_at,
-        "description": a.description,
-        "weight": a.weight,
-        "tags": list(a.tags),
-        "search_text": search_text(a),
-        "updated_at": now,
+        "id": [a.id for a in anomalies],
+        "datastore_id": [a.datastore_id for a in anomalies],
+        "datastore_name": [a.datastore_name for a in anomalies],
+        "container": [a.container for a in anomalies],
+        "fields": [list(a.fields) for a in anomalies],
+        "anomaly_type": [a.anomaly_type for a in anomalies],
+        "status": [a.status for a in anomalies],
+        "archive_reason": [a.archive_reason for a in anomalies],
+        "detected_at": [a.detected_at for a in anomalies],
+        "description": [a.description for a in anomalies],
+        "weight": [a.weight for a in anomalies],
+        "tags": [list(a.tags) for a in anomalies],
+        "search_text": [search_text(a) for a in anomalies],
+        "updated_at": [now] * len(anomalies),
+    }
+
+
+def _check_columns(anomalies: Sequence[Anomaly]) -> dict[str, list]:
+    """Every failed check of the anomalies as columns of the failed_checks table."""
+    rows = [(a.id, i, c) for a in anomalies for i, c in enumerate(a.failed_checks)]
+    return {
+        "anomaly_id": [r[0] for r in rows],
+        "position": [r[1] for r in rows],
+        "check_id": [r[2].check_id for r in rows],
+        "rule_type": [r[2].rule_type for r in rows],
+        "message": [r[2].message for r in rows],
     }
 
 

@@ -23,6 +23,8 @@ from tests.unit.test_importing import NOW, record
 def tiny(monkeypatch):
     monkeypatch.setattr(import_reading, "_READ_BYTES", 7)
     monkeypatch.setattr(import_reading, "CHUNK_ROWS", 3)
+    # Longer files than this are parsed again for the write, chunk by chunk.
+    monkeypatch.setattr("lib.anomalies.importing.KEEP_PARSED_ROWS", 4)
 
 
 @pytest.fixture
@@ -101,6 +103,13 @@ def test_chunked_problems_are_what_one_pass_over_the_records_gives(tiny):
     with pytest.raises(ImportRefused) as chunked:
         check_file("f.json", io.BytesIO(json.dumps(rows).encode()))
     assert chunked.value.problems == whole.value.problems and len(whole.value.problems) == 4
+
+
+def test_a_short_file_is_parsed_once_and_a_long_one_again_for_the_write(tiny):
+    short = json.dumps([record(i) for i in range(1, 5)]).encode()
+    long = json.dumps([record(i) for i in range(1, 6)]).encode()
+    assert [p.anomaly.id for p in check_file("s.json", io.BytesIO(short))] == [1, 2, 3, 4]
+    assert check_file("l.json", io.BytesIO(long)) is None
 
 
 def test_an_open_file_is_read_twice_from_its_start(tmp_path, db):
