@@ -48,6 +48,8 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_sync.py
 	$(BIN)/python bench/bench_client.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_reruns.py
+	$(BIN)/python bench/bench_import.py
 
 sandbox: $(VENV)/.runtime
 	$(BIN)/python -m lib.jira.sandbox --port 8080
