@@ -37,7 +37,7 @@ from lib.anomalies.importing import (
     parsed_chunks,
 )
 from lib.outbox.policy import enqueue_for_links_in
-from lib.store.anomalies import AnomalyRepository
+from lib.store.anomalies import AnomalyRepository, bounded_memory
 from lib.store.db import Database
 from lib.store.links import LinkRepository
 from lib.store.models import ArchiveReason, Comment, Status, StatusChange
@@ -216,8 +216,11 @@ class AnomalyChanges:
         """
         source = as_source(data)
         kept = check_file(filename, source)  # the whole file, before anything is written
-        chunks = [kept] if kept is not None else parsed_chunks(filename, source)
-        return self._import_chunks(chunks, actor=Actor.importer(filename), mode=mode)
+        if kept is not None:
+            return self._import_chunks([kept], actor=Actor.importer(filename), mode=mode)
+        with bounded_memory(self._db):  # a long file: its transaction spills, never grows
+            chunks = parsed_chunks(filename, source)
+            return self._import_chunks(chunks, actor=Actor.importer(filename), mode=mode)
 
     def import_parsed(
         self, items: Sequence[ParsedAnomaly], *, actor: Actor | str, mode: Mode

@@ -22,10 +22,13 @@ import io
 import json
 import math
 import re
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
+
+import numpy as np
 
 from lib.anomalies.import_reading import FileUnreadable, check_utf8, file_kind, record_chunks
 from lib.store.db import Database
@@ -113,16 +116,22 @@ def check_file(filename: str, source: BinaryIO) -> list[ParsedAnomaly] | None:
     Raises:
         ImportRefused: unreadable, empty, too long, missing columns, or bad rows (each named).
     """
-    check = _FileCheck(keep=KEEP_PARSED_ROWS)
     try:
         file_kind(filename)
         check_utf8(filename, source)
-        for chunk in record_chunks(filename, source):
-            check.add(chunk)
+        check = _checked(filename, source, _FileCheck(keep=KEEP_PARSED_ROWS, name_ids=False))
+        if check.has_duplicate_ids():  # rare, and a refusal: check again to name each
+            check = _checked(filename, source, _FileCheck())
     except FileUnreadable as exc:
         raise ImportRefused([str(exc)]) from None
     check.finish()
     return check.kept
+
+
+def _checked(filename: str, source: BinaryIO, check: _FileCheck) -> _FileCheck:
+    for chunk in record_chunks(filename, source):
+        check.add(chunk)
+    return check
 
 
 def parsed_chunks(filename: str, source: BinaryIO) -> Iterator[list[ParsedAnomaly]]:
@@ -150,10 +159,17 @@ def as_source(data: bytes | BinaryIO) -> BinaryIO:
 
 
 class _FileCheck:
-    """What the first pass keeps of a file: its row count, columns, ids and problems."""
+    """What the first pass keeps of a file: its row count, columns, ids and problems.
 
-    def __init__(self, *, keep: int = 0) -> None:
+    ``name_ids=False`` keeps the ids in a packed array (8 bytes each) instead of
+    each id's first row (a dict: ~100 MB for a million); a file with a
+    duplicate is then checked again with names, so both give the same problems.
+    """
+
+    def __init__(self, *, keep: int = 0, name_ids: bool = True) -> None:
         self.keep = keep
+        self.name_ids = name_ids
+        self.ids = array("q")
         self.kept: list[ParsedAnomaly] | None = [] if keep else None
         self.rows = 0
         self.present: set[str] = set()
@@ -177,8 +193,10 @@ class _FileCheck:
             item = _parse_one(record, errors.reasons)
             # Ids are compared even on rows with other problems, so every duplicate is named.
             ident = _int(record.get("id"), "id", [], minimum=1, maximum=BIGINT_MAX)
-            seen = self.first_row_of.setdefault(ident, number)
-            if ident and seen != number:
+            if not self.name_ids:
+                if ident:
+                    self.ids.append(ident)
+            elif ident and (seen := self.first_row_of.setdefault(ident, number)) != number:
                 errors.reasons.append(f"id {ident} already appears in row {seen}")
             if errors.reasons:
                 self.problems.append(str(errors))
@@ -189,6 +207,10 @@ class _FileCheck:
         else:
             self.kept = None  # too long to hold: parsed again for the write
         return parsed
+
+    def has_duplicate_ids(self) -> bool:
+        ids = np.sort(np.frombuffer(self.ids, dtype=np.int64))
+        return bool((ids[1:] == ids[:-1]).any())
 
     def finish(self) -> int:
         """Raises: ImportRefused for the file as a whole, or for its bad rows."""

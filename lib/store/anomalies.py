@@ -6,7 +6,8 @@ clauses; sort columns come from a whitelist, never from user text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import duckdb
@@ -79,6 +80,32 @@ _CHANGE_SCHEMA = pa.schema(
         ("to_reason", pa.string()),
     ]
 )
+
+
+# DuckDB's memory for an import's one transaction: past it, the rows not yet
+# committed go to DuckDB's temporary files instead of staying in memory (1M
+# anomalies held ~400 MB there until the commit).
+IMPORT_MEMORY_LIMIT = "256MB"
+
+
+@contextmanager
+def bounded_memory(db: Database, limit: str = IMPORT_MEMORY_LIMIT) -> Iterator[None]:
+    """Run a large write with DuckDB's memory limit lowered, then restore it.
+
+    The limit is the database's (DuckDB has one per instance): queries that run
+    meanwhile get it too, and spill sooner, for the import's few minutes.
+    """
+    with db.read() as cur:
+        before = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        cur.execute(f"SET memory_limit = '{limit}'")  # our own constant: no user text
+    try:
+        yield
+    finally:
+        with db.read() as cur:
+            # DuckDB shows the limit rounded: the default (RESET) comes back exactly.
+            cur.execute("RESET memory_limit")
+            if cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] != before:
+                cur.execute(f"SET memory_limit = '{before}'")
 
 
 class AnomalyNotFound(LookupError):

@@ -132,3 +132,26 @@ def test_a_bad_byte_is_named_with_its_place_in_the_file(tiny):
     data = json.dumps([record(1)]).encode() + b" \xc9"
     with pytest.raises(ImportRefused, match=f"byte 0xc9 at position {len(data) - 1}"):
         check_file("f.json", io.BytesIO(data))
+
+
+def test_a_long_import_lowers_duckdbs_memory_limit_for_its_transaction_only(tiny, db):
+    import lib.anomalies.changes as changes
+
+    def memory_limit():
+        with db.read() as cur:
+            return cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    before, during = memory_limit(), []
+    write = changes.AnomalyChanges._import_in
+
+    def noting(self, *args):
+        during.append(memory_limit())
+        return write(self, *args)
+
+    changes.AnomalyChanges._import_in = noting
+    try:
+        import_file(db, "long.json", json.dumps([record(i) for i in range(1, 8)]).encode(), NOW)
+    finally:
+        changes.AnomalyChanges._import_in = write
+    assert set(during) == {"244.1 MiB"} and len(during) == 3  # 256 MB, in three chunks
+    assert memory_limit() == before
