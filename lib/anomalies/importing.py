@@ -170,6 +170,7 @@ class _FileCheck:
         self.keep = keep
         self.name_ids = name_ids
         self.ids = array("q")
+        self.other_ids: list[int] = []
         self.kept: list[ParsedAnomaly] | None = [] if keep else None
         self.rows = 0
         self.present: set[str] = set()
@@ -194,8 +195,10 @@ class _FileCheck:
             # Ids are compared even on rows with other problems, so every duplicate is named.
             ident = _int(record.get("id"), "id", [], minimum=1, maximum=BIGINT_MAX)
             if not self.name_ids:
-                if ident:
+                if 0 < ident <= BIGINT_MAX:
                     self.ids.append(ident)
+                elif ident:  # out of range (a bad row), yet a repeat must still be named
+                    self.other_ids.append(ident)
             elif ident and (seen := self.first_row_of.setdefault(ident, number)) != number:
                 errors.reasons.append(f"id {ident} already appears in row {seen}")
             if errors.reasons:
@@ -210,7 +213,8 @@ class _FileCheck:
 
     def has_duplicate_ids(self) -> bool:
         ids = np.sort(np.frombuffer(self.ids, dtype=np.int64))
-        return bool((ids[1:] == ids[:-1]).any())
+        repeated = len(set(self.other_ids)) < len(self.other_ids)
+        return repeated or bool((ids[1:] == ids[:-1]).any())
 
     def finish(self) -> int:
         """Raises: ImportRefused for the file as a whole, or for its bad rows."""

@@ -155,3 +155,10 @@ def test_a_long_import_lowers_duckdbs_memory_limit_for_its_transaction_only(tiny
         changes.AnomalyChanges._import_in = write
     assert set(during) == {"244.1 MiB"} and len(during) == 3  # 256 MB, in three chunks
     assert memory_limit() == before
+
+
+def test_a_repeated_id_out_of_the_databases_range_is_still_named(tiny):
+    rows = [record(i) for i in range(1, 6)] + [record(2**70), record(2**70)]
+    with pytest.raises(ImportRefused) as refused:
+        check_file("f.json", io.BytesIO(json.dumps(rows).encode()))
+    assert f"id {2**70} already appears in row 6" in refused.value.problems[-1]
