@@ -51,6 +51,8 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_inbound.py
 	$(BIN)/python bench/bench_log_search.py
 	$(BIN)/python bench/bench_bulk.py
+	$(BIN)/python bench/bench_reruns.py
+	$(BIN)/python bench/bench_import.py
 
 sandbox: $(VENV)/.runtime
 	$(BIN)/python -m lib.jira.sandbox --port 8080

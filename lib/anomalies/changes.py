@@ -25,11 +25,12 @@ Decisions, and why:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePath
+from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -38,12 +39,13 @@ from lib.anomalies.importing import (
     ImportRefused,
     ImportResult,
     ParsedAnomaly,
-    parse_records,
-    read_records,
+    as_source,
+    check_file,
+    parsed_chunks,
 )
 from lib.outbox.policy import enqueue_for_links_in
 from lib.outbox.transitions import enqueue_status_change_in
-from lib.store.anomalies import AnomalyNotFound, AnomalyRepository
+from lib.store.anomalies import AnomalyNotFound, AnomalyRepository, bounded_memory
 from lib.store.db import Database
 from lib.store.links import LinkRepository
 from lib.store.models import ArchiveReason, Comment, Status, StatusChange
@@ -259,14 +261,23 @@ class AnomalyChanges:
         return comment
 
     # -- import --------------------------------------------------------------
-    def import_file(self, filename: str, data: bytes, *, mode: Mode) -> ImportResult:
+    def import_file(self, filename: str, data: bytes | BinaryIO, *, mode: Mode) -> ImportResult:
         """Check a whole file, then write it (and what it changes) in one transaction.
+
+        ``data`` is the file's bytes or a binary file open at any position; it
+        is read twice, a chunk at a time (see ``lib.anomalies.importing``).
 
         Raises:
             ImportRefused: the file or one of its rows is bad; nothing was changed.
         """
-        items = parse_records(read_records(filename, data))
-        result = self.import_parsed(items, actor=Actor.importer(filename), mode=mode)
+        source = as_source(data)
+        kept = check_file(filename, source)  # the whole file, before anything is written
+        if kept is not None:
+            result = self._import_chunks([kept], actor=Actor.importer(filename), mode=mode)
+        else:
+            with bounded_memory(self._db):  # a long file: its transaction spills, never grows
+                chunks = parsed_chunks(filename, source)
+                result = self._import_chunks(chunks, actor=Actor.importer(filename), mode=mode)
         if self._on_imported is not None and result.inserted:
             self._on_imported(result)  # new anomalies: the rules look at them next
         return result
@@ -279,16 +290,25 @@ class AnomalyChanges:
         Raises:
             ImportRefused: the database refused a row; nothing was changed.
         """
+        return self._import_chunks([items], actor=actor, mode=mode)
+
+    def _import_chunks(
+        self, chunks: Iterable[Sequence[ParsedAnomaly]], *, actor: Actor | str, mode: Mode
+    ) -> ImportResult:
+        """Write every chunk in one transaction: all of the file or, on a refusal, none."""
         who, mode = _actor(actor).label, _mode(mode)
         now = self._clock()
         connection = self._connection()
+        total, queued = ImportResult(0, 0), []
         try:
             with self._db.transaction() as cur:
-                result, queued = self._import_in(cur, items, who, mode, now, connection)
+                for items in chunks:
+                    result, ids = self._import_in(cur, items, who, mode, now, connection)
+                    total, queued = _added(total, result), queued + ids
         except _STORE_REFUSALS as exc:
             raise ImportRefused([f"The database cannot hold a value in the file: {exc}"]) from None
         self._queued(queued)
-        return result
+        return total
 
     def _import_in(
         self,
@@ -348,6 +368,15 @@ def _queue_status_in(
         actor=who,
         now=now,
         connection_id=connection,
+    )
+
+
+def _added(a: ImportResult, b: ImportResult) -> ImportResult:
+    return ImportResult(
+        a.inserted + b.inserted,
+        a.updated + b.updated,
+        a.status_changes + b.status_changes,
+        a.queued + b.queued,
     )
 
 

@@ -128,7 +128,8 @@ def cmd_import(settings: Settings, file: str) -> int:
     try:
         # A person runs this command: their import is manual. Queued comments wait
         # in the outbox for the dashboard's worker (this process does not call Jira).
-        result = services.changes.import_file(path.name, path.read_bytes(), mode=Mode.MANUAL)
+        with path.open("rb") as file:  # read in chunks, never whole
+            result = services.changes.import_file(path.name, file, mode=Mode.MANUAL)
     except ImportRefused as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -6,7 +6,8 @@ clauses; sort columns come from a whitelist, never from user text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import duckdb
@@ -58,6 +59,16 @@ _ANOMALY_SCHEMA = pa.schema(
     ]
 )
 
+_CHECK_SCHEMA = pa.schema(
+    [
+        ("anomaly_id", pa.int64()),
+        ("position", pa.int32()),
+        ("check_id", pa.int64()),
+        ("rule_type", pa.string()),
+        ("message", pa.string()),
+    ]
+)
+
 _CHANGE_SCHEMA = pa.schema(
     [
         ("anomaly_id", pa.int64()),
@@ -69,6 +80,32 @@ _CHANGE_SCHEMA = pa.schema(
         ("to_reason", pa.string()),
     ]
 )
+
+
+# DuckDB's memory for an import's one transaction: past it, the rows not yet
+# committed go to DuckDB's temporary files instead of staying in memory (1M
+# anomalies held ~400 MB there until the commit).
+IMPORT_MEMORY_LIMIT = "256MB"
+
+
+@contextmanager
+def bounded_memory(db: Database, limit: str = IMPORT_MEMORY_LIMIT) -> Iterator[None]:
+    """Run a large write with DuckDB's memory limit lowered, then restore it.
+
+    The limit is the database's (DuckDB has one per instance): queries that run
+    meanwhile get it too, and spill sooner, for the import's few minutes.
+    """
+    with db.read() as cur:
+        before = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        cur.execute(f"SET memory_limit = '{limit}'")  # our own constant: no user text
+    try:
+        yield
+    finally:
+        with db.read() as cur:
+            # DuckDB shows the limit rounded: the default (RESET) comes back exactly.
+            cur.execute("RESET memory_limit")
+            if cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] != before:
+                cur.execute(f"SET memory_limit = '{before}'")
 
 
 class AnomalyNotFound(LookupError):
@@ -109,6 +146,19 @@ def _where(flt: AnomalyFilter, *, with_status: bool = True) -> tuple[str, list]:
         clauses.append("contains(search_text, ?)")
         params.append(flt.text.strip().lower())
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _check_counts_in(cur: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> dict[int, int]:
+    """How many failed checks each of ``ids`` has (those with none are absent)."""
+    if not ids:
+        return {}
+    return dict(
+        cur.execute(
+            "SELECT anomaly_id, count(*) FROM failed_checks"
+            " WHERE anomaly_id IN (SELECT unnest(?::BIGINT[])) GROUP BY anomaly_id",
+            [list(ids)],
+        ).fetchall()
+    )
 
 
 def _row_to_anomaly(row: tuple, checks: Sequence[FailedCheck]) -> Anomaly:
@@ -170,31 +220,39 @@ class AnomalyRepository:
         limit: int = 50,
         offset: int = 0,
     ) -> AnomalyPage:
-        """One page of anomalies matching ``flt``, with the total and counts per status."""
+        """One page of anomalies matching ``flt``, with the total and counts per status.
+
+        The page is chosen first and its failed checks counted after, for its
+        rows only: counting inside the page query made DuckDB count all the
+        checks of the table (two million at a million anomalies, 72 ms) before
+        it kept 50 rows. The total is the sum of the counts per status (one
+        scan, not two): they share every filter but the status.
+        """
         order = SORTABLE.get(sort, "detected_at")
         direction = "DESC" if descending else "ASC"
         where, params = _where(flt)
         counts_where, counts_params = _where(flt, with_status=False)
         with self._db.read() as cur:
             rows = cur.execute(
-                "SELECT a.id, a.detected_at, a.datastore_name, a.container,"
-                " array_to_string(a.fields, ', ') AS fields, a.anomaly_type, a.status,"
-                " a.archive_reason, a.weight,"
-                " (SELECT count(*) FROM failed_checks c WHERE c.anomaly_id = a.id) AS checks"
-                f" FROM (SELECT * FROM anomalies{where}"
-                f" ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?) a"
-                f" ORDER BY a.{order} {direction}, a.id {direction}",
+                "SELECT id, detected_at, datastore_name, container,"
+                " array_to_string(fields, ', ') AS fields, anomaly_type, status,"
+                f" archive_reason, weight FROM anomalies{where}"
+                f" ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?",
                 [*params, int(limit), int(offset)],
             )
             names = [d[0] for d in rows.description]
             page_rows = [dict(zip(names, r)) for r in rows.fetchall()]
-            total = cur.execute(f"SELECT count(*) FROM anomalies{where}", params).fetchone()[0]
+            checks = _check_counts_in(cur, [r["id"] for r in page_rows])
             counts = dict(
                 cur.execute(
                     f"SELECT status, count(*) FROM anomalies{counts_where} GROUP BY status",
                     counts_params,
                 ).fetchall()
             )
+        for row in page_rows:
+            row["checks"] = checks.get(row["id"], 0)
+        shown = set(flt.statuses) if flt.statuses else counts.keys()
+        total = sum(counts.get(s, 0) for s in shown)
         return AnomalyPage(page_rows, total, {s.value: counts.get(s.value, 0) for s in Status})
 
     def comments(self, anomaly_id: int) -> list[Comment]:
@@ -237,32 +295,10 @@ class AnomalyRepository:
     def upsert_many_in(
         self, cur: duckdb.DuckDBPyConnection, anomalies: Sequence[Anomaly], now: datetime
     ) -> None:
-        # Bulk through Arrow: executemany is ~100x slower in DuckDB.
-        table = pa.Table.from_pylist(
-            [_anomaly_row(a, now) for a in anomalies], schema=_ANOMALY_SCHEMA
-        )
-        checks = pa.Table.from_pylist(
-            [
-                {
-                    "anomaly_id": a.id,
-                    "position": i,
-                    "check_id": c.check_id,
-                    "rule_type": c.rule_type,
-                    "message": c.message,
-                }
-                for a in anomalies
-                for i, c in enumerate(a.failed_checks)
-            ],
-            schema=pa.schema(
-                [
-                    ("anomaly_id", pa.int64()),
-                    ("position", pa.int32()),
-                    ("check_id", pa.int64()),
-                    ("rule_type", pa.string()),
-                    ("message", pa.string()),
-                ]
-            ),
-        )
+        # Bulk through Arrow: executemany is ~100x slower in DuckDB. Built column
+        # by column: a dict per row (Table.from_pylist) took twice as long.
+        table = pa.table(_anomaly_columns(anomalies, now), schema=_ANOMALY_SCHEMA)
+        checks = pa.table(_check_columns(anomalies), schema=_CHECK_SCHEMA)
         cur.register("incoming_anomalies", table)
         cur.register("incoming_checks", checks)
         try:
@@ -421,22 +457,35 @@ class AnomalyRepository:
             )
 
 
-def _anomaly_row(a: Anomaly, now: datetime) -> dict:
+def _anomaly_columns(anomalies: Sequence[Anomaly], now: datetime) -> dict[str, list]:
+    """The anomalies as columns of the anomalies table (``_ANOMALY_SCHEMA``'s order)."""
     return {
-        "id": a.id,
-        "datastore_id": a.datastore_id,
-        "datastore_name": a.datastore_name,
-        "container": a.container,
-        "fields": list(a.fields),
-        "anomaly_type": a.anomaly_type,
-        "status": a.status,
-        "archive_reason": a.archive_reason,
-        "detected_at": a.detected_at,
-        "description": a.description,
-        "weight": a.weight,
-        "tags": list(a.tags),
-        "search_text": search_text(a),
-        "updated_at": now,
+        "id": [a.id for a in anomalies],
+        "datastore_id": [a.datastore_id for a in anomalies],
+        "datastore_name": [a.datastore_name for a in anomalies],
+        "container": [a.container for a in anomalies],
+        "fields": [list(a.fields) for a in anomalies],
+        "anomaly_type": [a.anomaly_type for a in anomalies],
+        "status": [a.status for a in anomalies],
+        "archive_reason": [a.archive_reason for a in anomalies],
+        "detected_at": [a.detected_at for a in anomalies],
+        "description": [a.description for a in anomalies],
+        "weight": [a.weight for a in anomalies],
+        "tags": [list(a.tags) for a in anomalies],
+        "search_text": [search_text(a) for a in anomalies],
+        "updated_at": [now] * len(anomalies),
+    }
+
+
+def _check_columns(anomalies: Sequence[Anomaly]) -> dict[str, list]:
+    """Every failed check of the anomalies as columns of the failed_checks table."""
+    rows = [(a.id, i, c) for a in anomalies for i, c in enumerate(a.failed_checks)]
+    return {
+        "anomaly_id": [r[0] for r in rows],
+        "position": [r[1] for r in rows],
+        "check_id": [r[2].check_id for r in rows],
+        "rule_type": [r[2].rule_type for r in rows],
+        "message": [r[2].message for r in rows],
     }
 
 

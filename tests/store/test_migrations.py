@@ -379,3 +379,15 @@ def test_second_process_gets_a_clear_lock_error(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     db.close()
     assert "is in use by process" in out.stdout and "dashboard" in out.stdout, out.stderr
+
+
+def test_failed_checks_are_indexed_by_anomaly(tmp_path):
+    """Migration 014: the Anomalies page counts a page's checks through this index."""
+    db = Database(tmp_path / "blank.duckdb")
+    with db.read() as cur:
+        found = cur.execute(
+            "SELECT table_name, expressions FROM duckdb_indexes()"
+            " WHERE index_name = 'failed_checks_anomaly'"
+        ).fetchall()
+    assert found == [("failed_checks", "[anomaly_id]")]
+    db.close()
