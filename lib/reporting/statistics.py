@@ -34,6 +34,7 @@ from lib.store.db import Database
 from lib.store.statistics import Baseline, CounterName, DayCounts, StatisticsRepository
 from lib.store.ticket_statistics import (
     AGE_LABELS,
+    HOUR_EDGES,
     HOUR_LABELS,
     QUANTILES,
     Distribution,
@@ -71,6 +72,7 @@ MAX_RANGE_DAYS = 3660
 __all__ = [
     "AGE_LABELS",
     "COUNTERS",
+    "HOUR_EDGES",
     "HOUR_LABELS",
     "QUANTILES",
     "Baseline",
