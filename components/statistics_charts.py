@@ -141,14 +141,16 @@ def distribution(found: Distribution, title: str) -> go.Figure:
     _layout(figure, title, "tickets")
     figure.update_layout(showlegend=False)
     figure.update_xaxes(type="category", categoryorder="array", categoryarray=list(HOUR_LABELS))
-    for share, hours in zip(QUANTILES, found.quantiles, strict=True):
+    for step, (share, hours) in enumerate(zip(QUANTILES, found.quantiles, strict=True)):
         if hours is None:
             continue
         at = category_position(hours)
         figure.add_shape(type="line", x0=at, x1=at, y0=0, y1=1, yref="paper", line={"dash": "dash"})
+        # Stacked one under the other: with one anomaly the three lines coincide.
         figure.add_annotation(
-            x=at, y=1, yref="paper", text=f"{share:.0%}: {duration(hours)}", showarrow=False,
-            yanchor="bottom", textangle=0, font={"size": 11},
+            x=at, y=1 - 0.09 * step, yref="paper", text=f"{share:.0%}: {duration(hours)}",
+            showarrow=False, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.8)",
+            font={"size": 11},
         )  # fmt: skip
     return figure
 

@@ -31,7 +31,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import pandas as pd
 
 from lib.store.db import Database
-from lib.store.statistics import Baseline, CounterName, DayCounts, StatisticsRepository
+from lib.store.statistics import (
+    Baseline,
+    CounterName,
+    DayCounts,
+    LocalDays,
+    StatisticsRepository,
+)
 from lib.store.ticket_statistics import (
     AGE_LABELS,
     HOUR_EDGES,
@@ -146,13 +152,14 @@ def local_day(now: datetime, tz: ZoneInfo) -> date:
     return now.replace(tzinfo=UTC).astimezone(tz).date()
 
 
-def _range(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime, list[date]]:
+def _range(start: date, end: date, tz: ZoneInfo) -> LocalDays:
     if end < start:
         raise ValueError("The end of the date range is before its start.")
     if (end - start).days > MAX_RANGE_DAYS:
         raise ValueError(f"Pick a range of at most {MAX_RANGE_DAYS} days.")
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    return local_midnight_utc(start, tz), local_midnight_utc(end + timedelta(days=1), tz), days
+    days = tuple(start + timedelta(days=i) for i in range((end - start).days + 1))
+    starts = tuple(local_midnight_utc(d, tz) for d in days)
+    return LocalDays(days, starts, local_midnight_utc(end + timedelta(days=1), tz))
 
 
 def _frame(records: list, columns: list[str]) -> pd.DataFrame:
@@ -189,12 +196,13 @@ class StatisticsService:
         Raises:
             ValueError: unknown zone.
         """
-        tz = zone(tz_name)
+        return self._counters(zone(tz_name), next(iter(self._repo.baselines(1)), None))
+
+    def _counters(self, tz: ZoneInfo, latest: Baseline | None) -> dict[CounterName, Counter]:
         today = local_day(self._clock(), tz)
         yesterday_at, today_at, tomorrow_at = (
             local_midnight_utc(today + timedelta(days=n), tz) for n in (-1, 0, 1)
         )
-        latest = next(iter(self._repo.baselines(1)), None)
         ever, now, before = self._repo.counts([(today_at, tomorrow_at), (yesterday_at, today_at)])
         since = (
             ever.created - (latest.created if latest else 0),
@@ -222,8 +230,9 @@ class StatisticsService:
         Raises:
             ValueError: unknown zone, or an empty or too long range.
         """
-        lo, hi, days = _range(start, end, zone(tz_name))
-        return self._repo.daily(lo, hi, tz_name, days)
+        local = _range(start, end, zone(tz_name))
+        ever = self._repo.counts([])[0]
+        return self._repo.daily(local, ever.created + ever.updated)
 
     def page(self, tz_name: str, start: date, end: date) -> StatisticsPage:
         """The whole Statistics page for ``tz_name`` and the days ``start`` to ``end``.
@@ -231,25 +240,27 @@ class StatisticsService:
         Raises:
             ValueError: unknown zone, or an empty or too long range.
         """
-        lo, hi, days = _range(start, end, zone(tz_name))
-        daily = self._repo.daily(lo, hi, tz_name, days)
+        tz = zone(tz_name)
+        local = _range(start, end, tz)
+        lo, hi = local.start, local.end
+        latest = next(iter(self._repo.baselines(1)), None)
+        counters = self._counters(tz, latest)
+        daily = self._repo.daily(local, counters[CounterName.TOTAL].all_time)
         kinds = self._repo.failures_by_kind(lo, hi)
         ageing = self._tickets.open_ageing(self._clock())
         return StatisticsPage(
             time_zone=tz_name,
             start=start,
             end=end,
-            counters=self.counters(tz_name),
-            last_reset=next(iter(self._repo.baselines(1)), None),
+            counters=counters,
+            last_reset=latest,
             daily=_frame(daily, list(DayCounts.__dataclass_fields__)),
             kinds=_frame(kinds, ["kind", "failed", "retried"]),
             rate_limited=sum(d.rate_limited for d in daily),
             rate_limited_wait_s=sum(d.waited_s for d in daily),
-            latency=_frame(
-                self._repo.latency_daily(lo, hi, tz_name), ["day", "calls", "p50_ms", "p95_ms"]
-            ),
+            latency=_frame(self._repo.latency_daily(local), ["day", "calls", "p50_ms", "p95_ms"]),
             linked=_frame(
-                self._tickets.linked_daily(lo, hi, tz_name, days),
+                self._tickets.linked_daily(local),
                 ["day", "linked", "resolved", "open_at_end"],
             ),
             detection_to_ticket=self._tickets.detection_to_ticket(lo, hi),

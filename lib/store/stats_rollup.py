@@ -145,10 +145,11 @@ def rebuild_from_log_in(cur: duckdb.DuckDBPyConnection) -> None:
         " CASE WHEN status = 'failed' THEN coalesce(error_kind, 'other') ELSE '' END AS k,"
         " count(*), count(latency_ms), coalesce(sum(latency_ms), 0), 0"
         " FROM sync_log WHERE status IN ('ok', 'failed') GROUP BY s, action, mode, status, k"
+        " ORDER BY s"  # in time order, as the product appends them: ranges skip row groups
     )
     cur.execute(
         f"INSERT INTO sync_latency_stats SELECT {SLOT_SQL} AS s,"
         f" least(greatest(floor(4 * log2(greatest(latency_ms, 1))), 0), {MAX_BIN})::INTEGER AS b,"
         " count(*) FROM sync_log WHERE status IN ('ok', 'failed') AND latency_ms IS NOT NULL"
-        " GROUP BY s, b"
+        " GROUP BY s, b ORDER BY s"
     )

@@ -18,11 +18,11 @@ Decisions, and why:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from lib.store.db import Database
+from lib.store.statistics import DAYS_CTE, LocalDays
 
 # Bin edges in hours, and their labels.
 HOUR_EDGES = (0, 1, 2, 4, 8, 12, 24, 48, 72, 168, 336, 720)
@@ -84,7 +84,8 @@ class TicketShare:
 
 _RESOLVED = "status_category = 'done'"
 _LINKED_DAILY_SQL = f"""
-    WITH events AS (
+    WITH {DAYS_CTE},
+    events AS (
         SELECT time_bucket(INTERVAL 15 MINUTE, linked_at) AS slot, 1 AS linked, 0 AS resolved,
                1 AS opened, 0 AS closed FROM ticket_links WHERE linked_at < ?
         UNION ALL
@@ -97,13 +98,13 @@ _LINKED_DAILY_SQL = f"""
         SELECT slot, sum(linked) AS linked, sum(resolved) AS resolved,
                sum(opened) - sum(closed) AS delta FROM events GROUP BY slot),
     before AS (SELECT coalesce(sum(delta), 0) AS open_before FROM slots WHERE slot < ?),
+    within AS (SELECT * FROM slots WHERE slot >= ?),
     per_day AS (
-        SELECT timezone(?, timezone('UTC', slot))::DATE AS day, sum(linked) AS linked,
-               sum(resolved) AS resolved, sum(delta) AS delta
-        FROM slots WHERE slot >= ? GROUP BY day)
+        SELECT d.day, sum(linked) AS linked, sum(resolved) AS resolved, sum(delta) AS delta
+        FROM within s ASOF JOIN days d ON s.slot >= d.day_start GROUP BY d.day)
     SELECT d.day, coalesce(p.linked, 0), coalesce(p.resolved, 0),
            (SELECT open_before FROM before) + sum(coalesce(p.delta, 0)) OVER (ORDER BY d.day)
-    FROM (SELECT unnest(?::DATE[]) AS day) d LEFT JOIN per_day p USING (day) ORDER BY d.day
+    FROM days d LEFT JOIN per_day p USING (day) ORDER BY d.day
 """
 
 _FIRST_TICKET_HOURS = """
@@ -139,13 +140,11 @@ class TicketStatistics:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def linked_daily(
-        self, lo: datetime, hi: datetime, tz_name: str, days: Sequence[date]
-    ) -> list[LinkedDay]:
+    def linked_daily(self, local: LocalDays) -> list[LinkedDay]:
         """Per local day: tickets linked, resolved, and the open backlog at its end."""
         with self._db.read() as cur:
             rows = cur.execute(
-                _LINKED_DAILY_SQL, [hi, hi, hi, lo, tz_name, lo, list(days)]
+                _LINKED_DAILY_SQL, [*local.params(), *[local.end] * 3, local.start, local.start]
             ).fetchall()
         return [LinkedDay(d, int(a), int(r), int(o)) for d, a, r, o in rows]
 
@@ -197,8 +196,8 @@ class TicketStatistics:
         """Active anomalies, and how many of them have a linked ticket."""
         with self._db.read() as cur:
             total, linked = cur.execute(
-                "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ticket_links t"
-                " WHERE t.anomaly_id = a.id AND t.unlinked_at IS NULL))"
-                " FROM anomalies a WHERE a.status = 'Active'"
+                "SELECT count(*), count(l.anomaly_id) FROM anomalies a LEFT JOIN"
+                " (SELECT DISTINCT anomaly_id FROM ticket_links WHERE unlinked_at IS NULL) l"
+                " ON l.anomaly_id = a.id WHERE a.status = 'Active'"
             ).fetchone()
         return TicketShare(int(total), int(linked))

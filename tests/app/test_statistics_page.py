@@ -208,6 +208,11 @@ def test_one_day_of_data_draws_readable_charts(clock, app):
     detection = chart(app, "stats_chart_detection")
     assert arr(detection["data"][0]["y"])[HOUR_INDEX["2-4 h"]] == 1
     assert len(detection["layout"]["shapes"]) == 3  # the 50/85/95% lines
+    labels = [a["text"] for a in detection["layout"]["annotations"]]
+    assert [t.split(":")[0] for t in labels] == ["50%", "85%", "95%"]
+    assert (
+        len({a["y"] for a in detection["layout"]["annotations"]}) == 3
+    )  # not on top of each other
     assert detection["layout"]["xaxis"]["type"] == "category"
     ageing = chart(app, "stats_chart_ageing")
     assert arr(ageing["data"][0]["y"]) == [0, 0, 0, 0]  # its one ticket is Done

@@ -60,13 +60,13 @@ SELECT time_bucket(INTERVAL 15 MINUTE, created_at), action, mode, status,
        CASE WHEN status = 'failed' THEN coalesce(error_kind, 'other') ELSE '' END,
        count(*), count(latency_ms), coalesce(sum(latency_ms), 0), 0
 FROM sync_log WHERE status IN ('ok', 'failed')
-GROUP BY ALL;
+GROUP BY ALL ORDER BY 1;  -- in time order, as rows are added later: ranges skip row groups
 
 INSERT INTO sync_latency_stats
 SELECT time_bucket(INTERVAL 15 MINUTE, created_at),
        least(greatest(floor(4 * log2(greatest(latency_ms, 1))), 0), 99)::INTEGER, count(*)
 FROM sync_log WHERE status IN ('ok', 'failed') AND latency_ms IS NOT NULL
-GROUP BY ALL;
+GROUP BY ALL ORDER BY 1;
 
 INSERT INTO stats_baselines (reset_at, reset_by, created, updated)
 SELECT r.reset_at, r.reset_by,
