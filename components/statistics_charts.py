@@ -38,65 +38,67 @@ KIND_LABELS = {
 }
 
 
-def _layout(figure: go.Figure, title: str, y_title: str) -> go.Figure:
-    figure.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
-        yaxis={"title": y_title, "rangemode": "tozero"},
-        legend=_LEGEND,
-        margin=_MARGIN,
-        height=380,
-    )
-    return figure
+def _figure(traces: list[dict], title: str, y_title: str, **layout) -> go.Figure:
+    """One figure from plain specs, validated once (each ``update_*`` call validates again)."""
+    spec = {
+        "title": {"text": title, "x": 0, "xanchor": "left"},
+        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
+        "legend": _LEGEND,
+        "margin": _MARGIN,
+        "height": 380,
+    }
+    for key, value in layout.items():
+        spec[key] = {**spec[key], **value} if isinstance(spec.get(key), dict) else value
+    return go.Figure({"data": traces, "layout": spec})
 
 
-def day_axis(figure: go.Figure, start: date, end: date) -> go.Figure:
-    """Fix the x axis to the chosen days (half a day each side), ticks on whole days."""
+def day_axis(start: date, end: date) -> dict:
+    """The x axis fixed to the chosen days (half a day each side), ticks on whole days."""
     low = datetime.combine(start, time.min) - timedelta(hours=12)
     high = datetime.combine(end, time.min) + timedelta(hours=12)
     axis: dict = {"type": "date", "range": [low.isoformat(), high.isoformat()]}
     if (end - start).days < 14:
         axis |= {"tick0": start.isoformat(), "dtick": 86_400_000, "tickformat": "%b %d"}
-    figure.update_xaxes(**axis)
-    return figure
+    return axis
 
 
 def _days(frame: pd.DataFrame) -> list[str]:
     return [d.isoformat() for d in frame["day"]]
 
 
+def _bar(name: str, x: list, y: list, **extra) -> dict:
+    return {"type": "bar", "name": name, "x": x, "y": y, **extra}
+
+
+def _line(name: str, x: list, y: list, **extra) -> dict:
+    return {"type": "scatter", "mode": "lines+markers", "name": name, "x": x, "y": y, **extra}
+
+
 def activity(frame: pd.DataFrame, start: date, end: date) -> go.Figure:
     days = _days(frame)
-    figure = go.Figure(
-        [
-            go.Bar(name="Created", x=days, y=frame["created"].tolist()),
-            go.Bar(name="Updated", x=days, y=frame["updated"].tolist()),
-        ]
-    )
-    figure.update_layout(barmode="stack")
-    return day_axis(_layout(figure, "Tickets created and updated per day", "tickets"), start, end)
+    traces = [
+        _bar("Created", days, frame["created"].tolist()),
+        _bar("Updated", days, frame["updated"].tolist()),
+    ]
+    return _figure(
+        traces, "Tickets created and updated per day", "tickets",
+        barmode="stack", xaxis=day_axis(start, end),
+    )  # fmt: skip
 
 
 def linked(frame: pd.DataFrame, start: date, end: date) -> go.Figure:
     days = _days(frame)
-    figure = go.Figure(
-        [
-            go.Bar(name="Linked", x=days, y=frame["linked"].tolist()),
-            go.Bar(name="Resolved", x=days, y=frame["resolved"].tolist()),
-            go.Scatter(
-                name="Open at end of day",
-                x=days,
-                y=frame["open_at_end"].tolist(),
-                mode="lines+markers",
-                yaxis="y2",
-            ),
-        ]
-    )
-    _layout(figure, "Linked tickets: created vs resolved, and the open backlog", "tickets")
-    figure.update_layout(
-        barmode="group",
-        yaxis2={"title": "open", "overlaying": "y", "side": "right", "rangemode": "tozero"},
-    )
-    return day_axis(figure, start, end)
+    traces = [
+        _bar("Linked", days, frame["linked"].tolist()),
+        _bar("Resolved", days, frame["resolved"].tolist()),
+        _line("Open at end of day", days, frame["open_at_end"].tolist(), yaxis="y2"),
+    ]
+    return _figure(
+        traces, "Linked tickets: created vs resolved, and the open backlog", "tickets",
+        barmode="group", xaxis=day_axis(start, end),
+        yaxis2={"title": {"text": "open"}, "overlaying": "y", "side": "right",
+                "rangemode": "tozero"},
+    )  # fmt: skip
 
 
 OUTCOMES = (("ok", "Ok"), ("failed", "Failed"), ("deferred", "Deferred"), ("retried", "Retried"))
@@ -104,55 +106,56 @@ OUTCOMES = (("ok", "Ok"), ("failed", "Failed"), ("deferred", "Deferred"), ("retr
 
 def outcomes(frame: pd.DataFrame, start: date, end: date) -> go.Figure:
     days = _days(frame)
-    figure = go.Figure(
-        [go.Bar(name=label, x=days, y=frame[column].tolist()) for column, label in OUTCOMES]
-    )
-    figure.update_layout(barmode="stack")
-    return day_axis(_layout(figure, "Sync operations per day by outcome", "operations"), start, end)
+    traces = [_bar(label, days, frame[column].tolist()) for column, label in OUTCOMES]
+    return _figure(
+        traces, "Sync operations per day by outcome", "operations",
+        barmode="stack", xaxis=day_axis(start, end),
+    )  # fmt: skip
 
 
 def kinds(frame: pd.DataFrame, rate_limited: int, waited_s: float) -> go.Figure:
     labels = [KIND_LABELS.get(k, k) for k in frame["kind"]]
-    figure = go.Figure(
-        [
-            go.Bar(name="Failed", y=labels, x=frame["failed"].tolist(), orientation="h"),
-            go.Bar(name="Retried", y=labels, x=frame["retried"].tolist(), orientation="h"),
-        ]
-    )
-    _layout(figure, f"Failures by kind ({rate_limited:,} × 429, {waited(waited_s)} waited)", "")
-    figure.update_layout(barmode="stack", xaxis={"title": "attempts", "rangemode": "tozero"})
-    figure.update_yaxes(autorange="reversed", title=None)  # most first, at the top
-    return figure
+    traces = [
+        _bar("Failed", frame["failed"].tolist(), labels, orientation="h"),
+        _bar("Retried", frame["retried"].tolist(), labels, orientation="h"),
+    ]
+    return _figure(
+        traces, f"Failures by kind ({rate_limited:,} × 429, {waited(waited_s)} waited)", "",
+        barmode="stack", xaxis={"title": {"text": "attempts"}, "rangemode": "tozero"},
+        yaxis={"autorange": "reversed", "type": "category"},  # most first, at the top
+    )  # fmt: skip
 
 
 def latency(frame: pd.DataFrame, start: date, end: date) -> go.Figure:
     days = _days(frame)
-    figure = go.Figure(
-        [
-            go.Scatter(name="p50", x=days, y=frame["p50_ms"].tolist(), mode="lines+markers"),
-            go.Scatter(name="p95", x=days, y=frame["p95_ms"].tolist(), mode="lines+markers"),
-        ]
-    )
-    return day_axis(_layout(figure, "Jira latency per day", "milliseconds"), start, end)
+    traces = [
+        _line("p50", days, frame["p50_ms"].tolist()),
+        _line("p95", days, frame["p95_ms"].tolist()),
+    ]
+    return _figure(traces, "Jira latency per day", "milliseconds", xaxis=day_axis(start, end))
 
 
 def distribution(found: Distribution, title: str) -> go.Figure:
-    figure = go.Figure(go.Bar(name="tickets", x=list(HOUR_LABELS), y=list(found.counts)))
-    _layout(figure, title, "tickets")
-    figure.update_layout(showlegend=False)
-    figure.update_xaxes(type="category", categoryorder="array", categoryarray=list(HOUR_LABELS))
+    shapes, notes = [], []
     for step, (share, hours) in enumerate(zip(QUANTILES, found.quantiles, strict=True)):
         if hours is None:
             continue
         at = category_position(hours)
-        figure.add_shape(type="line", x0=at, x1=at, y0=0, y1=1, yref="paper", line={"dash": "dash"})
-        # Stacked one under the other: with one anomaly the three lines coincide.
-        figure.add_annotation(
-            x=at, y=1 - 0.09 * step, yref="paper", text=f"{share:.0%}: {duration(hours)}",
-            showarrow=False, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.8)",
-            font={"size": 11},
+        shapes.append(
+            {"type": "line", "x0": at, "x1": at, "y0": 0, "y1": 1, "yref": "paper",
+             "line": {"dash": "dash"}}
         )  # fmt: skip
-    return figure
+        # Stacked one under the other: with one anomaly the three lines coincide.
+        notes.append(
+            {"x": at, "y": 1 - 0.09 * step, "yref": "paper", "showarrow": False,
+             "text": f"{share:.0%}: {duration(hours)}", "xanchor": "left", "yanchor": "top",
+             "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 11}}
+        )  # fmt: skip
+    return _figure(
+        [_bar("tickets", list(HOUR_LABELS), list(found.counts))], title, "tickets",
+        showlegend=False, shapes=shapes, annotations=notes,
+        xaxis={"type": "category", "categoryorder": "array", "categoryarray": list(HOUR_LABELS)},
+    )  # fmt: skip
 
 
 def category_position(hours: float) -> float:
@@ -165,26 +168,22 @@ def category_position(hours: float) -> float:
 
 
 def ageing(frame: pd.DataFrame) -> go.Figure:
-    figure = go.Figure(go.Bar(name="open tickets", x=frame["age"].tolist(), y=frame["tickets"]))
-    _layout(figure, "Open linked tickets by age", "tickets")
-    figure.update_layout(showlegend=False)
-    figure.update_xaxes(type="category", title="days since linked")
-    return figure
+    return _figure(
+        [_bar("open tickets", frame["age"].tolist(), frame["tickets"].tolist())],
+        "Open linked tickets by age", "tickets",
+        showlegend=False, xaxis={"type": "category", "title": {"text": "days since linked"}},
+    )  # fmt: skip
 
 
 def by_table(frame: pd.DataFrame) -> go.Figure:
     labels = [f"{d} / {t}" for d, t in zip(frame["datastore"], frame["table"], strict=True)]
-    figure = go.Figure(
-        go.Bar(name="tickets", y=labels, x=frame["tickets"].tolist(), orientation="h")
-    )
-    _layout(figure, "Linked tickets by datastore and table", "")
-    figure.update_layout(
-        showlegend=False,
-        height=max(300, 60 + 28 * len(labels)),
-        xaxis={"title": "tickets", "rangemode": "tozero"},
-    )
-    figure.update_yaxes(autorange="reversed", type="category", automargin=True)  # largest on top
-    return figure
+    return _figure(
+        [_bar("tickets", frame["tickets"].tolist(), labels, orientation="h")],
+        "Linked tickets by datastore and table", "",
+        showlegend=False, height=max(300, 60 + 28 * len(labels)),
+        xaxis={"title": {"text": "tickets"}, "rangemode": "tozero"},
+        yaxis={"autorange": "reversed", "type": "category", "automargin": True},  # largest on top
+    )  # fmt: skip
 
 
 def duration(hours: float) -> str:
