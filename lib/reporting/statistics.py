@@ -12,6 +12,16 @@ Definitions (the page's captions repeat them):
   Jira refused for now: 429, timeout, 5xx; tried again later), **deferred**
   (held back by the update limit). A failed row retried by a person that then
   succeeds counts once failed and once ok: these are events, not rows.
+- **Failures by kind**: failed and retried attempts per ``ErrorKind``; 429s
+  are the ``rate_limited`` ones, with the time they waited before the next try.
+- **Latency** p50/p95 per day: every answered call, from a histogram whose
+  bins are 19% wide (within ~10% of the exact percentile).
+- Linked tickets: **linked** per day (``linked_at``), **resolved** (status
+  category ``done``, at the refresh that read it: the store keeps no
+  resolution date), the **open backlog** at each day's end; **detection to
+  first ticket** and **ticket to resolution** as distributions with exact
+  50/85/95% percentiles; **ageing** of open linked tickets; tickets per
+  datastore and table; the share of active anomalies with a linked ticket.
 
 Counts are read from the rollup written with each finished log row
 (``lib/store/stats_rollup.py``), so the log's cleanup never changes them. A
