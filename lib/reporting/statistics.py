@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pandas as pd
@@ -148,8 +149,15 @@ def zone(name: str) -> ZoneInfo:
 
 def zone_choices() -> list[str]:
     """The common zones first, then every other zone this machine knows."""
+    return list(_zone_choices())
+
+
+@cache
+def _zone_choices() -> tuple[str, ...]:
+    # available_timezones() walks the zone files on every call (~5 ms, more on
+    # a busy machine); the list does not change while the process runs.
     rest = sorted(available_timezones() - set(COMMON_ZONES))
-    return [*COMMON_ZONES, *rest]
+    return (*COMMON_ZONES, *rest)
 
 
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
