@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from lib.store import stats_rollup
 from lib.store.app_settings import LAST_RUN_KEY
 from lib.store.db import Database
 
@@ -58,6 +59,7 @@ class LogCleanup:
                 "INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)",
                 [LAST_RUN_KEY, now.isoformat()],
             )
+            stats_rollup.compact_in(cur)  # merges the statistics' rows; no count changes
         return Removed(by_age, by_count)
 
 

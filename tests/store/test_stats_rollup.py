@@ -129,3 +129,23 @@ def test_migration_009_counts_the_log_as_it_was_and_turns_resets_into_baselines(
         (datetime(2026, 5, 2, 12, 0), None, 2, 1),
     ]
     con.close()
+
+
+def test_the_cleanup_merges_each_keys_rows_and_no_sum_changes(db):
+    from lib.store.retention import LogCleanup
+
+    with db.transaction() as cur:
+        for minute in (1, 2, 3):
+            SyncLog.insert_in(
+                cur, now=T0 + timedelta(minutes=minute), action="comment", mode="manual",
+                status="ok", latency_ms=100.0,
+            )  # fmt: skip
+    with db.read() as cur:
+        assert cur.execute("SELECT count(*) FROM sync_stats").fetchone()[0] == 3  # appended
+    LogCleanup(db).remove_finished(older_than=None, keep_newest=1, now=T0)
+    with db.read() as cur:
+        assert cur.execute(
+            "SELECT action, outcome, calls, latency_calls, latency_ms_sum FROM sync_stats"
+        ).fetchall() == [("comment", "ok", 3, 3, 300.0)]
+        assert cur.execute("SELECT bin, calls FROM sync_latency_stats").fetchall() == [(26, 3)]
+        assert cur.execute("SELECT count(*) FROM sync_log").fetchone()[0] == 1
