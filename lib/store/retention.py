@@ -4,7 +4,9 @@ Only finished rows (``ok``, ``failed``) are ever removed: ``pending``,
 ``sending`` and ``deferred`` rows are the outbox's unsent work, and removing
 one would silently drop a Jira change. ``ticket_links`` is never touched: a
 link outlives the log rows that made it. When to clean and how much is the
-reporting layer's policy (``lib/reporting/retention.py``).
+reporting layer's policy (``lib/reporting/retention.py``). The statistics
+rollup is never deleted from: the same transaction only merges its appended
+rows (``stats_rollup.compact_in``), so no count changes.
 """
 
 from __future__ import annotations
