@@ -45,6 +45,7 @@ browser:
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_anomalies_page.py
 	$(BIN)/python bench/bench_log_stats.py
+	$(BIN)/python bench/bench_statistics_page.py
 	$(BIN)/python bench/bench_sync.py
 	$(BIN)/python bench/bench_client.py
 	$(BIN)/python bench/bench_api.py

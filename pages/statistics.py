@@ -1,22 +1,23 @@
-"""Statistics: tickets created and updated (counters with resets) and charts per day."""
+"""Statistics: counters since a reset, today and yesterday, and charts of the sync and its tickets."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
+from components import statistics_charts as charts
 from components.common import actor, services
-from lib.reporting.statistics import Counter, DayStats, FirstTicketDay
+from lib.reporting.statistics import Counter, StatisticsPage
 
 stats = services().statistics
 st.title("Statistics")
 st.caption(
-    "Created = a create that succeeded; Updated = an update or comment that succeeded; "
-    "Total = both. Failures and the success rate count every finished log entry."
+    "**Create**: tickets created in Jira. **Update**: updates and comments sent to linked "
+    "tickets. **Total** = Create + Update. Each counts calls that succeeded; a reset starts "
+    "all three again from that moment (the log is not changed), and cleaning up the log "
+    "never changes a count. Today and yesterday are calendar days in the chosen time zone."
 )
 
 
@@ -36,119 +37,146 @@ def pick_zone() -> str:
     )
 
 
-def reset_control(counter: Counter) -> None:
+def counter_card(counter: Counter) -> None:
+    with st.container(border=True):
+        a, b, c = st.columns(3)
+        a.metric(f"{counter.label} since reset", f"{counter.total:,}", help=counter.help)
+        b.metric(f"{counter.label} today", f"{counter.today:,}", help=counter.help)
+        c.metric(f"{counter.label} yesterday", f"{counter.yesterday:,}", help=counter.help)
+
+
+def reset_control(page: StatisticsPage) -> None:
+    last = page.last_reset
+    who = f" by {last.reset_by}" if last and last.reset_by else ""
+    when = f"{last.reset_at:%Y-%m-%d %H:%M} UTC{who}" if last else "never"
+    st.caption(f"Last reset: {when}")
     # Two steps: a reset cannot be undone, so it asks before it writes.
-    pending = st.session_state.get("stats_confirm") == counter.name
-    if not pending:
-        if st.button(f"Reset {counter.label}", key=f"stats_reset_{counter.name}"):
-            st.session_state["stats_confirm"] = counter.name
+    if not st.session_state.get("stats_confirm"):
+        if st.button("Reset counters", key="stats_reset"):
+            st.session_state["stats_confirm"] = True
             st.rerun()
         return
-    st.warning(f"Start the {counter.label} counter again from now? The log is not changed.")
+    st.warning("Start Create, Update and Total again from now? The log is not changed.")
     yes, no = st.columns(2)
-    if yes.button("Yes, reset", key=f"stats_reset_yes_{counter.name}", type="primary"):
-        stats.reset(counter.name, actor())
+    if yes.button("Yes, reset", key="stats_reset_yes", type="primary"):
+        stats.reset(actor())
         st.session_state.pop("stats_confirm", None)
-        flash("success", f"{counter.label} counter reset.")
+        flash("success", "Counters reset.")
         st.rerun()
-    if no.button("Cancel", key=f"stats_reset_no_{counter.name}"):
+    if no.button("Cancel", key="stats_reset_no"):
         st.session_state.pop("stats_confirm", None)
         st.rerun()
-
-
-def counters_section(tz: str) -> None:
-    found = stats.counters(tz)
-    # One card per counter across the whole width: three cards side by side
-    # cut the labels ("Create yest...") at the default window width.
-    for counter in found.values():
-        with st.container(border=True):
-            st.markdown(f"**{counter.label}**")
-            a, b, c, d = st.columns([1, 1, 1, 1.4], vertical_alignment="center")
-            a.metric(f"{counter.label} total", f"{counter.total:,}")
-            b.metric(f"{counter.label} today", f"{counter.today:,}")
-            c.metric(f"{counter.label} yesterday", f"{counter.yesterday:,}")
-            with d:
-                when = f"{counter.last_reset:%Y-%m-%d %H:%M} UTC" if counter.last_reset else "never"
-                st.caption(f"Last reset: {when}")
-                reset_control(counter)
 
 
 def pick_range(tz: str):
     today = stats.today(tz)
     picked = st.date_input("Days", value=(today - timedelta(days=29), today), key="stats_range")
     picked = list(picked) if isinstance(picked, (tuple, list)) else [picked]
-    if not picked:
-        return None
-    return picked[0], picked[-1]
+    return (picked[0], picked[-1]) if picked else None
 
 
-def activity_charts(days: list[DayStats]) -> None:
-    frame = pd.DataFrame([asdict(d) for d in days])
-    if not (frame["created"].sum() or frame["updated"].sum() or frame["failed"].sum()):
-        st.info("No tickets were created or updated and nothing failed in these days.")
+def sync_charts(page: StatisticsPage) -> None:
+    days = page.daily
+    if not days[["created", "updated", "ok", "failed", "retried", "deferred"]].to_numpy().sum():
+        st.info("No sync call finished in these days.")
         return
-    bars = go.Figure(
-        [
-            go.Bar(name="Created", x=frame["day"], y=frame["created"]),
-            go.Bar(name="Updated", x=frame["day"], y=frame["updated"]),
-        ]
+    charts.show(
+        charts.activity(days, page.start, page.end),
+        days[["day", "created", "updated"]],
+        "stats_chart_activity",
+        "Creates and updates (with comments) that succeeded, per day.",
     )
-    bars.update_layout(
-        barmode="stack", title="Tickets created and updated per day", yaxis_title="tickets"
+    charts.show(
+        charts.outcomes(days, page.start, page.end),
+        days[["day", "ok", "failed", "deferred", "retried"]],
+        "stats_chart_outcomes",
+        "Every finished call per day: ok, failed for good, deferred by the update limit, "
+        "or refused for now and tried again.",
     )
-    st.plotly_chart(bars, key="stats_chart_activity")
-    total = go.Figure(
-        go.Scatter(x=frame["day"], y=frame["running_total"], mode="lines", name="Running total")
-    )
-    total.update_layout(title="Running total (created + updated, all time)", yaxis_title="tickets")
-    st.plotly_chart(total, key="stats_chart_total")
-    rate = frame["success_rate"].astype("float64") * 100
-    failures = go.Figure(
-        [
-            go.Bar(name="Failures", x=frame["day"], y=frame["failed"]),
-            go.Scatter(
-                name="Success rate %", x=frame["day"], y=rate, mode="lines+markers", yaxis="y2"
-            ),
-        ]
-    )
-    failures.update_layout(
-        title="Failures per day and success rate",
-        yaxis={"title": "failures"},
-        yaxis2={"title": "success %", "overlaying": "y", "side": "right", "range": [0, 100]},
-    )
-    st.plotly_chart(failures, key="stats_chart_failures")
-
-
-def first_ticket_chart(found: list[FirstTicketDay]) -> None:
-    if not found:
-        st.info("No anomaly got its first ticket in these days.")
-        return
-    frame = pd.DataFrame([asdict(f) for f in found])
-    figure = go.Figure(
-        go.Bar(
-            x=frame["day"],
-            y=frame["median_hours"],
-            name="Median hours",
-            customdata=frame["anomalies"],
-            hovertemplate="%{y:.1f} h (median of %{customdata})",
+    if not page.kinds.empty:
+        charts.show(
+            charts.kinds(page.kinds, page.rate_limited, page.rate_limited_wait_s),
+            page.kinds,
+            "stats_chart_kinds",
+            "Failed and retried attempts by kind of error; 429s are Jira's rate limit.",
         )
+    if not page.latency.empty:
+        charts.show(
+            charts.latency(page.latency, page.start, page.end),
+            page.latency,
+            "stats_chart_latency",
+            "Time Jira took to answer, median and 95th percentile, per day.",
+        )
+
+
+def distribution(found, key: str, title: str, caption: str, empty: str) -> None:
+    if not found.total:
+        st.info(empty)
+        return
+    data = pd.DataFrame({"bin": charts.HOUR_LABELS, "tickets": found.counts})
+    charts.show(charts.distribution(found, title), data, key, caption)
+
+
+def ticket_charts(page: StatisticsPage) -> None:
+    if page.linked[["linked", "resolved", "open_at_end"]].to_numpy().sum():
+        charts.show(
+            charts.linked(page.linked, page.start, page.end),
+            page.linked,
+            "stats_chart_linked",
+            "Tickets linked and resolved (Jira status Done) per day; the line is what is "
+            "still open at the end of each day.",
+        )
+    distribution(
+        page.detection_to_ticket,
+        "stats_chart_detection",
+        "Detection to first ticket",
+        "How long anomalies waited for their first ticket (first tickets in these days).",
+        "No anomaly got its first ticket in these days.",
     )
-    figure.update_layout(
-        title="Detection to first ticket (median hours, by day of the ticket)", yaxis_title="hours"
+    distribution(
+        page.ticket_to_resolution,
+        "stats_chart_resolution",
+        "Ticket to resolution",
+        "From linking to Done, as the last refresh read it (an upper bound: Jira's "
+        "resolution date is not stored).",
+        "No linked ticket was read as Done in these days.",
     )
-    st.plotly_chart(figure, key="stats_chart_first_ticket")
+    charts.show(
+        charts.ageing(page.ageing),
+        page.ageing,
+        "stats_chart_ageing",
+        "Linked tickets not Done yet, by days since they were linked (today).",
+    )
+    share = page.share
+    st.metric(
+        "Active with a ticket",
+        "none active" if share.share is None else f"{share.share:.0%}",
+        help=f"{share.with_ticket:,} of {share.active_anomalies:,} active anomalies have a "
+        "linked ticket.",
+    )
+    if not page.by_table.empty:
+        charts.show(
+            charts.by_table(page.by_table),
+            page.by_table,
+            "stats_chart_tables",
+            "Linked tickets per datastore and table, largest first (top 15).",
+        )
 
 
 show_flash()
 zone_name = pick_zone()
-counters_section(zone_name)
-st.divider()
 chosen = pick_range(zone_name)
 if chosen is None:
     st.info("Pick the first and last day of the range.")
 else:
     try:
-        activity_charts(stats.daily(chosen[0], chosen[1], zone_name))
-        first_ticket_chart(stats.first_ticket_times(chosen[0], chosen[1], zone_name))
+        found = stats.page(zone_name, chosen[0], chosen[1])
     except ValueError as exc:
         st.error(str(exc))
+    else:
+        for counter in found.counters.values():
+            counter_card(counter)
+        reset_control(found)
+        st.divider()
+        sync_charts(found)
+        ticket_charts(found)

@@ -1,38 +1,70 @@
-"""Statistics of the Jira sync: what each number means and which days it covers.
+"""Statistics of the Jira sync and its tickets: what each number means and which days it covers.
 
 Definitions (the page's captions repeat them):
 
-- **Created**: a log row with action ``create`` and status ``ok``.
-- **Updated**: a log row with action ``update`` or ``comment`` and status ``ok``.
-- **Total**: Created + Updated.
-- **Failed**: a log row with status ``failed`` (any action).
-- **Success rate** of a day: ok / (ok + failed) over that day's finished rows
-  (any action); none when the day has no finished row.
-- **Detection to first ticket**: for each anomaly, the time from
-  ``anomalies.detected_at`` to its first ``ok`` ``create`` or ``link`` row;
-  shown on the day of that first ticket (median hours and count per day).
+- **Create**: creates that succeeded (a log row with action ``create`` reaching ``ok``).
+- **Update**: updates and comments that succeeded (``update`` or ``comment`` reaching ``ok``).
+- **Total**: Create + Update, always (one reset for the three).
+- **Since reset**: counted after the latest reset; a reset is a baseline (the
+  counts at that moment, when and by whom), never a deletion.
+- **Today / Yesterday**: calendar days in the chosen time zone, whatever the resets.
+- Outcomes per day: **ok** and **failed** (finished), **retried** (an attempt
+  Jira refused for now: 429, timeout, 5xx; tried again later), **deferred**
+  (held back by the update limit). A failed row retried by a person that then
+  succeeds counts once failed and once ok: these are events, not rows.
+- **Failures by kind**: failed and retried attempts per ``ErrorKind``; 429s
+  are the ``rate_limited`` ones, with the time they waited before the next try.
+- **Latency** p50/p95 per day: every answered call, from a histogram whose
+  bins are 19% wide (within ~10% of the exact percentile).
+- Linked tickets: **linked** per day (``linked_at``), **resolved** (status
+  category ``done``, at the refresh that read it: the store keeps no
+  resolution date), the **open backlog** at each day's end; **detection to
+  first ticket** and **ticket to resolution** as distributions with exact
+  50/85/95% percentiles; **ageing** of open linked tickets; tickets per
+  datastore and table; the share of active anomalies with a linked ticket.
 
-A row's time is its ``created_at`` (naive UTC, the time the Log page shows).
+Counts are read from the rollup written with each finished log row
+(``lib/store/stats_rollup.py``), so the log's cleanup never changes them. A
+row's time is its ``created_at`` (naive UTC, the time the Log page shows).
 Days are calendar days in the time zone the user picks: the UTC boundaries of
-"today" and "yesterday" are computed here with zoneinfo (DST included) and
-passed to the store as parameters; the store aggregates in DuckDB.
-
-Counters count only rows written after their latest reset; a reset never
-touches the log. The running total is all-time (the log as it is, resets
-ignored): it is history, not a counter. Rows removed by the cleanup no longer count.
+local days are computed here with zoneinfo (DST included) and passed to the
+store as parameters; the store aggregates in DuckDB.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import pandas as pd
+
 from lib.store.db import Database
-from lib.store.statistics import CounterName, FirstTicketDay, StatisticsRepository, Window
+from lib.store.statistics import (
+    Baseline,
+    CounterName,
+    DayCounts,
+    LocalDays,
+    StatisticsRepository,
+)
+from lib.store.ticket_statistics import (
+    AGE_LABELS,
+    HOUR_EDGES,
+    HOUR_LABELS,
+    QUANTILES,
+    Distribution,
+    TicketShare,
+    TicketStatistics,
+)
 
 COUNTERS = {CounterName.CREATE: "Create", CounterName.UPDATE: "Update", CounterName.TOTAL: "Total"}
+COUNTER_HELP = {
+    CounterName.CREATE: "Tickets created in Jira (creates that succeeded).",
+    CounterName.UPDATE: "Changes sent to linked tickets (updates and comments that succeeded).",
+    CounterName.TOTAL: "Create + Update.",
+}
 COMMON_ZONES = (
     "UTC",
     "Europe/London",
@@ -52,31 +84,55 @@ COMMON_ZONES = (
     "Australia/Sydney",
     "Pacific/Auckland",
 )
-_EPOCH = datetime(1970, 1, 1)  # "never reset": counts everything
 MAX_RANGE_DAYS = 3660
 
-__all__ = ["COUNTERS", "Counter", "CounterName", "DayStats", "FirstTicketDay", "StatisticsService"]
+__all__ = [
+    "AGE_LABELS",
+    "COUNTERS",
+    "HOUR_EDGES",
+    "HOUR_LABELS",
+    "QUANTILES",
+    "Baseline",
+    "Counter",
+    "CounterName",
+    "Distribution",
+    "StatisticsPage",
+    "StatisticsService",
+]
 
 
 @dataclass(frozen=True)
 class Counter:
     name: CounterName
     label: str
-    total: int
+    total: int  # since the latest reset
     today: int
     yesterday: int
     last_reset: datetime | None  # naive UTC
+    all_time: int = 0
+    help: str = ""
 
 
 @dataclass(frozen=True)
-class DayStats:
-    day: date
-    created: int
-    updated: int
-    failed: int
-    ok: int
-    running_total: int  # all-time created + updated up to the end of this day
-    success_rate: float | None  # ok / (ok + failed), None without finished rows
+class StatisticsPage:
+    """Everything the Statistics page shows, for one time zone and range of days."""
+
+    time_zone: str
+    start: date
+    end: date
+    counters: dict[CounterName, Counter]
+    last_reset: Baseline | None
+    daily: pd.DataFrame  # day, created, updated, ok, failed, retried, deferred, ... running_total
+    kinds: pd.DataFrame  # kind, failed, retried
+    rate_limited: int  # 429s in the range
+    rate_limited_wait_s: float  # the time they waited
+    latency: pd.DataFrame  # day, calls, p50_ms, p95_ms (days with calls)
+    linked: pd.DataFrame  # day, linked, resolved, open_at_end
+    detection_to_ticket: Distribution
+    ticket_to_resolution: Distribution
+    ageing: pd.DataFrame  # age, tickets
+    by_table: pd.DataFrame  # datastore, table, tickets (largest first)
+    share: TicketShare
 
 
 def zone(name: str) -> ZoneInfo:
@@ -93,8 +149,15 @@ def zone(name: str) -> ZoneInfo:
 
 def zone_choices() -> list[str]:
     """The common zones first, then every other zone this machine knows."""
+    return list(_zone_choices())
+
+
+@cache
+def _zone_choices() -> tuple[str, ...]:
+    # available_timezones() walks the zone files on every call (~5 ms, more on
+    # a busy machine); the list does not change while the process runs.
     rest = sorted(available_timezones() - set(COMMON_ZONES))
-    return [*COMMON_ZONES, *rest]
+    return (*COMMON_ZONES, *rest)
 
 
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
@@ -107,20 +170,28 @@ def local_day(now: datetime, tz: ZoneInfo) -> date:
     return now.replace(tzinfo=UTC).astimezone(tz).date()
 
 
-def _range(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime, list[date]]:
+def _range(start: date, end: date, tz: ZoneInfo) -> LocalDays:
     if end < start:
         raise ValueError("The end of the date range is before its start.")
     if (end - start).days > MAX_RANGE_DAYS:
         raise ValueError(f"Pick a range of at most {MAX_RANGE_DAYS} days.")
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    return local_midnight_utc(start, tz), local_midnight_utc(end + timedelta(days=1), tz), days
+    days = tuple(start + timedelta(days=i) for i in range((end - start).days + 1))
+    starts = tuple(local_midnight_utc(d, tz) for d in days)
+    return LocalDays(days, starts, local_midnight_utc(end + timedelta(days=1), tz))
+
+
+def _frame(records: list, columns: list[str]) -> pd.DataFrame:
+    if not records:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame([asdict(r) for r in records], columns=columns)
 
 
 class StatisticsService:
-    """What the Statistics page asks for; the clock is injected (tests pin it)."""
+    """What the Statistics page and ``GET /api/statistics`` ask for; the clock is injected."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self._repo = StatisticsRepository(db)
+        self._tickets = TicketStatistics(db)
         self._clock = clock
 
     zone_choices = staticmethod(zone_choices)
@@ -129,64 +200,90 @@ class StatisticsService:
         """Today's date in ``tz_name``. Raises ValueError: unknown zone."""
         return local_day(self._clock(), zone(tz_name))
 
-    def last_resets(self) -> dict[CounterName, datetime | None]:
-        return self._repo.last_resets()
+    def resets(self, limit: int = 20) -> list[Baseline]:
+        """The resets, newest first (when, by whom, the counts they started from)."""
+        return self._repo.baselines(limit)
 
-    def reset(self, counter: CounterName | str, actor: str | None = None) -> None:
-        """Start ``counter`` again from now; the log is not touched.
-
-        Raises:
-            ValueError: unknown counter.
-        """
-        if counter not in COUNTERS:
-            raise ValueError(f"Unknown counter {counter!r}: one of {', '.join(COUNTERS)}.")
-        self._repo.add_reset(CounterName(counter), self._clock(), actor)
+    def reset(self, actor: str | None = None) -> Baseline:
+        """Start Create, Update and Total again from now; the log and the rollup are untouched."""
+        return self._repo.add_baseline(self._clock(), actor)
 
     def counters(self, tz_name: str) -> dict[CounterName, Counter]:
-        """Create, Update and Total: since the last reset, today and yesterday in ``tz_name``."""
-        tz = zone(tz_name)
+        """Create, Update and Total: since the last reset, today and yesterday in ``tz_name``.
+
+        Raises:
+            ValueError: unknown zone.
+        """
+        return self._counters(zone(tz_name), next(iter(self._repo.baselines(1)), None))
+
+    def _counters(self, tz: ZoneInfo, latest: Baseline | None) -> dict[CounterName, Counter]:
         today = local_day(self._clock(), tz)
-        yesterday_at = local_midnight_utc(today - timedelta(days=1), tz)
-        today_at = local_midnight_utc(today, tz)
-        tomorrow_at = local_midnight_utc(today + timedelta(days=1), tz)
-        resets = self._repo.last_resets()
-        windows: list[Window] = []
-        for name in COUNTERS:
-            since = resets[name] or _EPOCH
-            # Each window starts at the later of its own start and the reset.
-            windows += [
-                Window(name, since),
-                Window(name, max(since, today_at), tomorrow_at),
-                Window(name, max(since, yesterday_at), today_at),
-            ]
-        values = self._repo.count_ok(windows)
+        yesterday_at, today_at, tomorrow_at = (
+            local_midnight_utc(today + timedelta(days=n), tz) for n in (-1, 0, 1)
+        )
+        ever, now, before = self._repo.counts([(today_at, tomorrow_at), (yesterday_at, today_at)])
+        since = (
+            ever.created - (latest.created if latest else 0),
+            ever.updated - (latest.updated if latest else 0),
+        )
+        numbers = {
+            CounterName.CREATE: (since[0], now.created, before.created, ever.created),
+            CounterName.UPDATE: (since[1], now.updated, before.updated, ever.updated),
+            CounterName.TOTAL: (
+                since[0] + since[1],
+                now.created + now.updated,
+                before.created + before.updated,
+                ever.created + ever.updated,
+            ),
+        }
+        at = latest.reset_at if latest else None
         return {
-            name: Counter(name, COUNTERS[name], *values[i * 3 : i * 3 + 3], resets[name])
-            for i, name in enumerate(COUNTERS)
+            name: Counter(name, COUNTERS[name], s, t, y, at, a, COUNTER_HELP[name])
+            for name, (s, t, y, a) in numbers.items()
         }
 
-    def daily(self, start: date, end: date, tz_name: str) -> list[DayStats]:
+    def daily(self, start: date, end: date, tz_name: str) -> list[DayCounts]:
         """Every day from ``start`` to ``end`` (inclusive, in ``tz_name``), zeros included.
 
         Raises:
             ValueError: unknown zone, or an empty or too long range.
         """
-        tz = zone(tz_name)
-        lo, hi, days = _range(start, end, tz)
-        return [
-            DayStats(
-                d.day, d.created, d.updated, d.failed, d.ok, d.running_total,
-                d.ok / (d.ok + d.failed) if d.ok + d.failed else None,
-            )
-            for d in self._repo.daily(lo, hi, tz_name, days)
-        ]  # fmt: skip
+        local = _range(start, end, zone(tz_name))
+        ever = self._repo.counts([])[0]
+        return self._repo.daily(local, ever.created + ever.updated)
 
-    def first_ticket_times(self, start: date, end: date, tz_name: str) -> list[FirstTicketDay]:
-        """Per day of an anomaly's first ticket (create or link): hours since its detection.
+    def page(self, tz_name: str, start: date, end: date) -> StatisticsPage:
+        """The whole Statistics page for ``tz_name`` and the days ``start`` to ``end``.
 
         Raises:
             ValueError: unknown zone, or an empty or too long range.
         """
         tz = zone(tz_name)
-        lo, hi, _ = _range(start, end, tz)
-        return self._repo.first_ticket_days(lo, hi, tz_name)
+        local = _range(start, end, tz)
+        lo, hi = local.start, local.end
+        latest = next(iter(self._repo.baselines(1)), None)
+        counters = self._counters(tz, latest)
+        daily = self._repo.daily(local, counters[CounterName.TOTAL].all_time)
+        kinds = self._repo.failures_by_kind(lo, hi)
+        ageing = self._tickets.open_ageing(self._clock())
+        return StatisticsPage(
+            time_zone=tz_name,
+            start=start,
+            end=end,
+            counters=counters,
+            last_reset=latest,
+            daily=_frame(daily, list(DayCounts.__dataclass_fields__)),
+            kinds=_frame(kinds, ["kind", "failed", "retried"]),
+            rate_limited=sum(d.rate_limited for d in daily),
+            rate_limited_wait_s=sum(d.waited_s for d in daily),
+            latency=_frame(self._repo.latency_daily(local), ["day", "calls", "p50_ms", "p95_ms"]),
+            linked=_frame(
+                self._tickets.linked_daily(local),
+                ["day", "linked", "resolved", "open_at_end"],
+            ),
+            detection_to_ticket=self._tickets.detection_to_ticket(lo, hi),
+            ticket_to_resolution=self._tickets.ticket_to_resolution(lo, hi),
+            ageing=pd.DataFrame({"age": list(AGE_LABELS), "tickets": list(ageing)}),
+            by_table=_frame(self._tickets.by_table(), ["datastore", "table", "tickets"]),
+            share=self._tickets.active_share(),
+        )

@@ -4,7 +4,9 @@ Only finished rows (``ok``, ``failed``) are ever removed: ``pending``,
 ``sending`` and ``deferred`` rows are the outbox's unsent work, and removing
 one would silently drop a Jira change. ``ticket_links`` is never touched: a
 link outlives the log rows that made it. When to clean and how much is the
-reporting layer's policy (``lib/reporting/retention.py``).
+reporting layer's policy (``lib/reporting/retention.py``). The statistics
+rollup is never deleted from: the same transaction only merges its appended
+rows (``stats_rollup.compact_in``), so no count changes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from lib.store import stats_rollup
 from lib.store.app_settings import LAST_RUN_KEY
 from lib.store.db import Database
 
@@ -58,6 +61,7 @@ class LogCleanup:
                 "INSERT OR REPLACE INTO app_settings (key, value) VALUES (?, ?)",
                 [LAST_RUN_KEY, now.isoformat()],
             )
+            stats_rollup.compact_in(cur)  # merges the statistics' rows; no count changes
         return Removed(by_age, by_count)
 
 

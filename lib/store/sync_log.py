@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from lib.store import stats_rollup
 from lib.store.db import Database
 
 
@@ -183,6 +184,14 @@ class SyncLog:
         row = cur.execute(
             f"INSERT INTO sync_log ({', '.join(names)}) VALUES ({marks}) RETURNING id", params
         ).fetchone()
+        if status in (SyncStatus.OK, SyncStatus.FAILED):  # finished as written: counted now
+            stats_rollup.record_in(
+                cur,
+                int(row[0]),
+                str(status),
+                error_kind=values.get("error_kind"),
+                latency_ms=values.get("latency_ms"),
+            )
         return int(row[0])
 
     @staticmethod
@@ -237,6 +246,7 @@ class SyncLog:
             latency_ms=latency_ms,
             **ticket,
         )
+        stats_rollup.record_in(cur, log_id, str(SyncStatus.OK), latency_ms=latency_ms)
 
     @classmethod
     def fail_in(
@@ -267,6 +277,10 @@ class SyncLog:
             response_json=response_json,
             latency_ms=latency_ms,
         )
+        stats_rollup.record_in(
+            cur, log_id, str(SyncStatus.FAILED), error_kind=error_kind, latency_ms=latency_ms
+        )
+        stats_rollup.record_waiters_failed_in(cur, log_id, UNFINISHED)
         cur.execute(
             "UPDATE sync_log SET status = ?, permanent = TRUE, error = ?, finished_at = ?"
             " WHERE waits_on = ? AND status IN (?, ?, ?)",
@@ -306,10 +320,18 @@ class SyncLog:
             next_attempt_at=next_attempt_at,
             **extra,
         )
+        stats_rollup.record_retry_in(
+            cur,
+            log_id,
+            error_kind=error_kind,
+            latency_ms=latency_ms,
+            next_attempt_at=next_attempt_at,
+        )
 
     @staticmethod
     def defer_in(cur, log_id: int, until: datetime) -> None:
         """pending/deferred -> deferred until ``until`` (the operator's update limit)."""
+        stats_rollup.record_deferred_in(cur, log_id)
         cur.execute(
             "UPDATE sync_log SET status = ?, next_attempt_at = ? WHERE id = ? AND status IN (?, ?)",
             [str(SyncStatus.DEFERRED), until, log_id, *map(str, CLAIMABLE)],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from lib.store import stats_rollup
 from lib.store.sync_log import (
     _COLUMNS,
     _WRITABLE,
@@ -67,6 +68,8 @@ def finish_ok_many_in(cur, done: list[dict[str, Any]], *, now: datetime) -> None
         f" FROM (VALUES {marks}) AS v({', '.join(names)}) WHERE sync_log.id = v.id",
         [str(SyncStatus.OK), now, *(item[name] for item in done for name in names)],
     )
+    for item in done:  # counted as finish_ok_in counts one (the statistics' rollup)
+        stats_rollup.record_in(cur, item["id"], str(SyncStatus.OK), latency_ms=item["latency_ms"])
 
 
 def waited_on_in(cur, create_ids: list[int]) -> set[int]:

@@ -225,11 +225,31 @@ EXPECTED = {
         ("name", "VARCHAR", False, None),
         ("applied_at", "TIMESTAMP", False, "CAST(now() AS TIMESTAMP)"),
     ],
-    # migration 004
-    "stats_resets": [
-        ("counter", "VARCHAR", False, None),
+    # migration 009 (replaces 004's stats_resets)
+    "stats_baselines": [
+        ("id", "BIGINT", False, "nextval('stats_baseline_ids')"),
         ("reset_at", "TIMESTAMP", False, None),
         ("reset_by", "VARCHAR", True, None),
+        ("created", "BIGINT", False, None),
+        ("updated", "BIGINT", False, None),
+    ],
+    # migration 009
+    "sync_latency_stats": [
+        ("slot", "TIMESTAMP", False, None),
+        ("bin", "INTEGER", False, None),
+        ("calls", "BIGINT", False, None),
+    ],
+    # migration 009
+    "sync_stats": [
+        ("slot", "TIMESTAMP", False, None),
+        ("action", "VARCHAR", False, None),
+        ("mode", "VARCHAR", False, None),
+        ("outcome", "VARCHAR", False, None),
+        ("error_kind", "VARCHAR", False, None),
+        ("calls", "BIGINT", False, None),
+        ("latency_calls", "BIGINT", False, None),
+        ("latency_ms_sum", "DOUBLE", False, None),
+        ("waited_s", "DOUBLE", False, None),
     ],
     # migration 001
     "status_changes": [

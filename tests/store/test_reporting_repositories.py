@@ -24,7 +24,8 @@ from lib.store.connections import (
 from lib.store.db import Database
 from lib.store.log_queries import LogAction, LogFilter, LogQueries, LogStatus, LogType, where
 from lib.store.retention import LogCleanup
-from lib.store.statistics import CounterName, StatisticsRepository, Window
+from lib.store.statistics import Counts, StatisticsRepository
+from lib.store.stats_rollup import rebuild_from_log_in
 
 T0 = datetime(2026, 5, 1, 12, 0)
 
@@ -71,27 +72,25 @@ def test_log_record_is_the_row_as_stored(db):
     assert LogQueries(db).record(99) is None
 
 
-def test_count_ok_counts_each_window_of_each_counter(db):
+def test_counts_give_all_time_then_each_window(db):
     repo = StatisticsRepository(db)
-    found = repo.count_ok(
-        [
-            Window(CounterName.CREATE, datetime(1970, 1, 1)),
-            Window(CounterName.UPDATE, datetime(1970, 1, 1)),
-            Window(CounterName.TOTAL, T0 + timedelta(hours=2), T0 + timedelta(hours=5)),
-        ]
-    )
-    assert found == (1, 2, 1)  # create 1; comment 2 + update 5; only row 2 in [2h, 5h)
-    assert repo.count_ok([]) == ()
+    assert repo.counts([]) == (Counts(0, 0),)  # nothing counted until the rollup has it
+    with db.transaction() as cur:
+        rebuild_from_log_in(cur)
+    found = repo.counts([(T0 + timedelta(hours=2), T0 + timedelta(hours=5))])
+    assert found == (Counts(1, 2), Counts(0, 1))  # comment 2 + update 5; only row 2 in [2h, 5h)
 
 
-def test_resets_are_kept_and_the_latest_wins(db):
+def test_baselines_hold_the_counts_at_the_reset_and_the_newest_comes_first(db):
     repo = StatisticsRepository(db)
-    assert set(repo.last_resets().values()) == {None}
-    repo.add_reset(CounterName.UPDATE, T0, "ana")
-    repo.add_reset(CounterName.UPDATE, T0 + timedelta(days=1), "bo")
-    assert repo.last_resets()[CounterName.UPDATE] == T0 + timedelta(days=1)
-    with pytest.raises(ValueError):
-        repo.add_reset("everything", T0)
+    assert repo.baselines() == []
+    with db.transaction() as cur:
+        rebuild_from_log_in(cur)
+    first = repo.add_baseline(T0, "ana")
+    second = repo.add_baseline(T0 + timedelta(days=1), "bo")
+    assert (first.created, first.updated, first.total, first.reset_by) == (1, 2, 3, "ana")
+    assert repo.baselines() == [second, first]
+    assert repo.baselines(1) == [second]
 
 
 def test_cleanup_removes_only_finished_rows_and_stamps_the_run(db):

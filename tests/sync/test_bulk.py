@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 
 from lib.outbox.engine import utc_now
+from lib.reporting.statistics import StatisticsService
 from lib.store.anomalies import AnomalyRepository
 from lib.store.models import Status
+from lib.store.statistics import CounterName
 from lib.tickets.bulk import BulkRefused, BulkRequest, BulkService
 from tests.sync.conftest import PUBLIC_URL, make_anomaly, plain
 
@@ -85,6 +87,8 @@ def test_120_anomalies_make_120_tickets_in_three_bulk_calls_despite_a_refused_el
     [failed] = [i for i in done.items if i.state == "failed"]
     assert failed.anomaly_id == 77 and "issue type selected is invalid" in failed.error
     assert "Jira rejected the values" in failed.error  # worded by lib/jira/wording.py
+    created = StatisticsService(h.db, clock).counters("UTC")[CounterName.CREATE]
+    assert created.total == 119  # every ticket made by a bulk call is counted once
     for item in done.items:
         if item.anomaly_id != 77:
             [link] = h.tickets.links_for(item.anomaly_id)

@@ -55,6 +55,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("Operations", "GET", "/sync-log?status=Failed&page=1&size=50",
              "The sync log with the Log page's filters"),
     Endpoint("Operations", "GET", "/statistics?tz=UTC", "The Statistics page's counters"),
+    Endpoint("Operations", "POST", "/sync-log/cleanup",
+             "Run the log's retention cleanup with the saved settings"),
     Endpoint("Operations", "GET", "/health", "Status, anomalies, outbox depth (no token)",
              open=True),
     Endpoint("Rules", "GET", "/rules", "Auto-ticket rules in order, and why they are paused"),

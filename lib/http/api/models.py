@@ -263,17 +263,37 @@ class LogPageOut(BaseModel):
 
 
 class CounterOut(BaseModel):
-    name: str
+    name: Literal["create", "update", "total"]
     label: str
-    total: int
-    today: int
+    total: int = Field(description="Since the latest reset (all time when never reset)")
+    today: int = Field(description="Today in the time zone asked for, whatever the resets")
     yesterday: int
+    all_time: int = Field(description="Every success ever counted (resets and cleanups aside)")
     last_reset: UtcTime | None
+    counts: str = Field(description="What this counter counts")
+
+
+class ResetOut(BaseModel):
+    reset_at: UtcTime
+    reset_by: str | None
+    created: int = Field(description="Create's all-time count when reset (its baseline)")
+    updated: int = Field(description="Update's all-time count when reset (its baseline)")
+    total: int
 
 
 class Statistics(BaseModel):
     time_zone: str
     counters: list[CounterOut]
+    last_reset: ResetOut | None
+    resets: list[ResetOut] = Field(description="The latest resets, newest first (at most 20)")
+
+
+class CleanupOut(BaseModel):
+    removed: int = Field(description="Finished log rows removed")
+    by_age: int = Field(description="Removed for being older than max_age_days")
+    by_count: int = Field(description="Removed beyond the newest max_entries")
+    max_entries: int = Field(description="The saved setting used (0: no limit)")
+    max_age_days: int = Field(description="The saved setting used (0: no limit)")
 
 
 class IntegrationHealthOut(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from lib.http.api.common import MAX_PAGE_SIZE, IsoTime, errors, naive_utc, pages
 from lib.http.api.errors import ApiError
-from lib.http.api.models import Health, LogPageOut, Statistics
+from lib.http.api.models import CleanupOut, Health, LogPageOut, Statistics
 from lib.reporting.log_service import LogFilter
 from lib.services import Services
 
@@ -92,11 +92,37 @@ def operations_router(get_services: Callable[[], Services], auth: Callable) -> A
         responses=errors(401, 422),
     )
     def counters(tz: str = Query("UTC", max_length=64, description="IANA time zone")) -> dict:
-        """The Statistics page's counters: created, updated, total (since reset, today, yesterday)."""
+        """The Statistics page's counters (since reset, today, yesterday) and its resets."""
+        statistics = get_services().statistics
         try:
-            found = get_services().statistics.counters(tz)
+            found = statistics.counters(tz)
         except ValueError as exc:
             raise ApiError(422, str(exc), {"tz": str(exc)}) from None
-        return {"time_zone": tz, "counters": [vars(c) for c in found.values()]}
+        resets = [{**vars(r), "total": r.total} for r in statistics.resets()]
+        return {
+            "time_zone": tz,
+            "counters": [{**vars(c), "counts": c.help} for c in found.values()],
+            "last_reset": resets[0] if resets else None,
+            "resets": resets,
+        }
+
+    @router.post(
+        "/sync-log/cleanup",
+        response_model=CleanupOut,
+        dependencies=[Depends(auth)],
+        responses=errors(401),
+    )
+    def cleanup() -> dict:
+        """The log's retention cleanup now, with the saved settings (statistics keep every count)."""
+        log = get_services().log
+        saved = log.retention()
+        removed = log.clean_up_now()
+        return {
+            "removed": removed.removed,
+            "by_age": removed.by_age,
+            "by_count": removed.by_count,
+            "max_entries": saved.max_entries,
+            "max_age_days": saved.max_age_days,
+        }
 
     return router

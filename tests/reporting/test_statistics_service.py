@@ -1,23 +1,24 @@
 from datetime import date, datetime
 
-import pandas as pd
 import pytest
 
 from lib.reporting import statistics as stats
 from lib.reporting.statistics import StatisticsService
 from lib.store.db import Database
+from lib.store.sync_log import SyncLog
 
 NOW = datetime(2026, 3, 10, 12, 0)  # naive UTC; 13:00 in Berlin (CET, +1)
 BERLIN = "Europe/Berlin"
 
 
 def insert_log(db: Database, rows: list[tuple]) -> None:
-    frame = pd.DataFrame(rows, columns=["id", "created_at", "action", "status", "anomaly_id"])
-    frame["mode"] = "automatic"
+    """Rows written the product's way (``SyncLog.insert_in``: finished ones are counted)."""
     with db.transaction() as cur:
-        cur.register("incoming_log", frame)
-        cur.execute("INSERT INTO sync_log BY NAME SELECT * FROM incoming_log")
-        cur.unregister("incoming_log")
+        for ident, at, action, status, anomaly in rows:
+            got = SyncLog.insert_in(
+                cur, now=at, action=action, mode="automatic", status=status, anomaly_id=anomaly
+            )
+            assert got == ident  # ids from the sequence, in the order given
 
 
 def insert_anomalies(db: Database, detected: dict[int, datetime]) -> None:
@@ -87,28 +88,23 @@ def test_counters_in_utc(db):
     }
 
 
-def test_reset_starts_a_counter_again_and_leaves_the_log(db):
-    assert StatisticsService(db, lambda: NOW).last_resets() == {
-        "create": None,
-        "update": None,
-        "total": None,
-    }
-    StatisticsService(db, lambda: datetime(2026, 3, 10, 0, 0)).reset("create", "ana")
+def test_reset_is_a_baseline_for_all_counters_and_leaves_the_log(db):
+    service = StatisticsService(db, lambda: datetime(2026, 3, 10, 10, 30))
+    assert service.resets() == []
+    made = service.reset("ana")
+    assert (made.reset_by, made.created, made.updated) == ("ana", 3, 3)  # all rows so far
+    insert_log(db, [(11, datetime(2026, 3, 10, 11, 30), "create", "ok", 14)])
     found = StatisticsService(db, lambda: NOW).counters(BERLIN)
-    assert values(found)["create"] == (0, 0, 0)  # row 1 (23:30 UTC) is before the reset
-    assert values(found)["total"] == (6, 3, 1)  # the other counters are untouched
-    assert found["create"].last_reset == datetime(2026, 3, 10, 0, 0)
-    StatisticsService(db, lambda: datetime(2026, 3, 10, 10, 0)).reset("total")
-    assert values(StatisticsService(db, lambda: NOW).counters(BERLIN))["total"] == (
-        2,
-        2,
-        0,
-    )  # rows 3 and 8
-    assert StatisticsService(db, lambda: NOW).last_resets()["update"] is None
+    assert values(found) == {
+        "create": (1, 2, 1),  # since reset: row 11; today and yesterday are calendar days
+        "update": (0, 2, 0),
+        "total": (1, 4, 1),
+    }
+    assert {c.last_reset for c in found.values()} == {datetime(2026, 3, 10, 10, 30)}
+    assert [c.all_time for c in found.values()] == [4, 3, 7]
+    assert found["total"].total == found["create"].total + found["update"].total
     with db.read() as cur:
-        assert cur.execute("SELECT count(*) FROM sync_log").fetchone()[0] == 10
-    with pytest.raises(ValueError):
-        StatisticsService(db, lambda: NOW).reset("everything")
+        assert cur.execute("SELECT count(*) FROM sync_log").fetchone()[0] == 11
 
 
 def test_daily_series_in_berlin(db):
@@ -120,8 +116,6 @@ def test_daily_series_in_berlin(db):
         ("2026-03-10", 1, 2, 1, 5, 6),
         ("2026-03-11", 0, 0, 0, 0, 6),
     ]
-    assert days[2].success_rate == pytest.approx(5 / 6)
-    assert days[0].success_rate == 1.0 and days[3].success_rate is None
 
 
 def test_daily_series_in_utc_moves_the_late_rows(db):
@@ -134,27 +128,14 @@ def test_daily_series_in_utc_moves_the_late_rows(db):
     assert (days[date(2026, 3, 9)].created, days[date(2026, 3, 10)].created) == (2, 0)
 
 
-def test_first_ticket_times_per_day(db):
-    found = StatisticsService(db, lambda: NOW).first_ticket_times(
-        date(2026, 3, 8), date(2026, 3, 11), BERLIN
-    )
-    assert [(f.day, f.anomalies, f.median_hours, f.max_hours) for f in found] == [
-        (date(2026, 3, 9), 1, 46.5, 46.5),  # anomaly 12
-        (date(2026, 3, 10), 2, 2.75, 3.5),  # anomalies 10 (3.5 h) and 11 (2 h, a link)
-    ]
-
-
 def test_empty_log_gives_zeros_not_errors(tmp_path):
     empty = Database(tmp_path / "empty.duckdb")
     assert values(StatisticsService(empty, lambda: NOW).counters(BERLIN))["total"] == (0, 0, 0)
     days = StatisticsService(empty, lambda: NOW).daily(date(2026, 3, 1), date(2026, 3, 2), BERLIN)
-    assert [(d.created, d.running_total, d.success_rate) for d in days] == [(0, 0, None)] * 2
-    assert (
-        StatisticsService(empty, lambda: NOW).first_ticket_times(
-            date(2026, 3, 1), date(2026, 3, 2), BERLIN
-        )
-        == []
-    )
+    assert [(d.created, d.failed, d.running_total) for d in days] == [(0, 0, 0)] * 2
+    page = StatisticsService(empty, lambda: NOW).page(BERLIN, date(2026, 3, 1), date(2026, 3, 2))
+    assert page.detection_to_ticket.total == 0 and page.latency.empty and page.kinds.empty
+    assert page.detection_to_ticket.quantiles == (None, None, None)
     empty.close()
 
 
