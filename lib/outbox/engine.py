@@ -161,6 +161,10 @@ class SyncEngine:
             if row is None or row.status not in CLAIMABLE or row.waiting:
                 status = row.status if row else "missing"
                 return Delivery(log_id, status, SKIPPED, "already taken, waiting or finished")
+            if SyncLog.earlier_in_queue_in(cur, row):
+                # Checked inside the claim's transaction: with several senders,
+                # never two rows of one ticket in flight, never out of order.
+                return Delivery(log_id, row.status, SKIPPED, "behind an earlier row of its ticket")
             if row.connection_id != active.connection_id:
                 message = (
                     f"Jira connection {row.connection_id} is not the active one: "
@@ -170,6 +174,14 @@ class SyncEngine:
                 return Delivery(log_id, SyncStatus.FAILED, PERMANENT, message)
             SyncLog.claim_in(cur, row, token=self.claim_token, now=now)
             return SyncLog.get_in(cur, log_id)
+
+    def claim(self, log_id: int, active: ActiveJira) -> LogRow | Delivery:
+        """Take a due row for one attempt (the worker's senders then ``send_claimed`` it).
+
+        Returns the claimed row, or a Delivery saying why not (taken, waiting,
+        behind an earlier row of its ticket, another connection's: failed).
+        """
+        return self._claim(log_id, active)
 
     def deliver(self, log_id: int, active: ActiveJira | None = None) -> Delivery:
         """Send one pending or deferred row now (the worker, or the UI right after queueing)."""

@@ -68,6 +68,40 @@ _COLUMNS = (
 _WRITABLE = frozenset(c.strip() for c in _COLUMNS.split(",")) - {"id"}
 
 
+# A row's send queue in SQL, the same as ``LogRow.ticket``: a create, and the
+# rows waiting on one, queue per anomaly (or per label without one); every
+# other row queues per Jira issue. NULLs group together, as None does in Python.
+_CREATE_QUEUE = "(action = 'create' OR waits_on IS NOT NULL)"
+_QUEUE_KEYS = (
+    _CREATE_QUEUE,
+    "connection_id",
+    f"CASE WHEN {_CREATE_QUEUE} THEN anomaly_id END",
+    f"CASE WHEN {_CREATE_QUEUE} THEN (CASE WHEN anomaly_id IS NULL THEN idempotency_key END)"
+    " ELSE ticket_key END",
+)
+# Heads first (one GROUP BY over the unfinished rows, ~10 ms at 60,000), then
+# only the due heads are read whole: loading every unfinished row took 430 ms.
+_DUE_HEADS_SQL = (
+    "WITH heads AS (SELECT min(id) AS id FROM sync_log WHERE status IN (?, ?, ?)"
+    f" GROUP BY {', '.join(_QUEUE_KEYS)})"
+    f" SELECT {', '.join('s.' + c.strip() for c in _COLUMNS.split(','))}"
+    " FROM sync_log s JOIN heads USING (id)"
+    " WHERE s.status <> ? AND s.waits_on IS NULL"
+    " AND (s.next_attempt_at IS NULL OR s.next_attempt_at <= ?)"
+    " ORDER BY (? AND s.action <> ?), s.id LIMIT ?"
+)
+_NEXT_HEAD_SQL = (
+    "WITH heads AS (SELECT min(id) AS id FROM sync_log WHERE status IN (?, ?, ?)"
+    f" GROUP BY {', '.join(_QUEUE_KEYS)})"
+    " SELECT min(s.next_attempt_at) FROM sync_log s JOIN heads USING (id)"
+    " WHERE s.status <> ? AND s.waits_on IS NULL"
+)
+_EARLIER_IN_QUEUE_SQL = (
+    "SELECT count(*) FROM sync_log WHERE status IN (?, ?, ?) AND id < ? AND "
+    + (" AND ".join(f"({key}) IS NOT DISTINCT FROM ?" for key in _QUEUE_KEYS))
+)
+
+
 # What Retry can send again: the rows the outbox sends (SyncEngine.retry, the Log page).
 RETRYABLE_ACTIONS = (SyncAction.CREATE, SyncAction.COMMENT, SyncAction.UPDATE)
 
@@ -117,6 +151,15 @@ class LogRow:
             owner = self.anomaly_id if self.anomaly_id is not None else self.idempotency_key
             return ("create", self.connection_id, owner)
         return ("issue", self.connection_id, self.ticket_key)
+
+    @property
+    def queue_key(self) -> tuple:
+        """``ticket`` as the four values ``_QUEUE_KEYS`` computes in SQL."""
+        create = self.action == SyncAction.CREATE or self.waits_on is not None
+        if not create:
+            return (False, self.connection_id, None, self.ticket_key)
+        label = self.idempotency_key if self.anomaly_id is None else None
+        return (True, self.connection_id, self.anomaly_id, label)
 
     @property
     def waiting(self) -> bool:
@@ -401,6 +444,44 @@ class SyncLog:
                 [str(s) for s in UNFINISHED],
             ).fetchall()
         return [LogRow(*r) for r in rows]
+
+    def due_heads(
+        self, now: datetime, *, near_limit: bool = False, limit: int = 50
+    ) -> list[LogRow]:
+        """What to send now, as ``policy.pick_due`` chooses it from ``unfinished()``, in SQL.
+
+        The first unfinished row of each queue (issue, or create and what waits
+        on it) when it is due: not in flight, not waiting, its time come.
+        Near Jira's rate limit creates go first.
+        """
+        params = [
+            *map(str, UNFINISHED),
+            str(SyncStatus.SENDING),
+            now,
+            bool(near_limit),
+            str(SyncAction.CREATE),
+            int(limit),
+        ]
+        with self._db.read() as cur:
+            rows = cur.execute(_DUE_HEADS_SQL, params).fetchall()
+        return [LogRow(*r) for r in rows]
+
+    def next_head_attempt_at(self) -> datetime | None:
+        """When the next queue head not in flight and not waiting is planned (the idle wait).
+
+        Only heads count: a row behind one in flight is not due whatever its time.
+        """
+        with self._db.read() as cur:
+            return cur.execute(
+                _NEXT_HEAD_SQL, [*map(str, UNFINISHED), str(SyncStatus.SENDING)]
+            ).fetchone()[0]
+
+    @staticmethod
+    def earlier_in_queue_in(cur: duckdb.DuckDBPyConnection, row: LogRow) -> int:
+        """Unfinished rows before ``row`` in its queue: it may be sent only when there are none."""
+        return cur.execute(
+            _EARLIER_IN_QUEUE_SQL, [*map(str, UNFINISHED), row.id, *row.queue_key]
+        ).fetchone()[0]
 
     def for_anomaly(self, anomaly_id: int, limit: int = 200) -> list[LogRow]:
         """An anomaly's rows, newest first (the details panel shows failures with Retry)."""
