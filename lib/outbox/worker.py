@@ -189,7 +189,7 @@ class SyncWorker:
                 self._senders.wait_free()
             if self._stop.is_set() or self._paused() or not self._senders.free():
                 break
-            claimed = self.engine.claim(row.id, active)
+            claimed = self.engine.claim(row, active)
             done += 1
             if not isinstance(claimed, Delivery):
                 self._senders.submit((claimed, active))

@@ -249,6 +249,32 @@ class SyncLog:
             sent_at=now,
         )
 
+    @staticmethod
+    def claim_head_in(cur, row: LogRow, *, token: str, now: datetime) -> LogRow | None:
+        """``claim_in`` in one statement for a row read a moment ago (the worker's due heads).
+
+        Claims only if the row is still claimable, not waiting and first in its
+        queue (``row``'s queue: what decides it cannot change while those hold);
+        returns the claimed row, or None (then ``get_in`` says why).
+        """
+        found = cur.execute(
+            f"UPDATE sync_log SET status = ?, claimed_by = ?, attempts = attempts + 1, sent_at = ?"
+            " WHERE id = ? AND status IN (?, ?) AND waits_on IS NULL"
+            f" AND NOT EXISTS ({_EARLIER_IN_QUEUE_SQL.replace('count(*)', '1')})"
+            f" RETURNING {_COLUMNS}",
+            [
+                str(SyncStatus.SENDING),
+                token,
+                now,
+                row.id,
+                *map(str, CLAIMABLE),
+                *map(str, UNFINISHED),
+                row.id,
+                *row.queue_key,
+            ],
+        ).fetchone()
+        return LogRow(*found) if found else None
+
     @classmethod
     def finish_ok_in(
         cls,

@@ -104,3 +104,23 @@ def test_earlier_in_queue_counts_only_the_rows_ahead_in_the_same_queue(tmp_path)
         assert counts == {first: 0, other: 0, second: 1, waiting: 1}
     finally:
         db.close()
+
+
+def test_claim_head_claims_only_a_still_due_head(tmp_path):
+    db = Database(tmp_path / "claim.duckdb")
+    try:
+        common = {"now": T0, "mode": "manual", "connection_id": 1, "action": "comment"}
+        with db.transaction() as cur:
+            first = SyncLog.insert_in(cur, status="pending", ticket_key="DQ-1", **common)
+            second = SyncLog.insert_in(cur, status="pending", ticket_key="DQ-1", **common)
+        log = SyncLog(db)
+        head, behind = log.get(first), log.get(second)
+        with db.transaction() as cur:
+            assert SyncLog.claim_head_in(cur, behind, token="t", now=T0) is None
+            claimed = SyncLog.claim_head_in(cur, head, token="t", now=T0)
+            assert (claimed.status, claimed.claimed_by, claimed.attempts) == ("sending", "t", 1)
+            assert SyncLog.claim_head_in(cur, head, token="u", now=T0) is None  # taken
+            assert SyncLog.claim_head_in(cur, behind, token="t", now=T0) is None  # head in flight
+        assert log.get(second).status == "pending"
+    finally:
+        db.close()
