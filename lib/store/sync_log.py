@@ -509,6 +509,15 @@ class SyncLog:
             _EARLIER_IN_QUEUE_SQL, [*map(str, UNFINISHED), row.id, *row.queue_key]
         ).fetchone()[0]
 
+    def depth(self) -> tuple[int, datetime | None]:
+        """How many rows are unfinished, and when the oldest was queued (``GET /api/health``)."""
+        with self._db.read() as cur:
+            count, oldest = cur.execute(
+                "SELECT count(*), min(created_at) FROM sync_log WHERE status IN (?, ?, ?)",
+                [*map(str, UNFINISHED)],
+            ).fetchone()
+        return int(count), oldest
+
     def for_anomaly(self, anomaly_id: int, limit: int = 200) -> list[LogRow]:
         """An anomaly's rows, newest first (the details panel shows failures with Retry)."""
         with self._db.read() as cur:

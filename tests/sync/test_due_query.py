@@ -71,6 +71,8 @@ def test_due_heads_match_pick_due(tmp_path, seed):
             if r.status != "sending" and not r.waiting and r.next_attempt_at
         ]
         assert log.next_head_attempt_at() == min(planned, default=None)
+        oldest = min((r.created_at for r in rows), default=None)
+        assert log.depth() == (len(rows), oldest) and len(rows) > 0
     finally:
         db.close()
 
