@@ -46,6 +46,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_anomalies_page.py
 	$(BIN)/python bench/bench_log_stats.py
 	$(BIN)/python bench/bench_sync.py
+	$(BIN)/python bench/bench_worker.py
 	$(BIN)/python bench/bench_client.py
 	$(BIN)/python bench/bench_api.py
 
