@@ -191,6 +191,19 @@ def to_json(value: Any, limit: int = REQUEST_LIMIT) -> str | None:
     return text if len(text) <= limit else text[: limit - 14] + "…[truncated]"
 
 
+def _insert_sql(
+    returning: str, now: datetime, action: str, mode: str, status: str, values: dict
+) -> tuple[str, list]:
+    action, mode, status = SyncAction(action), SyncMode(mode), SyncStatus(status)
+    names = ["created_at", "action", "mode", "status", *values]
+    params = [now, str(action), str(mode), str(status), *values.values()]
+    marks = ", ".join("?" for _ in names)
+    return (
+        f"INSERT INTO sync_log ({', '.join(names)}) VALUES ({marks}) RETURNING {returning}",
+        params,
+    )
+
+
 class SyncLog:
     """Reads and writes of ``sync_log`` rows.
 
@@ -214,14 +227,22 @@ class SyncLog:
         **values: Any,
     ) -> int:
         """Insert one row; ``values`` are column names (see the migrations)."""
-        action, mode, status = SyncAction(action), SyncMode(mode), SyncStatus(status)
-        names = ["created_at", "action", "mode", "status", *values]
-        params = [now, str(action), str(mode), str(status), *values.values()]
-        marks = ", ".join("?" for _ in names)
-        row = cur.execute(
-            f"INSERT INTO sync_log ({', '.join(names)}) VALUES ({marks}) RETURNING id", params
-        ).fetchone()
-        return int(row[0])
+        sql, params = _insert_sql("id", now, action, mode, status, values)
+        return int(cur.execute(sql, params).fetchone()[0])
+
+    @staticmethod
+    def insert_row_in(
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        now: datetime,
+        action: str,
+        mode: str,
+        status: str,
+        **values: Any,
+    ) -> LogRow:
+        """``insert_in`` that returns the whole row (one statement, not an INSERT and a SELECT)."""
+        sql, params = _insert_sql(_COLUMNS, now, action, mode, status, values)
+        return LogRow(*cur.execute(sql, params).fetchone())
 
     @staticmethod
     def _set_in(cur: duckdb.DuckDBPyConnection, log_id: int, **values: Any) -> None:

@@ -102,17 +102,26 @@ def test_a_hanging_call_holds_only_its_own_ticket(cloud_harness):
     h = cloud_harness
     keys = _linked_tickets(h)
     _queue_comments(h, keys, per_ticket=3)
+    clock = {"now": utc_now()}
+    h.engine.clock = lambda: clock["now"]  # the lost call's retry waits for this clock
     hung = keys[1]
     h.fault(kind="timeout", method="POST", path=f"/issue/{hung}/comment$", count=1)
     h.worker.start()
     others = [key for anomaly, key in keys.items() if anomaly != 1]
-    # The hang lasts past the client's timeout (1 s of a 2 s hang): the other
-    # tickets are done while the hung ticket has not a single comment yet.
+    # The call hangs past the client's timeout (1 s of a 2 s hang), then waits
+    # for its late-write look: the other tickets are all done meanwhile.
     wait_until(
-        lambda: all(len(h.comments(key)) == 3 for key in others), 10, "the other tickets done"
+        lambda: all(len(h.comments(key)) == 3 for key in others), 30, "the other tickets done"
     )
     assert h.comments(hung) == []
-    wait_until(lambda: not h.engine.log.unfinished(), 20, "the hung ticket catching up")
+    lost = h.log_rows(ticket_key=hung, action="comment")[0]
+    wait_until(  # the call timed out: its row waits for its late-write look, on the clock
+        lambda: h.engine.log.get(lost.id).needs_reconcile, 10, "the hung call timing out"
+    )
+    assert h.engine.log.get(lost.id).status == "pending"
+    clock["now"] += timedelta(minutes=1)
+    h.worker.wake()
+    wait_until(lambda: not h.engine.log.unfinished(), 30, "the hung ticket catching up")
     h.worker.stop(timeout=3)
     for key in keys.values():
         assert h.comments(key) == _expected(3)  # the lost one reconciled, not sent twice
