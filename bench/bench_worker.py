@@ -126,7 +126,7 @@ def time_selection(setup: Setup) -> tuple[float, float]:
     now, log = utc_now(), setup.engine.log
     started = time.perf_counter()
     for _ in range(5):
-        log.due_heads(now, limit=50)
+        setup.engine.queue.due_heads(now, limit=50)
     in_sql = (time.perf_counter() - started) / 5
     started = time.perf_counter()
     pick_due(log.unfinished(), now, limit=50)

@@ -49,6 +49,7 @@ from lib.outbox.policy import (
 )
 from lib.store.db import Database
 from lib.store.links import LinkRepository, TicketLink
+from lib.store.outbox_queue import OutboxQueue
 from lib.store.sync_log import (
     CLAIMABLE,
     RETRYABLE_ACTIONS,
@@ -117,6 +118,7 @@ class SyncEngine:
         self._late_write_s = late_write_s
         self.claim_token = claim_token
         self.log = SyncLog(db)
+        self.queue = OutboxQueue(db)  # what is due, first per ticket (the worker)
         self.links = LinkRepository(db)
         self._listeners: list[Callable[[], None]] = []
 
@@ -161,7 +163,7 @@ class SyncEngine:
             if row is None or row.status not in CLAIMABLE or row.waiting:
                 status = row.status if row else "missing"
                 return Delivery(log_id, status, SKIPPED, "already taken, waiting or finished")
-            if SyncLog.earlier_in_queue_in(cur, row):
+            if OutboxQueue.earlier_in_queue_in(cur, row):
                 # Checked inside the claim's transaction: with several senders,
                 # never two rows of one ticket in flight, never out of order.
                 return Delivery(log_id, row.status, SKIPPED, "behind an earlier row of its ticket")
@@ -185,7 +187,9 @@ class SyncEngine:
         """
         if row.connection_id == active.connection_id:
             with self.db.transaction() as cur:
-                claimed = SyncLog.claim_head_in(cur, row, token=self.claim_token, now=self.clock())
+                claimed = OutboxQueue.claim_head_in(
+                    cur, row, token=self.claim_token, now=self.clock()
+                )
             if claimed is not None:
                 return claimed
         return self._claim(row.id, active)

@@ -12,7 +12,7 @@ wait. The operator's update limit (``UpdateLimit``, stored in
 ``app_settings``) defers automatic updates past N per interval, in order.
 
 Several tickets at once (``lib.outbox.senders``): a pass picks the due head
-of each ticket's queue in SQL (``SyncLog.due_heads``), claims them in this
+of each ticket's queue in SQL (``OutboxQueue.due_heads``), claims them in this
 thread, and a few sender threads make the calls, so a call hanging to the
 client's timeout holds only its own ticket (before: every ticket, 28 of 500
 changes in 62 s with two hangs). One ticket's rows still go one at a time and
@@ -170,13 +170,13 @@ class SyncWorker:
         room = self._senders.free() if in_worker else self.batch
         due: list[LogRow] = []
         if room > 0:  # every sender busy: a finishing one wakes the loop for the next pass
-            due = self.engine.log.due_heads(
+            due = self.engine.queue.due_heads(
                 now, near_limit=active.client.near_limit, limit=min(self.batch, room)
             )
             due = self._apply_update_limit(due, now)
         done = self._claim_and_send(due, active, wait=not in_worker)
         if not due and room > 0:
-            self._next_due = self.engine.log.next_head_attempt_at()
+            self._next_due = self.engine.queue.next_head_attempt_at()
         if not self._stop.is_set():
             self._refresh_links(active, now)
         return done

@@ -65,41 +65,8 @@ _COLUMNS = (
     " claimed_by, body_text, body_doc, request_id, idempotency_key, submission_key, waits_on,"
     " rich_fields, automation_guid, error_kind"
 )
+COLUMNS = _COLUMNS  # for lib.store.outbox_queue, which reads whole rows too
 _WRITABLE = frozenset(c.strip() for c in _COLUMNS.split(",")) - {"id"}
-
-
-# A row's send queue in SQL, the same as ``LogRow.ticket``: a create, and the
-# rows waiting on one, queue per anomaly (or per label without one); every
-# other row queues per Jira issue. NULLs group together, as None does in Python.
-_CREATE_QUEUE = "(action = 'create' OR waits_on IS NOT NULL)"
-_QUEUE_KEYS = (
-    _CREATE_QUEUE,
-    "connection_id",
-    f"CASE WHEN {_CREATE_QUEUE} THEN anomaly_id END",
-    f"CASE WHEN {_CREATE_QUEUE} THEN (CASE WHEN anomaly_id IS NULL THEN idempotency_key END)"
-    " ELSE ticket_key END",
-)
-# Heads first (one GROUP BY over the unfinished rows, ~10 ms at 60,000), then
-# only the due heads are read whole: loading every unfinished row took 430 ms.
-_DUE_HEADS_SQL = (
-    "WITH heads AS (SELECT min(id) AS id FROM sync_log WHERE status IN (?, ?, ?)"
-    f" GROUP BY {', '.join(_QUEUE_KEYS)})"
-    f" SELECT {', '.join('s.' + c.strip() for c in _COLUMNS.split(','))}"
-    " FROM sync_log s JOIN heads USING (id)"
-    " WHERE s.status <> ? AND s.waits_on IS NULL"
-    " AND (s.next_attempt_at IS NULL OR s.next_attempt_at <= ?)"
-    " ORDER BY (? AND s.action <> ?), s.id LIMIT ?"
-)
-_NEXT_HEAD_SQL = (
-    "WITH heads AS (SELECT min(id) AS id FROM sync_log WHERE status IN (?, ?, ?)"
-    f" GROUP BY {', '.join(_QUEUE_KEYS)})"
-    " SELECT min(s.next_attempt_at) FROM sync_log s JOIN heads USING (id)"
-    " WHERE s.status <> ? AND s.waits_on IS NULL"
-)
-_EARLIER_IN_QUEUE_SQL = (
-    "SELECT count(*) FROM sync_log WHERE status IN (?, ?, ?) AND id < ? AND "
-    + (" AND ".join(f"({key}) IS NOT DISTINCT FROM ?" for key in _QUEUE_KEYS))
-)
 
 
 # What Retry can send again: the rows the outbox sends (SyncEngine.retry, the Log page).
@@ -154,7 +121,7 @@ class LogRow:
 
     @property
     def queue_key(self) -> tuple:
-        """``ticket`` as the four values ``_QUEUE_KEYS`` computes in SQL."""
+        """``ticket`` as the four values ``lib.store.outbox_queue`` groups by in SQL."""
         create = self.action == SyncAction.CREATE or self.waits_on is not None
         if not create:
             return (False, self.connection_id, None, self.ticket_key)
@@ -269,32 +236,6 @@ class SyncLog:
             attempts=row.attempts + 1,
             sent_at=now,
         )
-
-    @staticmethod
-    def claim_head_in(cur, row: LogRow, *, token: str, now: datetime) -> LogRow | None:
-        """``claim_in`` in one statement for a row read a moment ago (the worker's due heads).
-
-        Claims only if the row is still claimable, not waiting and first in its
-        queue (``row``'s queue: what decides it cannot change while those hold);
-        returns the claimed row, or None (then ``get_in`` says why).
-        """
-        found = cur.execute(
-            f"UPDATE sync_log SET status = ?, claimed_by = ?, attempts = attempts + 1, sent_at = ?"
-            " WHERE id = ? AND status IN (?, ?) AND waits_on IS NULL"
-            f" AND NOT EXISTS ({_EARLIER_IN_QUEUE_SQL.replace('count(*)', '1')})"
-            f" RETURNING {_COLUMNS}",
-            [
-                str(SyncStatus.SENDING),
-                token,
-                now,
-                row.id,
-                *map(str, CLAIMABLE),
-                *map(str, UNFINISHED),
-                row.id,
-                *row.queue_key,
-            ],
-        ).fetchone()
-        return LogRow(*found) if found else None
 
     @classmethod
     def finish_ok_in(
@@ -491,53 +432,6 @@ class SyncLog:
                 [str(s) for s in UNFINISHED],
             ).fetchall()
         return [LogRow(*r) for r in rows]
-
-    def due_heads(
-        self, now: datetime, *, near_limit: bool = False, limit: int = 50
-    ) -> list[LogRow]:
-        """What to send now, as ``policy.pick_due`` chooses it from ``unfinished()``, in SQL.
-
-        The first unfinished row of each queue (issue, or create and what waits
-        on it) when it is due: not in flight, not waiting, its time come.
-        Near Jira's rate limit creates go first.
-        """
-        params = [
-            *map(str, UNFINISHED),
-            str(SyncStatus.SENDING),
-            now,
-            bool(near_limit),
-            str(SyncAction.CREATE),
-            int(limit),
-        ]
-        with self._db.read() as cur:
-            rows = cur.execute(_DUE_HEADS_SQL, params).fetchall()
-        return [LogRow(*r) for r in rows]
-
-    def next_head_attempt_at(self) -> datetime | None:
-        """When the next queue head not in flight and not waiting is planned (the idle wait).
-
-        Only heads count: a row behind one in flight is not due whatever its time.
-        """
-        with self._db.read() as cur:
-            return cur.execute(
-                _NEXT_HEAD_SQL, [*map(str, UNFINISHED), str(SyncStatus.SENDING)]
-            ).fetchone()[0]
-
-    @staticmethod
-    def earlier_in_queue_in(cur: duckdb.DuckDBPyConnection, row: LogRow) -> int:
-        """Unfinished rows before ``row`` in its queue: it may be sent only when there are none."""
-        return cur.execute(
-            _EARLIER_IN_QUEUE_SQL, [*map(str, UNFINISHED), row.id, *row.queue_key]
-        ).fetchone()[0]
-
-    def depth(self) -> tuple[int, datetime | None]:
-        """How many rows are unfinished, and when the oldest was queued (``GET /api/health``)."""
-        with self._db.read() as cur:
-            count, oldest = cur.execute(
-                "SELECT count(*), min(created_at) FROM sync_log WHERE status IN (?, ?, ?)",
-                [*map(str, UNFINISHED)],
-            ).fetchone()
-        return int(count), oldest
 
     def for_anomaly(self, anomaly_id: int, limit: int = 200) -> list[LogRow]:
         """An anomaly's rows, newest first (the details panel shows failures with Retry)."""

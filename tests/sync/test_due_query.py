@@ -1,7 +1,7 @@
 """The worker's due query in SQL picks exactly what ``policy.pick_due`` picks from every row.
 
 ``pick_due`` over ``unfinished()`` is the reference (read whole, it cost 430 ms
-a pass at 60,000 unfinished rows); ``SyncLog.due_heads`` must agree on random
+a pass at 60,000 unfinished rows); ``OutboxQueue.due_heads`` must agree on random
 mixes of queues, states, NULLs and times, with and without the near-limit order.
 """
 
@@ -14,6 +14,7 @@ import pytest
 
 from lib.outbox.policy import pick_due
 from lib.store.db import Database
+from lib.store.outbox_queue import OutboxQueue
 from lib.store.sync_log import SyncLog
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
@@ -52,13 +53,14 @@ def test_due_heads_match_pick_due(tmp_path, seed):
     try:
         _fill(db, seed, 120)
         log = SyncLog(db)
+        queue = OutboxQueue(db)
         rows = log.unfinished()
         checked = 0
         for now in (T0 - timedelta(seconds=10), T0, T0 + timedelta(2)):
             for near in (False, True):
                 for limit in (3, 50):
                     expected = [r.id for r in pick_due(rows, now, near_limit=near, limit=limit)]
-                    got = [r.id for r in log.due_heads(now, near_limit=near, limit=limit)]
+                    got = [r.id for r in queue.due_heads(now, near_limit=near, limit=limit)]
                     assert got == expected, (now, near, limit)
                     checked += len(expected)
         assert checked > 0  # the mix leaves something due: the comparison is not of empties
@@ -70,9 +72,9 @@ def test_due_heads_match_pick_due(tmp_path, seed):
             for r in heads.values()
             if r.status != "sending" and not r.waiting and r.next_attempt_at
         ]
-        assert log.next_head_attempt_at() == min(planned, default=None)
+        assert queue.next_head_attempt_at() == min(planned, default=None)
         oldest = min((r.created_at for r in rows), default=None)
-        assert log.depth() == (len(rows), oldest) and len(rows) > 0
+        assert queue.depth() == (len(rows), oldest) and len(rows) > 0
     finally:
         db.close()
 
@@ -100,9 +102,9 @@ def test_earlier_in_queue_counts_only_the_rows_ahead_in_the_same_queue(tmp_path)
             )
         log = SyncLog(db)
         with db.read() as cur:
-            counts = {i: SyncLog.earlier_in_queue_in(cur, log.get(i)) for i in (first, other)}
-            counts[second] = SyncLog.earlier_in_queue_in(cur, log.get(second))
-            counts[waiting] = SyncLog.earlier_in_queue_in(cur, log.get(waiting))
+            counts = {i: OutboxQueue.earlier_in_queue_in(cur, log.get(i)) for i in (first, other)}
+            counts[second] = OutboxQueue.earlier_in_queue_in(cur, log.get(second))
+            counts[waiting] = OutboxQueue.earlier_in_queue_in(cur, log.get(waiting))
         assert counts == {first: 0, other: 0, second: 1, waiting: 1}
     finally:
         db.close()
@@ -118,11 +120,13 @@ def test_claim_head_claims_only_a_still_due_head(tmp_path):
         log = SyncLog(db)
         head, behind = log.get(first), log.get(second)
         with db.transaction() as cur:
-            assert SyncLog.claim_head_in(cur, behind, token="t", now=T0) is None
-            claimed = SyncLog.claim_head_in(cur, head, token="t", now=T0)
+            assert OutboxQueue.claim_head_in(cur, behind, token="t", now=T0) is None
+            claimed = OutboxQueue.claim_head_in(cur, head, token="t", now=T0)
             assert (claimed.status, claimed.claimed_by, claimed.attempts) == ("sending", "t", 1)
-            assert SyncLog.claim_head_in(cur, head, token="u", now=T0) is None  # taken
-            assert SyncLog.claim_head_in(cur, behind, token="t", now=T0) is None  # head in flight
+            assert OutboxQueue.claim_head_in(cur, head, token="u", now=T0) is None  # taken
+            assert (
+                OutboxQueue.claim_head_in(cur, behind, token="t", now=T0) is None
+            )  # head in flight
         assert log.get(second).status == "pending"
     finally:
         db.close()

@@ -24,7 +24,7 @@ def operations_router(get_services: Callable[[], Services], auth: Callable) -> A
     def health() -> dict:
         """Open (no token): status, anomalies, outbox depth and its oldest pending row's age."""
         services = get_services()
-        depth, oldest = services.sync.log.depth()  # counted in SQL, not every row read
+        depth, oldest = services.sync.queue.depth()  # counted in SQL, not every row read
         age = (utc_now() - oldest).total_seconds() if oldest else None
         return {
             "status": "ok",
