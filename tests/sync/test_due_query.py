@@ -73,6 +73,10 @@ def test_due_heads_match_pick_due(tmp_path, seed):
             if r.status != "sending" and not r.waiting and r.next_attempt_at
         ]
         assert queue.next_head_attempt_at() == min(planned, default=None)
+        with db.read() as cur:  # every queue kind: issue, create per anomaly, create per label
+            for row in rows:
+                ahead = sum(1 for r in rows if r.id < row.id and r.ticket == row.ticket)
+                assert OutboxQueue.earlier_in_queue_in(cur, row) == ahead, row
         oldest = min((r.created_at for r in rows), default=None)
         assert queue.depth() == (len(rows), oldest) and len(rows) > 0
     finally:
