@@ -47,6 +47,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_log_stats.py
 	$(BIN)/python bench/bench_statistics_page.py
 	$(BIN)/python bench/bench_sync.py
+	$(BIN)/python bench/bench_worker.py
 	$(BIN)/python bench/bench_client.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_inbound.py

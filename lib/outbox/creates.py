@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 CREATE_REQUEST_LIMIT = 400_000  # the whole body (rendered 32k descriptions) must stay parseable
 
 
-def insert_create_in(
+def queue_create_in(
     cur,
     engine: SyncEngine,
     active: ActiveJira,
@@ -47,12 +47,12 @@ def insert_create_in(
     submission_key: str | None = None,
     hold: bool = True,
     reconcile_first: bool = False,
-) -> int:
-    """Queue one create row; ``hold`` claims it for this process (the caller sends it now).
+) -> LogRow:
+    """Queue one create row and return it; ``hold`` claims it for this process (sent now).
 
     ``reconcile_first``: an earlier attempt with this request id may be on Jira.
     """
-    return SyncLog.insert_in(
+    return SyncLog.insert_row_in(
         cur,
         **create_row(
             engine,
@@ -107,6 +107,13 @@ def create_row(
         needs_reconcile=reconcile_first,
         **held,
     )
+
+
+def insert_create_in(
+    cur, engine: SyncEngine, active: ActiveJira, request: CreateRequest, **kw
+) -> int:
+    """``queue_create_in``, returning only the row's id."""
+    return queue_create_in(cur, engine, active, request, **kw).id
 
 
 def stored_request(row: LogRow) -> CreateRequest:

@@ -49,6 +49,7 @@ from lib.outbox.policy import (
 )
 from lib.store.db import Database
 from lib.store.links import LinkRepository, TicketLink
+from lib.store.outbox_queue import OutboxQueue
 from lib.store.sync_log import (
     CLAIMABLE,
     RETRYABLE_ACTIONS,
@@ -118,6 +119,7 @@ class SyncEngine:
         self._late_write_s = late_write_s
         self.claim_token = claim_token
         self.log = SyncLog(db)
+        self.queue = OutboxQueue(db)  # what is due, first per ticket (the worker)
         self.links = LinkRepository(db)
         self._listeners: list[Callable[[], None]] = []
 
@@ -162,6 +164,10 @@ class SyncEngine:
             if row is None or row.status not in CLAIMABLE or row.waiting:
                 status = row.status if row else "missing"
                 return Delivery(log_id, status, SKIPPED, "already taken, waiting or finished")
+            if OutboxQueue.earlier_in_queue_in(cur, row):
+                # Checked inside the claim's transaction: with several senders,
+                # never two rows of one ticket in flight, never out of order.
+                return Delivery(log_id, row.status, SKIPPED, "behind an earlier row of its ticket")
             if row.connection_id != active.connection_id:
                 message = (
                     f"Jira connection {row.connection_id} is not the active one: "
@@ -171,6 +177,23 @@ class SyncEngine:
                 return Delivery(log_id, SyncStatus.FAILED, PERMANENT, message)
             SyncLog.claim_in(cur, row, token=self.claim_token, now=now)
             return SyncLog.get_in(cur, log_id)
+
+    def claim(self, row: LogRow, active: ActiveJira) -> LogRow | Delivery:
+        """Take a due row for one attempt (the worker's senders then ``send_claimed`` it).
+
+        ``row`` as the due query read it: one statement claims it when it is
+        still due (1 instead of 4 a row); otherwise ``_claim`` says why not
+        (taken, waiting, behind an earlier row of its ticket, another
+        connection's: failed) in a Delivery.
+        """
+        if row.connection_id == active.connection_id:
+            with self.db.transaction() as cur:
+                claimed = OutboxQueue.claim_head_in(
+                    cur, row, token=self.claim_token, now=self.clock()
+                )
+            if claimed is not None:
+                return claimed
+        return self._claim(row.id, active)
 
     def deliver(self, log_id: int, active: ActiveJira | None = None) -> Delivery:
         """Send one pending or deferred row now (the worker, or the UI right after queueing)."""

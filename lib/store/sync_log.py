@@ -66,6 +66,7 @@ _COLUMNS = (
     " claimed_by, body_text, body_doc, request_id, idempotency_key, submission_key, waits_on,"
     " rich_fields, automation_guid, error_kind"
 )
+COLUMNS = _COLUMNS  # for lib.store.outbox_queue, which reads whole rows too
 _WRITABLE = frozenset(c.strip() for c in _COLUMNS.split(",")) - {"id"}
 
 
@@ -125,6 +126,15 @@ class LogRow:
         return ("issue", self.connection_id, self.ticket_key)
 
     @property
+    def queue_key(self) -> tuple:
+        """``ticket`` as the four values ``lib.store.outbox_queue`` groups by in SQL."""
+        create = self.action == SyncAction.CREATE or self.waits_on is not None
+        if not create:
+            return (False, self.connection_id, None, self.ticket_key)
+        label = self.idempotency_key if self.anomaly_id is None else None
+        return (True, self.connection_id, self.anomaly_id, label)
+
+    @property
     def waiting(self) -> bool:
         """Queued for a create that Jira has not confirmed yet (no ticket to send to)."""
         return self.waits_on is not None
@@ -154,6 +164,31 @@ def to_json(value: Any, limit: int = REQUEST_LIMIT) -> str | None:
     return text if len(text) <= limit else text[: limit - 14] + "…[truncated]"
 
 
+def _insert_sql(
+    returning: str, now: datetime, action: str, mode: str, status: str, values: dict
+) -> tuple[str, list]:
+    action, mode, status = SyncAction(action), SyncMode(mode), SyncStatus(status)
+    names = ["created_at", "action", "mode", "status", *values]
+    params = [now, str(action), str(mode), str(status), *values.values()]
+    marks = ", ".join("?" for _ in names)
+    return (
+        f"INSERT INTO sync_log ({', '.join(names)}) VALUES ({marks}) RETURNING {returning}",
+        params,
+    )
+
+
+def _count_if_finished_in(cur, log_id: int, status: str, values: dict) -> None:
+    """A row written already finished is counted now (the statistics' rollup)."""
+    if SyncStatus(status) in (SyncStatus.OK, SyncStatus.FAILED):
+        stats_rollup.record_in(
+            cur,
+            log_id,
+            str(SyncStatus(status)),
+            error_kind=values.get("error_kind"),
+            latency_ms=values.get("latency_ms"),
+        )
+
+
 class SyncLog:
     """Reads and writes of ``sync_log`` rows.
 
@@ -177,22 +212,26 @@ class SyncLog:
         **values: Any,
     ) -> int:
         """Insert one row; ``values`` are column names (see the migrations)."""
-        action, mode, status = SyncAction(action), SyncMode(mode), SyncStatus(status)
-        names = ["created_at", "action", "mode", "status", *values]
-        params = [now, str(action), str(mode), str(status), *values.values()]
-        marks = ", ".join("?" for _ in names)
-        row = cur.execute(
-            f"INSERT INTO sync_log ({', '.join(names)}) VALUES ({marks}) RETURNING id", params
-        ).fetchone()
-        if status in (SyncStatus.OK, SyncStatus.FAILED):  # finished as written: counted now
-            stats_rollup.record_in(
-                cur,
-                int(row[0]),
-                str(status),
-                error_kind=values.get("error_kind"),
-                latency_ms=values.get("latency_ms"),
-            )
-        return int(row[0])
+        sql, params = _insert_sql("id", now, action, mode, status, values)
+        log_id = int(cur.execute(sql, params).fetchone()[0])
+        _count_if_finished_in(cur, log_id, status, values)
+        return log_id
+
+    @staticmethod
+    def insert_row_in(
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        now: datetime,
+        action: str,
+        mode: str,
+        status: str,
+        **values: Any,
+    ) -> LogRow:
+        """``insert_in`` that returns the whole row (one statement, not an INSERT and a SELECT)."""
+        sql, params = _insert_sql(_COLUMNS, now, action, mode, status, values)
+        row = LogRow(*cur.execute(sql, params).fetchone())
+        _count_if_finished_in(cur, row.id, status, values)
+        return row
 
     @staticmethod
     def _set_in(cur: duckdb.DuckDBPyConnection, log_id: int, **values: Any) -> None:

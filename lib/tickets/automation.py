@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from lib.jira import looks_like_issue_key
-from lib.outbox.creates import insert_create_in
+from lib.outbox.creates import queue_create_in
 from lib.outbox.engine import Delivery, SyncEngine, utc_now
 from lib.outbox.payload import CreateRequest, create_request, render_fields, split_rich
 from lib.outbox.policy import (
@@ -264,7 +264,7 @@ class AutomationService:
         request_id = legacy.request_id if legacy else submission_key or uuid.uuid4().hex
         request = self._request(guid, fields, request_id)
         with self._db.transaction() as cur:
-            log_id = insert_create_in(
+            row = queue_create_in(
                 cur,
                 self._engine,
                 active,
@@ -275,7 +275,6 @@ class AutomationService:
                 automation_guid=guid,
                 reconcile_first=legacy is not None,
             )
-            row = SyncLog.get_in(cur, log_id)
         return self._create_result(guid, self._engine.send_claimed(row, active))
 
     def _settle(self, row: LogRow, active: ActiveJira) -> AutomationResult:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lib.jira import Doc
-from lib.outbox.creates import insert_create_in
+from lib.outbox.creates import queue_create_in
 from lib.outbox.engine import Delivery
 from lib.outbox.payload import CreateRequest, create_request
 from lib.outbox.policy import LOST, OK, PERMANENT, WAITING, ActiveJira
@@ -131,7 +131,7 @@ class TicketCreation:
             return earlier
         now = self._clock()
         with self._db.transaction() as cur:
-            log_id = insert_create_in(
+            row = queue_create_in(
                 cur,
                 self._engine,
                 active,
@@ -142,7 +142,6 @@ class TicketCreation:
                 anomaly_id=anomaly_id,
                 submission_key=submission.key if submission else None,
             )
-            row = SyncLog.get_in(cur, log_id)
         return self._create_result(self._engine.send_claimed(row, active))
 
     def prepare_create(

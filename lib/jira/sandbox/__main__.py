@@ -6,13 +6,13 @@ Prints its base URL and the demo credentials, then serves until Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 
 import uvicorn
 
 from .app import create_sandbox_app
 from .config import FLAVOURS, SandboxConfig
+from .server import listening_socket
 
 
 def _rate_limit(text: str) -> tuple[int, float]:
@@ -94,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
+    sock = listening_socket(args.host, args.port)  # Nagle off: see server.py
     host, port = sock.getsockname()[:2]
     print(describe(config, f"http://{host}:{port}"), flush=True)
     server = uvicorn.Server(
