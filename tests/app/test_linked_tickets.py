@@ -371,3 +371,13 @@ def test_a_links_refresh_of_an_unchanged_ticket_says_when_it_read(page_path, svc
     at.button(key=f"tickets_refresh_{link.id}").click().run()
     assert not at.exception
     assert svc.tickets.links_for(7)[0].last_synced_at > first
+
+
+def test_a_links_refresh_finds_a_ticket_deleted_in_jira(page_path, svc, sandbox):
+    link = _linked(svc)
+    at = _opened(page_path)
+    _as_colleague(sandbox, "DELETE", f"/issue/{link.issue_key}")
+    at.button(key=f"tickets_refresh_{link.id}").click().run()
+    assert not at.exception
+    assert any("Deleted in Jira or not visible" in m.value for m in at.markdown)
+    assert [x.issue_key for x in svc.tickets.links_for(7)] == [link.issue_key]  # the link stays
