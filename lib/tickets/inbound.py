@@ -26,10 +26,11 @@ Decisions, and why:
 - Jira's Done comes back only when the connection says so, only for an
   anomaly one of whose tickets changed in this poll, through the change
   service (injected), with nothing sent back.
-- A person's Refresh (one link, or every link of an anomaly) is this same
-  read for just those links (``read_links``): state, resolution, assignee and
-  comments by id, logged as Manual under the person's name. Unchanged issues
-  are written again too, so the link's "synced" time says the read happened.
+- A poll of given links (``only_links``: Resync now, an anomaly's Refresh
+  from Jira, a link's own Refresh) reads just those by id, state, resolution,
+  assignee and comments, and writes an unchanged issue again too, so the
+  link's "synced" time says the read happened. A link's own Refresh comes in
+  through ``read_links``, logged as Manual under the person's name.
 """
 
 from __future__ import annotations
