@@ -82,7 +82,7 @@ def _link_row(svc: Services, link, actor: str) -> None:
     row.link_button("View", link.url, icon=":material/open_in_new:")
     if row.button("Refresh", key=f"tickets_refresh_{link.id}", icon=":material/refresh:"):
         try:
-            svc.tickets.refresh(link.id)
+            svc.tickets.read_from_jira(link.id, actor)  # state and comments, as the poll reads
         except (TicketRefused, JiraError) as exc:
             st.session_state["anomalies_flash"] = ("error", _jira_error(svc, exc))
         st.rerun()

@@ -188,6 +188,7 @@ def _build(settings: Settings, db: Database) -> Services:
         on_imported=rules.anomalies_arrived,
     )
     inbound = _inbound(db, connections, changes)
+    tickets.read_back_through(inbound.read_links)  # a per-link Refresh reads as the poll does
     worker = SyncWorker(
         engine,
         tickets,

@@ -1,8 +1,10 @@
-"""Rules: auto-ticket rules in order (first match wins), each with a dry run, pause and delete.
+"""Rules: auto-ticket rules in order (first match wins), each with a dry run, edit, pause, delete.
 
-Thin: it reads the form, calls the rules service and shows what it answers.
-A new rule is saved paused; its dry run shows what it would do to the
-anomalies present now, then Enable lets it run.
+Thin: it reads the form (components/rule_form.py, one form for New rule and
+Edit), calls the rules service and shows what it answers. A new rule is
+saved paused; its dry run shows what it would do to the anomalies present
+now, then Enable lets it run. Edit saves through the same update the API's
+PUT uses, with the same checks; a refused edit saves nothing.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from components.common import services
-from lib.store.rules import RuleConditions, RuleDraft, TicketRule, TicketTemplate
+from components.rule_form import rule_form, show_refusal
+from lib.store.rules import TicketRule
 from lib.tickets.rules import RuleRefused, step_rows
 
 rules = services().rules
-GROUPS = {"none": "No grouping", "table": "Table", "datastore": "Datastore", "check": "Check"}
 
 st.title("Rules")
 st.caption(
@@ -25,10 +27,6 @@ st.caption(
 )
 if rules.paused() is not None:  # the every-page banner above says why, with Resume
     st.caption("Rules wait while automation is paused; Resume on the banner lets them run.")
-
-
-def words(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def describe(rule: TicketRule) -> str:
@@ -59,7 +57,7 @@ def rule_row(rule: TicketRule) -> None:
     with st.container(border=True):
         st.markdown(f"**{rule.position}. {rule.name}** · {state}")
         st.caption(describe(rule))
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c2, c3, c4, c5 = st.columns(5)
         if c1.button("Dry run", key=f"{prefix}_dry"):
             try:
                 st.session_state[f"{prefix}_plan"] = step_rows(rules.dry_run(rule.id))
@@ -72,8 +70,12 @@ def rule_row(rule: TicketRule) -> None:
         if c3.button("Move up", key=f"{prefix}_up", disabled=rule.position == 1):
             rules.move(rule.id, rule.position - 1)
             st.rerun()
-        if c4.button("Delete", key=f"{prefix}_delete"):
+        if c4.button("Edit", key=f"{prefix}_edit"):
+            st.session_state[f"{prefix}_editing"] = True
+        if c5.button("Delete", key=f"{prefix}_delete"):
             st.session_state[f"{prefix}_confirm"] = True
+        if st.session_state.get(f"{prefix}_editing"):
+            edit_form(rule, prefix)
         if st.session_state.get(f"{prefix}_confirm"):
             confirm_delete(rule, prefix)
         if (plan := st.session_state.get(f"{prefix}_plan")) is not None:
@@ -102,77 +104,35 @@ def show_plan(plan: list[dict]) -> None:
     st.dataframe(pd.DataFrame(plan)[columns], hide_index=True)
 
 
-def conditions_inputs() -> RuleConditions:
-    st.markdown("**When** (empty: any)")
-    datastores = dict(rules.datastores())
-    picked = st.multiselect(
-        "Datastores",
-        list(datastores),
-        key="rules_new_datastores",
-        format_func=lambda i: f"{datastores[i]} ({i})",
-    )
-    c1, c2 = st.columns(2)
-    tables = c1.text_input("Tables (comma-separated)", key="rules_new_tables")
-    types = c2.multiselect("Anomaly types", ["shape", "record"], key="rules_new_types")
-    weight_min = c1.number_input("Weight at least", min_value=0, value=None, key="rules_new_wmin")
-    weight_max = c2.number_input("Weight at most", min_value=0, value=None, key="rules_new_wmax")
-    tags = c1.text_input("Any of the tags", key="rules_new_tags")
-    checks = c2.text_input("Failed check's rule type (any of)", key="rules_new_checks")
-    return RuleConditions(
-        tuple(picked),
-        words(tables),
-        tuple(types),
-        weight_min,
-        weight_max,
-        words(tags),
-        words(checks),
-    )
-
-
-def ticket_inputs() -> TicketTemplate:
-    st.markdown("**Ticket** (empty: the connection's defaults)")
-    t1, t2, t3 = st.columns(3)
-    project = t1.text_input("Project", key="rules_new_project")
-    issue_type = t2.text_input("Issue type", key="rules_new_issue_type")
-    priority = t3.text_input("Priority", key="rules_new_priority")
-    labels = t1.text_input("Labels (comma-separated)", key="rules_new_labels")
-    components = t2.text_input("Components", key="rules_new_components")
-    assignee = t3.text_input("Assignee (account id / user name)", key="rules_new_assignee")
-    return TicketTemplate(project, issue_type, priority, words(labels), words(components), assignee)
+def edit_form(rule: TicketRule, prefix: str) -> None:
+    """The New rule form pre-filled with this rule; saved through the service's update."""
+    form = f"{prefix}_form"
+    draft = rule_form(form, dict(rules.datastores()), rule)
+    if st.session_state.pop(f"{form}_cancelled", False):
+        st.session_state.pop(f"{prefix}_editing", None)
+        st.rerun()
+    if draft is None:
+        return
+    try:
+        saved = rules.update(rule.id, draft)
+    except RuleRefused as exc:
+        show_refusal(str(exc), exc.field_errors)  # nothing saved; the form keeps its input
+        return
+    st.session_state.pop(f"{prefix}_editing", None)
+    st.session_state.pop(f"{prefix}_plan", None)  # a dry run of the old settings misleads
+    st.session_state["rules_flash"] = f"Saved changes to {saved.name}."
+    st.rerun()
 
 
 def new_rule_form() -> None:
     st.subheader("New rule")
-    with st.form("rules_new", border=True):
-        name = st.text_input("Name", key="rules_new_name", max_chars=100)
-        action = st.radio(
-            "Then",
-            ["ticket", "skip"],
-            horizontal=True,
-            key="rules_new_action",
-            format_func=lambda a: "Make a ticket" if a == "ticket" else "Do not ticket",
-        )
-        conditions, ticket = conditions_inputs(), ticket_inputs()
-        g1, g2, g3 = st.columns(3)
-        group_by = g1.selectbox(
-            "One ticket per", list(GROUPS), key="rules_new_group", format_func=GROUPS.get
-        )
-        window = g2.number_input("Within (minutes)", min_value=1, value=60, key="rules_new_window")
-        reopen = g3.number_input(
-            "Reopen if closed under (days)", min_value=0, value=7, key="rules_new_reopen"
-        )
-        submitted = st.form_submit_button("Save (paused)", key="rules_new_save")
-    if submitted:
-        save(RuleDraft(name, action, conditions, ticket, group_by, int(window), int(reopen)))
-
-
-def save(draft: RuleDraft) -> None:
+    draft = rule_form("rules_new", dict(rules.datastores()))
+    if draft is None:
+        return
     try:
         made = rules.create(draft)
     except RuleRefused as exc:
-        st.error(str(exc))
-        for field, message in exc.field_errors.items():
-            st.caption(f"{field}: {message}")
+        show_refusal(str(exc), exc.field_errors)
         return
     st.session_state["rules_flash"] = f"Saved {made.name}, paused: try its dry run, then Enable."
     st.rerun()

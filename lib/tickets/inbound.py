@@ -26,6 +26,11 @@ Decisions, and why:
 - Jira's Done comes back only when the connection says so, only for an
   anomaly one of whose tickets changed in this poll, through the change
   service (injected), with nothing sent back.
+- A poll of given links (``only_links``: Resync now, an anomaly's Refresh
+  from Jira, a link's own Refresh) reads just those by id, state, resolution,
+  assignee and comments, and writes an unchanged issue again too, so the
+  link's "synced" time says the read happened. A link's own Refresh comes in
+  through ``read_links``, logged as Manual under the person's name.
 """
 
 from __future__ import annotations
@@ -142,8 +147,21 @@ class InboundPoll:
         return self.poll(active, only_links=fresh) if fresh else None
 
     # -- one poll -------------------------------------------------------------
+    def read_links(self, active: ActiveJira, link_ids: Sequence[int], actor: str) -> PollResult:
+        """A person's Refresh: these links' tickets read now, by id, logged as Manual.
+
+        Raises: as ``poll``.
+        """
+        return self.poll(active, only_links=link_ids, mode=SyncMode.MANUAL, actor=actor)
+
     def poll(
-        self, active: ActiveJira, *, sweep: bool | None = None, only_links: Sequence[int] = ()
+        self,
+        active: ActiveJira,
+        *,
+        sweep: bool | None = None,
+        only_links: Sequence[int] = (),
+        mode: str = SyncMode.AUTOMATIC,
+        actor: str = "jira poll",
     ) -> PollResult:
         """Ask Jira about the connection's linked tickets (or only ``only_links``, by id).
 
@@ -165,10 +183,10 @@ class InboundPoll:
         )
         result, calls = PollResult(swept=sweep), []
         try:
-            self._poll_targets(active, state, targets, sweep, result, calls)
+            self._poll_targets(active, state, targets, sweep, result, calls, partial)
         finally:
             result.calls += len(calls)
-            self._log_calls(active.connection_id, calls, now)
+            self._log_calls(active.connection_id, calls, now, mode, actor)
         if not partial:
             swept_at = now if sweep else state.last_swept_at
             with self._db.transaction() as cur:
@@ -178,7 +196,7 @@ class InboundPoll:
         self._record_drift(active.connection_id, now)
         return result
 
-    def _poll_targets(self, active, state, targets, sweep, result, calls) -> None:
+    def _poll_targets(self, active, state, targets, sweep, result, calls, partial=False) -> None:
         since = None if sweep else state.last_started_at
         by_issue: dict[str, list[PollTarget]] = {}
         for t in targets:
@@ -197,7 +215,7 @@ class InboundPoll:
         changed_anomalies: set[int] = set()
         for issue_id, polled in seen.items():
             self._record(
-                active, state, by_issue[issue_id], polled, result, calls, changed_anomalies
+                active, state, by_issue[issue_id], polled, result, calls, changed_anomalies, partial
             )
         if sweep:
             missing = [i for i in by_issue if i not in seen]
@@ -266,12 +284,13 @@ class InboundPoll:
         return None
 
     # -- what came back -------------------------------------------------------
-    def _record(self, active, state, targets, polled, result, calls, changed) -> None:
+    def _record(self, active, state, targets, polled, result, calls, changed, asked) -> None:
+        """Store one issue's answer; ``asked``: a person asked for it, so even unchanged."""
         updated = naive_utc(polled.issue.updated)
         fresh = [
             t for t in targets if t.jira_updated is None or t.jira_updated != updated or t.gone
         ]
-        if not fresh:
+        if not fresh and not asked:
             return  # seen in the overlap minute, unchanged since: nothing to do
         comments = list(polled.comments)
         if polled.comments_total > len(comments):
@@ -283,9 +302,9 @@ class InboundPoll:
         marked = [(c, _is_ours(c, state.account_id, ours, polled.issue.id)) for c in comments]
         now = self._clock()
         with self._db.transaction() as cur:
-            for target in fresh:
+            for target in targets if asked else fresh:
                 result.moved += JiraSideRepository.record_issue_in(cur, target, polled, now)
-                changed.add(target.anomaly_id)
+            changed.update(t.anomaly_id for t in fresh)  # only a change may bring Done back
             result.new_comments += JiraSideRepository.add_comments_in(
                 cur, active.connection_id, polled.issue.id, marked, now
             )
@@ -335,7 +354,9 @@ class InboundPoll:
         with self._db.transaction() as cur:
             JiraSideRepository.record_drift_in(cur, now.date(), connection_id, counts)
 
-    def _log_calls(self, connection_id: int, calls: list[_Call], now: datetime) -> None:
+    def _log_calls(
+        self, connection_id: int, calls: list[_Call], now: datetime, mode: str, actor: str
+    ) -> None:
         if not calls:
             return
         with self._db.transaction() as cur:
@@ -344,10 +365,10 @@ class InboundPoll:
                     cur,
                     now=now,
                     action=SyncAction.REFRESH,
-                    mode=SyncMode.AUTOMATIC,
+                    mode=mode,
                     status=SyncStatus.FAILED if call.error else SyncStatus.OK,
                     connection_id=connection_id,
-                    actor="jira poll",
+                    actor=actor,
                     error=call.error,
                     latency_ms=call.latency_ms,
                     attempts=1,

@@ -6,6 +6,11 @@ writes first, so a lost answer is reconciled by label before anything is
 created again; the UI gets "sent, waiting for Jira's confirmation" instead of
 blocking. Linking adds the anomaly's details as a comment through the outbox
 too, so that comment is delivered exactly once as well.
+
+A person's per-link Refresh (``read_from_jira``) reads through the inbound
+poll (``lib.tickets.inbound``, handed in by ``read_back_through``): the same
+read as the anomaly's "Refresh from Jira", so state, resolution, assignee and
+Jira's comments come back at once, not on the next poll.
 """
 
 from __future__ import annotations
@@ -85,6 +90,11 @@ class TicketService(TicketCreation):
         self._anomalies = AnomalyRepository(db)
         self._links = LinkRepository(db)
         self._log = SyncLog(db)
+        self._read_back: Callable[[ActiveJira, list[int], str], object] | None = None
+
+    def read_back_through(self, read: Callable[[ActiveJira, list[int], str], object]) -> None:
+        """The inbound poll's read of given links (built after this service, so handed in)."""
+        self._read_back = read
 
     @property
     def _public_url(self) -> str:
@@ -331,6 +341,26 @@ class TicketService(TicketCreation):
         )
         if error is not None and not isinstance(error, NotFound):
             raise error
+        return self._links.get(link_id)
+
+    def read_from_jira(self, link_id: int, actor: str) -> TicketLink:
+        """A person's Refresh of one link: its ticket read by id through the inbound poll.
+
+        Without a poll (a bare service in a test) it is the single-issue ``refresh``.
+
+        Raises:
+            TicketRefused: no such link, or it belongs to another connection.
+            JiraError: Jira could not be read (logged as a failed refresh).
+        """
+        if self._read_back is None:
+            return self.refresh(link_id, actor=actor)
+        active = self._active()
+        link = self._links.get(link_id)
+        if link is None or link.unlinked_at is not None:
+            raise TicketRefused(f"Link {link_id} does not exist.")
+        if link.connection_id != active.connection_id:
+            raise TicketRefused(f"{link.issue_key} was linked through another Jira connection.")
+        self._read_back(active, [link_id], actor)
         return self._links.get(link_id)
 
     def _record_refresh(

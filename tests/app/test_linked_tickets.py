@@ -328,3 +328,56 @@ def test_refresh_from_jira_brings_a_jira_comment_at_once(page_path, svc, sandbox
     at.button(key="tickets_refresh_all").click().run()
     assert not at.exception
     assert "On it" in [t.value for t in at.text]
+
+
+def test_a_links_refresh_brings_jiras_comment_assignee_and_resolution_at_once(
+    page_path, svc, sandbox
+):
+    link = _linked(svc)
+    other = _linked(svc, summary="Stock is late")
+    at = _opened(page_path)
+    assert not [e for e in at.expander if e.label.startswith("Jira activity")]
+    body = {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Looking now"}]}],
+    }
+    for key in (link.issue_key, other.issue_key):
+        _as_colleague(sandbox, "POST", f"/issue/{key}/comment", {"body": body})
+        _as_colleague(sandbox, "PUT", f"/issue/{key}/assignee", {"accountId": "sandbox-account-2"})
+    _as_colleague(
+        sandbox, "POST", f"/issue/{link.issue_key}/transitions", {"transition": {"id": "31"}}
+    )
+    at.button(key=f"tickets_refresh_{link.id}").click().run()
+    assert not at.exception
+    assert [e.label for e in at.expander if e.label.startswith("Jira activity")] == [
+        "Jira activity (1)"
+    ]  # only the refreshed link's comment: the other waits for the poll
+    assert "Looking now" in [t.value for t in at.text]
+    view = svc.inbound.ticket_view(link.id)
+    assert view.state.assignee == "Other Sandbox User" and view.state.resolution == "Done"
+    assert svc.tickets.links_for(7)[0].status_name == "Done"
+    assert svc.inbound.ticket_view(other.id).state is None
+    reads = [r for r in SyncLog(svc.db).recent(20) if r.action == "refresh"]
+    assert reads and all(r.mode == "manual" and r.status == "ok" for r in reads)
+    assert {r.request["path"] for r in reads} == {"/search/jql"}  # by id, as the poll reads
+
+
+def test_a_links_refresh_of_an_unchanged_ticket_says_when_it_read(page_path, svc, sandbox):
+    link = _linked(svc)
+    svc.tickets.read_from_jira(link.id, "ana")
+    first = svc.tickets.links_for(7)[0].last_synced_at
+    at = _opened(page_path)
+    at.button(key=f"tickets_refresh_{link.id}").click().run()
+    assert not at.exception
+    assert svc.tickets.links_for(7)[0].last_synced_at > first
+
+
+def test_a_links_refresh_finds_a_ticket_deleted_in_jira(page_path, svc, sandbox):
+    link = _linked(svc)
+    at = _opened(page_path)
+    _as_colleague(sandbox, "DELETE", f"/issue/{link.issue_key}")
+    at.button(key=f"tickets_refresh_{link.id}").click().run()
+    assert not at.exception
+    assert any("Deleted in Jira or not visible" in m.value for m in at.markdown)
+    assert [x.issue_key for x in svc.tickets.links_for(7)] == [link.issue_key]  # the link stays

@@ -119,3 +119,76 @@ def test_the_pause_reason_and_resume(at, svc):
     at.button(key="health_resume").click().run()
     assert svc.rules.paused() is None
     assert not at.error
+
+
+def open_edit(at, rule_id: int) -> str:
+    at.button(key=f"rules_{rule_id}_edit").click().run()
+    assert not at.exception
+    return f"rules_{rule_id}_form"
+
+
+def test_edit_a_rules_conditions_and_ticket_settings(at, svc):
+    create(at, "orders")
+    [rule] = svc.rules.rules()
+    form = open_edit(at, rule.id)
+    assert at.text_input(key=f"{form}_name").value == "orders"  # pre-filled from the rule
+    assert at.text_input(key=f"{form}_tables").value == "ORDERS"
+    assert at.selectbox(key=f"{form}_group").value == "table"
+    at.text_input(key=f"{form}_name").set_value("stock")
+    at.text_input(key=f"{form}_tables").set_value("STOCK, ORDERS")
+    at.multiselect(key=f"{form}_types").set_value(["record"])
+    at.number_input(key=f"{form}_wmin").set_value(3)
+    at.text_input(key=f"{form}_tags").set_value("crm")
+    at.text_input(key=f"{form}_project").set_value("OPS")
+    at.text_input(key=f"{form}_priority").set_value("High")
+    at.text_input(key=f"{form}_labels").set_value("dq, late")
+    at.text_input(key=f"{form}_assignee").set_value("acc-1")
+    at.selectbox(key=f"{form}_group").set_value("datastore")
+    at.number_input(key=f"{form}_window").set_value(30)
+    at.button(key=f"{form}_save").click().run()
+    assert not at.exception
+    saved = svc.rules.get(rule.id)
+    c, t = saved.conditions, saved.ticket
+    assert saved.name == "stock" and saved.paused and saved.position == rule.position
+    assert c.containers == ("STOCK", "ORDERS") and c.anomaly_types == ("record",)
+    assert c.weight_min == 3 and c.tags == ("crm",)
+    assert (t.project, t.priority, t.labels, t.assignee) == ("OPS", "High", ("dq", "late"), "acc-1")
+    assert (saved.group_by, saved.window_minutes) == ("datastore", 30)
+    assert "Saved changes to stock." in at.success[0].value
+    assert not [w for w in at.text_input if w.key == f"{form}_name"]  # the form closed
+    at.button(key=f"rules_{rule.id}_dry").click().run()
+    plan = at.dataframe[0].value
+    assert list(plan["anomaly_id"]) == [1, 2, 3]  # one datastore: all three, as one group
+    assert list(plan["action"]) == ["create", "link", "link"]
+
+
+def test_a_refused_edit_changes_nothing(at, svc):
+    create(at, "orders")
+    [before] = svc.rules.rules()
+    form = open_edit(at, before.id)
+    at.text_input(key=f"{form}_tables").set_value("STOCK")
+    at.text_input(key=f"{form}_labels").set_value("two words")
+    at.number_input(key=f"{form}_wmin").set_value(9)
+    at.number_input(key=f"{form}_wmax").set_value(2)
+    at.button(key=f"{form}_save").click().run()
+    assert not at.exception
+    assert "Fix the fields marked below." in at.error[0].value
+    shown = [c.value for c in at.caption]
+    assert "ticket.labels: Labels have no spaces." in shown
+    assert "conditions.weight_max: The highest weight is below the lowest." in shown
+    assert svc.rules.get(before.id) == before  # nothing saved
+    assert at.text_input(key=f"{form}_tables").value == "STOCK"  # what was typed stays
+    assert not at.success
+
+
+def test_cancel_closes_the_edit_and_keeps_the_rule(at, svc):
+    create(at, "orders")
+    [before] = svc.rules.rules()
+    form = open_edit(at, before.id)
+    at.text_input(key=f"{form}_name").set_value("renamed")
+    at.button(key=f"{form}_cancel").click().run()
+    assert not at.exception
+    assert svc.rules.get(before.id) == before
+    assert not [w for w in at.text_input if w.key == f"{form}_name"]
+    form = open_edit(at, before.id)
+    assert at.text_input(key=f"{form}_name").value == "orders"  # pre-filled afresh

@@ -271,3 +271,30 @@ def test_our_comments_are_known_by_their_recorded_ids_even_under_another_account
     result = poller(h).poll(h.active)
     assert [c.body_text for c in side.activity([link_id])[link_id]] == ["thanks"]
     assert result.new_comments == 1
+
+
+def test_a_persons_read_of_an_unchanged_done_ticket_does_not_archive_it(harness):
+    h, other = harness, Colleague(harness)
+    key, link_id = linked(h)
+    done_back = [False]
+    changes = AnomalyChanges(h.db, utc_now, on_enqueued=h.engine.notify)
+    poll = InboundPoll(
+        h.db,
+        utc_now,
+        done_comes_back=lambda connection_id: done_back[0],
+        archive_from_jira=lambda anomaly_id, reason: changes.from_jira(
+            anomaly_id, "Archived", reason
+        ),
+    )
+    other.transition(key, DONE)
+    assert poll.poll(h.active).changed == 1  # Done read while the setting was off
+    done_back[0] = True  # turned on later: only a change in Jira brings Done back
+    synced = h.tickets.links_for(1)[0].last_synced_at
+    read = poll.read_links(h.active, [link_id], "ana")
+    assert read.changed == 0 and read.archived == []
+    assert AnomalyRepository(h.db).get(1).status == "Active"
+    assert h.tickets.links_for(1)[0].last_synced_at > synced  # read, and says so
+    [row] = [r for r in h.log_rows(action="refresh") if r.actor == "ana"]
+    assert row.mode == "manual"
+    other.comment(key, "Closed for good.")
+    assert poll.read_links(h.active, [link_id], "ana").archived == [1]  # a change: it does
