@@ -40,6 +40,7 @@ class PollTarget:
     issue_key: str
     jira_updated: datetime | None  # None: never polled
     gone: bool
+    status_category: str | None = None  # as last read ("done": already in Jira's Done)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class JiraSideRepository:
         with self._db.read() as cur:
             rows = cur.execute(
                 "SELECT l.id, l.anomaly_id, l.issue_id, l.issue_key, s.jira_updated,"
-                " s.gone_at IS NOT NULL FROM ticket_links l"
+                " s.gone_at IS NOT NULL, l.status_category FROM ticket_links l"
                 " LEFT JOIN jira_ticket_state s ON s.link_id = l.id"
                 " WHERE l.unlinked_at IS NULL AND l.connection_id = ? ORDER BY l.id",
                 [connection_id],

@@ -304,7 +304,10 @@ class InboundPoll:
         with self._db.transaction() as cur:
             for target in targets if asked else fresh:
                 result.moved += JiraSideRepository.record_issue_in(cur, target, polled, now)
-            changed.update(t.anomaly_id for t in fresh)  # only a change may bring Done back
+            # Only a move INTO Done brings Done back: a ticket that stays Done while our
+            # comment (say, the reopen's) bumps its updated time must not archive again.
+            if polled.issue.status_category == "done":
+                changed.update(t.anomaly_id for t in fresh if t.status_category != "done")
             result.new_comments += JiraSideRepository.add_comments_in(
                 cur, active.connection_id, polled.issue.id, marked, now
             )

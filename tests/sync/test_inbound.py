@@ -296,5 +296,22 @@ def test_a_persons_read_of_an_unchanged_done_ticket_does_not_archive_it(harness)
     assert h.tickets.links_for(1)[0].last_synced_at > synced  # read, and says so
     [row] = [r for r in h.log_rows(action="refresh") if r.actor == "ana"]
     assert row.mode == "manual"
-    other.comment(key, "Closed for good.")
-    assert poll.read_links(h.active, [link_id], "ana").archived == [1]  # a change: it does
+    other.comment(key, "Closed for good.")  # a change, but the ticket stays Done
+    assert poll.read_links(h.active, [link_id], "ana").archived == []
+    other.transition(key, IN_PROGRESS)
+    poll.read_links(h.active, [link_id], "ana")
+    other.transition(key, DONE)  # a move into Done: that brings Done back
+    assert poll.read_links(h.active, [link_id], "ana").archived == [1]
+
+
+def test_reopened_here_while_its_ticket_stays_done_it_is_not_archived_again(harness):
+    h, other = harness, Colleague(harness)
+    key, _ = linked(h)
+    poll = poller(h, done_back=True)
+    poll.poll(h.active)
+    other.transition(key, DONE)
+    assert poll.poll(h.active).archived == [1]
+    h.changes.reopen(1, "ana", mode=Mode.MANUAL)  # a person disagrees with Jira's Done
+    h.drain()  # our status comment bumps the ticket's updated time
+    assert poll.poll(h.active).archived == []  # no loop: the ticket did not move into Done
+    assert AnomalyRepository(h.db).get(1).status == "Active"
