@@ -218,6 +218,36 @@ class SyncLog:
         return log_id
 
     @staticmethod
+    def link_event_in(
+        cur: duckdb.DuckDBPyConnection,
+        link: Any,
+        *,
+        action: str,
+        mode: str,
+        actor: str,
+        now: datetime,
+        **values: Any,
+    ) -> int:
+        """A finished row for what was done to a link (``lib.store.links.TicketLink``) with
+        no Jira write of its own: linked by a person, a bulk job or a rule, or unlinked."""
+        return SyncLog.insert_in(
+            cur,
+            now=now,
+            action=action,
+            mode=mode,
+            status=SyncStatus.OK,
+            anomaly_id=link.anomaly_id,
+            connection_id=link.connection_id,
+            link_id=link.id,
+            ticket_id=link.issue_id,
+            ticket_key=link.issue_key,
+            ticket_url=link.url,
+            actor=actor,
+            finished_at=now,
+            **values,
+        )
+
+    @staticmethod
     def insert_row_in(
         cur: duckdb.DuckDBPyConnection,
         *,

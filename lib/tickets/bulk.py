@@ -40,7 +40,7 @@ from lib.store.db import Database
 from lib.store.jobs import BulkJob, BulkJobs, ItemState, JobAction, JobItem, NewItem
 from lib.store.links import DuplicateLink, LinkRepository
 from lib.store.models import Anomaly, AnomalyFilter, ArchiveReason
-from lib.store.sync_log import SyncAction, SyncLog, SyncMode, SyncStatus, to_json
+from lib.store.sync_log import SyncAction, SyncLog, SyncMode, to_json
 from lib.tickets.creating import TicketRefused
 from lib.tickets.description import default_summary, doc_text, group_doc, group_summary
 from lib.tickets.service import TicketService
@@ -362,21 +362,14 @@ class BulkService:
             )
         except DuplicateLink:
             return None
-        SyncLog.insert_in(
+        SyncLog.link_event_in(
             cur,
-            now=now,
+            link,
             action=SyncAction.LINK,
             mode=SyncMode.MANUAL,
-            status=SyncStatus.OK,
-            anomaly_id=anomaly_id,
-            connection_id=active.connection_id,
-            link_id=link.id,
-            ticket_id=issue.id,
-            ticket_key=issue.key,
-            ticket_url=issue.browse_url,
             actor=actor,
+            now=now,
             request_json=to_json({"method": "GET", "path": f"/issue/{issue.key}", "bulk": True}),
-            finished_at=now,
             attempts=1,
             sent_at=now,
         )

@@ -298,19 +298,6 @@ def _quiet_link_in(
 
 def _log_link_in(cur, link: TicketLink, actor: str, now) -> None:
     """The Log's row for a link rules made (no Jira call: nothing was sent)."""
-    SyncLog.insert_in(
-        cur,
-        now=now,
-        action=SyncAction.LINK,
-        mode=SyncMode.AUTOMATIC,
-        status=SyncStatus.OK,
-        anomaly_id=link.anomaly_id,
-        connection_id=link.connection_id,
-        link_id=link.id,
-        ticket_id=link.issue_id,
-        ticket_key=link.issue_key,
-        ticket_url=link.url,
-        actor=actor,
-        finished_at=now,
-        attempts=0,
+    SyncLog.link_event_in(
+        cur, link, action=SyncAction.LINK, mode=SyncMode.AUTOMATIC, actor=actor, now=now, attempts=0
     )

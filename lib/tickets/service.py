@@ -295,20 +295,8 @@ class TicketService(TicketCreation):
             if link is None or not link.active:
                 raise TicketRefused(f"Link {link_id} does not exist or was already removed.")
             LinkRepository.unlink_in(cur, link_id, actor, now)
-            SyncLog.insert_in(
-                cur,
-                now=now,
-                action=SyncAction.UNLINK,
-                mode=SyncMode.MANUAL,
-                status=SyncStatus.OK,
-                anomaly_id=link.anomaly_id,
-                connection_id=link.connection_id,
-                link_id=link.id,
-                ticket_id=link.issue_id,
-                ticket_key=link.issue_key,
-                ticket_url=link.url,
-                actor=actor,
-                finished_at=now,
+            SyncLog.link_event_in(
+                cur, link, action=SyncAction.UNLINK, mode=SyncMode.MANUAL, actor=actor, now=now
             )
             return LinkRepository.get_in(cur, link_id)
 
