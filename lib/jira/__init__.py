@@ -22,7 +22,6 @@ Methods (all raise a ``JiraError`` subclass on failure):
 - ``fields_for_issue_type(project_key, issue_type_id) -> list[FieldMeta]``
 - ``priorities(project_key, issue_type_id) -> list[str]`` ([] = priority not settable)
 - ``create_issue(fields, properties=None) -> CreatedIssue`` (POST: never retried after a lost answer)
-- ``bulk_create(list_of_fields) -> list[BulkItem]`` (50 per call, one item per input)
 - ``create_issues_bulk([(fields, properties), ...]) -> list[CreatedIssue | JiraError]``
   (one call of at most 50; a refused element is its own error, worded as a single create's)
 - ``get_issue(key) -> Issue``; ``edit_issue(key, fields) -> None``

@@ -439,31 +439,6 @@ class JiraClient:
             body["properties"] = [{"key": k, "value": v} for k, v in properties.items()]
         return records.parse_created(self._request("POST", self.ISSUES, body=body))
 
-    def bulk_create(self, items: Sequence[dict]) -> list[records.BulkItem]:
-        """Create many issues, 50 per call; one BulkItem per input, in order.
-
-        A chunk that fails as a whole marks its items with the error code
-        (for "timeout" / "connection_error" the outcome is unknown) and stops.
-        """
-        results: list[records.BulkItem] = []
-        for offset in range(0, len(items), BULK_CHUNK):
-            chunk = items[offset : offset + BULK_CHUNK]
-            body = {"issueUpdates": [{"fields": self._prepare_fields(f)} for f in chunk]}
-            try:
-                data = self._request("POST", self.ISSUES_BULK, body=body, accept=frozenset({400}))
-                if not isinstance((data or {}).get("errors"), list):
-                    raise BadRequest(
-                        f"Jira rejected the bulk create: {json.dumps(data)[:300]}",
-                        status=400,
-                        method="POST",
-                        path=urlsplit(self.url(self.ISSUES_BULK)).path,
-                    )
-                results.extend(records.parse_bulk(data, len(chunk), offset))
-            except JiraError as exc:
-                results.extend(_failed_items(items, offset, exc))
-                break
-        return results
-
     def create_issues_bulk(
         self, items: Sequence[tuple[dict, dict | None]]
     ) -> list[records.CreatedIssue | JiraError]:
@@ -551,12 +526,3 @@ class JiraClient:
 def _seg(value: str) -> str:
     """One URL path segment: a key or id cannot add path parts or a query."""
     return quote(str(value), safe="")
-
-
-def _failed_items(items: Sequence[dict], offset: int, exc: JiraError) -> list[records.BulkItem]:
-    error = records.BulkItemError(exc.code, exc.status, (str(exc),), exc.field_errors)
-    skipped = records.BulkItemError("not_sent", None, ("not sent: an earlier chunk failed",), {})
-    end = min(len(items), offset + BULK_CHUNK)
-    return [
-        records.BulkItem(n, None, error if n < end else skipped) for n in range(offset, len(items))
-    ]

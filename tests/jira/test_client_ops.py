@@ -15,6 +15,7 @@ from lib.jira import (
     Doc,
     Flavour,
     JiraClient,
+    JiraError,
     NotFound,
     Paragraph,
     Text,
@@ -255,42 +256,31 @@ def test_create_issue_renders_description_per_flavour(flavour, request, mocked, 
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
-def test_bulk_create_chunks_and_maps_items(flavour, request, mocked):
+def test_bulk_create_maps_each_element_to_its_issue_or_its_refusal(flavour, request, mocked):
     client = request.getfixturevalue(flavour)
     url = client.url("/issue/bulk")
-    partial = fixture("bulk_partial")  # 3 items: #1 failed
-    created = [
-        {"id": str(20000 + n), "key": f"DQ-{n}", "self": f"{client.base_url}/x/{n}"}
-        for n in range(BULK_CHUNK)
-    ]
-    mocked.post(url, status=201, json={"issues": created, "errors": []})
-    mocked.post(url, status=201, json=partial)
-    items = [
-        {"project": {"key": "DQ"}, "issuetype": {"name": "Bug"}, "summary": f"s{n}"}
-        for n in range(BULK_CHUNK + 3)
-    ]
-    result = client.bulk_create(items)
-    assert [len(body_of(c)["issueUpdates"]) for c in mocked.calls] == [50, 3]
-    assert [r.index for r in result] == list(range(53))
-    assert result[49].created.key == "DQ-49"
-    assert result[50].created.key == "DQ-50" and result[52].created.key == "DQ-51"
-    assert result[51].created is None and result[51].error.field_errors == {
+    mocked.post(url, status=201, json=fixture("bulk_partial"))  # 3 items: #1 refused
+    items = [({"project": {"key": "DQ"}, "issuetype": {"name": "Bug"}, "summary": f"s{n}"}, None)
+             for n in range(3)]  # fmt: skip
+    first, refused, last = client.create_issues_bulk(items)
+    assert [len(body_of(c)["issueUpdates"]) for c in mocked.calls] == [3]
+    assert (first.key, last.key) == ("DQ-50", "DQ-51")
+    assert isinstance(refused, JiraError) and refused.field_errors == {
         "priority": "Priority name 'Urgent' is not valid"
     }
 
 
-def test_bulk_create_all_failed_400_and_lost_answer(cloud, mocked):
+def test_bulk_create_refusals_a_lost_answer_and_the_size_limit(cloud, mocked):
     url = cloud.url("/issue/bulk")
     mocked.post(url, status=400, json=fixture("bulk_all_failed"))
-    result = cloud.bulk_create([{"summary": "a"}])
-    assert result[0].error.code == "rejected" and result[0].error.messages == (
-        "Summary is required.",
-    )
+    [refused] = cloud.create_issues_bulk([({"summary": "a"}, None)])
+    assert isinstance(refused, JiraError) and "Summary is required." in str(refused)
     mocked.replace(responses.POST, url, body=requests.ConnectionError("reset"))
-    result = cloud.bulk_create([{"summary": str(n)} for n in range(60)])
-    assert {r.error.code for r in result[:50]} == {"connection_error"}
-    assert {r.error.code for r in result[50:]} == {"not_sent"}
+    with pytest.raises(JiraError):  # the call as a whole: the caller looks for each by label
+        cloud.create_issues_bulk([({"summary": str(n)}, None) for n in range(BULK_CHUNK)])
     assert len([c for c in mocked.calls if c.request.url == url]) == 2  # a lost POST is not re-sent
+    with pytest.raises(ValueError):
+        cloud.create_issues_bulk([({"summary": str(n)}, None) for n in range(BULK_CHUNK + 1)])
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])

@@ -157,9 +157,9 @@ def test_rich_fields_reach_jira_in_the_flavours_rich_text(
 
 def test_edit_and_bulk_create_render_rich_fields_too(client, openapi_for, adf_validator):
     values = _from_command(_metas(client))
-    [item] = client.bulk_create([{**BASE, **values}])
-    assert item.created is not None, item.error
-    client.edit_issue(item.created.key, {"environment": values["environment"]})
+    [created] = client.create_issues_bulk([({**BASE, **values}, None)])
+    assert not isinstance(created, Exception), created
+    client.edit_issue(created.key, {"environment": values["environment"]})
     sent = _sent_fields(client)["environment"]
     if client.cloud:
         _check_cloud_request(client, openapi_for, adf_validator, sent)
