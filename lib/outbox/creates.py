@@ -215,25 +215,16 @@ def created_in(
         )
     if row.anomaly_id is None and row.automation_guid is None:
         link_group_in(cur, engine, row, active, issue, now)  # a bulk job's group ticket
-    SyncLog.confirm_waiting_in(
-        cur,
-        row.id,
-        ticket_id=issue.id,
-        ticket_key=issue.key,
-        ticket_url=issue.browse_url,
-        link_id=link.id if link else None,
-        now=now,
-    )
-    SyncLog.finish_ok_in(
+    SyncLog.finish_create_ok_in(
         cur,
         row.id,
         now=now,
         response_json=to_json(response, RESPONSE_LIMIT),
         latency_ms=latency,
-        link_id=link.id if link else None,
         ticket_id=issue.id,
         ticket_key=issue.key,
         ticket_url=issue.browse_url,
+        link_id=link.id if link else None,
     )
     return link
 

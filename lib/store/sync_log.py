@@ -423,6 +423,48 @@ class SyncLog:
         ).fetchall()
         return len(rows)
 
+    @staticmethod
+    def finish_create_ok_in(
+        cur,
+        create_id: int,
+        *,
+        now: datetime,
+        response_json: str | None,
+        latency_ms: float | None,
+        ticket_id: str,
+        ticket_key: str,
+        ticket_url: str,
+        link_id: int | None,
+    ) -> None:
+        """A confirmed create: sending -> ok, and its ticket to the rows that waited on it.
+
+        ``finish_ok_in`` and ``confirm_waiting_in`` in one UPDATE (each DuckDB
+        statement costs ~1 ms, on every create): the create's own columns
+        change only where ``id`` is the create's; the waiters are sent next.
+        """
+        mine = "CASE WHEN id = $1 THEN {create} ELSE {waiter} END"
+        own = {
+            "status": "'ok'",
+            "claimed_by": "NULL",
+            "finished_at": "$6",
+            "needs_reconcile": "FALSE",
+            "permanent": "FALSE",
+            "error": "NULL",
+            "error_kind": "NULL",
+            "response_json": "$7",
+            "latency_ms": "$8",
+        }
+        sets = [f"{col} = {mine.format(create=value, waiter=col)}" for col, value in own.items()]
+        sets.append(f"waits_on = {mine.format(create='waits_on', waiter='NULL')}")
+        sets.append(f"next_attempt_at = {mine.format(create='next_attempt_at', waiter='$6')}")
+        cur.execute(
+            "UPDATE sync_log SET ticket_id = $2, ticket_key = $3, ticket_url = $4, link_id = $5, "
+            + ", ".join(sets)
+            + " WHERE id = $1 OR waits_on = $1",
+            [create_id, ticket_id, ticket_key, ticket_url, link_id, now, response_json, latency_ms],
+        )
+        stats_rollup.record_in(cur, create_id, str(SyncStatus.OK), latency_ms=latency_ms)
+
     def claim(self, row: LogRow, *, token: str, now: datetime) -> None:
         with self._db.transaction() as cur:
             self.claim_in(cur, row, token=token, now=now)
