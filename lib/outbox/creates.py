@@ -47,12 +47,18 @@ def queue_create_in(
     submission_key: str | None = None,
     hold: bool = True,
     reconcile_first: bool = False,
-) -> LogRow:
+    unless_unfinished: bool = False,
+) -> LogRow | None:
     """Queue one create row and return it; ``hold`` claims it for this process (sent now).
 
     ``reconcile_first``: an earlier attempt with this request id may be on Jira.
+    ``unless_unfinished``: None (nothing queued) when the anomaly has an
+    unfinished create on this connection, to be settled first.
     """
-    return SyncLog.insert_row_in(
+    insert = (
+        SyncLog.insert_create_unless_unfinished_in if unless_unfinished else SyncLog.insert_row_in
+    )
+    return insert(
         cur,
         **create_row(
             engine,

@@ -165,14 +165,23 @@ def to_json(value: Any, limit: int = REQUEST_LIMIT) -> str | None:
 
 
 def _insert_sql(
-    returning: str, now: datetime, action: str, mode: str, status: str, values: dict
+    returning: str,
+    now: datetime,
+    action: str,
+    mode: str,
+    status: str,
+    values: dict,
+    *,
+    unless: str = "",
 ) -> tuple[str, list]:
+    """The INSERT of one row; ``unless`` (a condition, its parameters last) writes nothing."""
     action, mode, status = SyncAction(action), SyncMode(mode), SyncStatus(status)
     names = ["created_at", "action", "mode", "status", *values]
     params = [now, str(action), str(mode), str(status), *values.values()]
     marks = ", ".join("?" for _ in names)
+    source = f"SELECT {marks} WHERE NOT ({unless})" if unless else f"VALUES ({marks})"
     return (
-        f"INSERT INTO sync_log ({', '.join(names)}) VALUES ({marks}) RETURNING {returning}",
+        f"INSERT INTO sync_log ({', '.join(names)}) {source} RETURNING {returning}",
         params,
     )
 
@@ -232,6 +241,38 @@ class SyncLog:
         row = LogRow(*cur.execute(sql, params).fetchone())
         _count_if_finished_in(cur, row.id, status, values)
         return row
+
+    @staticmethod
+    def insert_create_unless_unfinished_in(
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        now: datetime,
+        action: str,
+        mode: str,
+        status: str,
+        **values: Any,
+    ) -> LogRow | None:
+        """A create row, unless its anomaly has an unfinished create on the same connection.
+
+        None then (nothing written): the earlier one may be on Jira and is
+        settled first. The check and the insert are one statement, not a
+        SELECT before the transaction and an INSERT in it (~2 ms per create).
+        """
+        unless = (
+            "EXISTS (SELECT 1 FROM sync_log WHERE action = ? AND anomaly_id = ?"
+            " AND connection_id = ? AND status IN (?, ?, ?))"
+        )
+        if SyncAction(action) != SyncAction.CREATE:
+            raise ValueError(f"not a create: {action}")
+        sql, params = _insert_sql(_COLUMNS, now, action, mode, status, values, unless=unless)
+        earlier = [
+            str(SyncAction.CREATE),
+            values.get("anomaly_id"),
+            values.get("connection_id"),
+            *map(str, UNFINISHED),
+        ]
+        found = cur.execute(sql, [*params, *earlier]).fetchone()
+        return LogRow(*found) if found else None
 
     @staticmethod
     def _set_in(cur: duckdb.DuckDBPyConnection, log_id: int, **values: Any) -> None:
