@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -173,8 +174,14 @@ def _print_creates(name: str, count: int, elapsed: float, baseline: float, calls
         f"{elapsed:.2f} s ({elapsed / count * 1000:.0f} ms per ticket); baseline {count} x one "
         f"round trip = {baseline:.2f} s ({baseline / count * 1000:.0f} ms); ratio {ratio:.2f}x "
         f"(goal <= {CREATE_GOAL}x: {'met' if ratio <= CREATE_GOAL else 'NOT met'}); "
-        f"HTTP calls to Jira: {calls} ({calls / count:.2f} per create)"
+        f"HTTP calls to Jira: {calls} ({calls / count:.2f} per create); {_load()}"
     )
+
+
+def _load() -> str:
+    """The machine's load: the ratio is of our own work, so a busy machine inflates it."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
 def bench_outbox(tmp: Path, comments: int, tickets_n: int, rate: int, window: float) -> None:

@@ -47,12 +47,18 @@ def queue_create_in(
     submission_key: str | None = None,
     hold: bool = True,
     reconcile_first: bool = False,
-) -> LogRow:
+    unless_unfinished: bool = False,
+) -> LogRow | None:
     """Queue one create row and return it; ``hold`` claims it for this process (sent now).
 
     ``reconcile_first``: an earlier attempt with this request id may be on Jira.
+    ``unless_unfinished``: None (nothing queued) when the anomaly has an
+    unfinished create on this connection, to be settled first.
     """
-    return SyncLog.insert_row_in(
+    insert = (
+        SyncLog.insert_create_unless_unfinished_in if unless_unfinished else SyncLog.insert_row_in
+    )
+    return insert(
         cur,
         **create_row(
             engine,
@@ -215,25 +221,16 @@ def created_in(
         )
     if row.anomaly_id is None and row.automation_guid is None:
         link_group_in(cur, engine, row, active, issue, now)  # a bulk job's group ticket
-    SyncLog.confirm_waiting_in(
-        cur,
-        row.id,
-        ticket_id=issue.id,
-        ticket_key=issue.key,
-        ticket_url=issue.browse_url,
-        link_id=link.id if link else None,
-        now=now,
-    )
-    SyncLog.finish_ok_in(
+    SyncLog.finish_create_ok_in(
         cur,
         row.id,
         now=now,
         response_json=to_json(response, RESPONSE_LIMIT),
         latency_ms=latency,
-        link_id=link.id if link else None,
         ticket_id=issue.id,
         ticket_key=issue.key,
         ticket_url=issue.browse_url,
+        link_id=link.id if link else None,
     )
     return link
 

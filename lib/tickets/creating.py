@@ -126,23 +126,25 @@ class TicketCreation:
             submission=submission,
             active=active,
         )
-        earlier = self._settle_earlier_create(anomaly_id, active)
-        if earlier is not None:
-            return earlier
-        now = self._clock()
-        with self._db.transaction() as cur:
-            row = queue_create_in(
-                cur,
-                self._engine,
-                active,
-                request,
-                now=now,
-                actor=actor,
-                mode=mode,
-                anomaly_id=anomaly_id,
-                submission_key=submission.key if submission else None,
-            )
+        queue = dict(
+            actor=actor,
+            mode=mode,
+            anomaly_id=anomaly_id,
+            submission_key=submission.key if submission else None,
+        )
+        # Queued unless an earlier create is unfinished (checked in the same
+        # statement): that one may be on Jira, so it is settled first.
+        row = self._queue(active, request, unless_unfinished=True, **queue)
+        if row is None:
+            earlier = self._settle_earlier_create(anomaly_id, active)
+            if earlier is not None:
+                return earlier
+            row = self._queue(active, request, **queue)
         return self._create_result(self._engine.send_claimed(row, active))
+
+    def _queue(self, active: ActiveJira, request: CreateRequest, **kw):
+        with self._db.transaction() as cur:
+            return queue_create_in(cur, self._engine, active, request, now=self._clock(), **kw)
 
     def prepare_create(
         self,

@@ -1,4 +1,5 @@
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -61,6 +62,22 @@ def test_upsert_inserts_then_updates_without_duplicating(repo):
     assert got.container == "CUSTOMERS"
     assert got.failed_checks == (FailedCheck(11, "notNull", "changed"),)
     assert got.fields == ("ORDER_ID",) and got.tags == ("finance",)
+
+
+def test_get_reads_every_failed_check_in_its_order_and_none_as_empty(repo):
+    checks = (
+        FailedCheck(30, "zeta", "first as stored"),
+        FailedCheck(5, "alpha", "second"),
+        FailedCheck(17, "notNull", "third"),
+    )
+    repo.upsert_many([replace(make(1), failed_checks=checks), make(2)], NOW)
+    repo.upsert_many([replace(make(3), failed_checks=())], NOW)
+    assert repo.get(1).failed_checks == checks  # the import's order, not the ids'
+    assert repo.get(2).failed_checks == (
+        FailedCheck(12, "notNull", "3 values in ORDER_ID are null"),
+    )
+    assert repo.get(3).failed_checks == ()
+    assert repo.get(4) is None
 
 
 def test_page_filters_sorts_and_counts(repo):
