@@ -54,81 +54,124 @@ KNOWN_KEYS = (
     "history",
 )
 _AT = {key: i + 1 for i, key in enumerate(KNOWN_KEYS)}  # DuckDB lists count from 1
-# First and last characters that Python's str.strip() never removes.
-_EDGE = r"[!-~\p{L}\p{N}]"
 _WHEN = (
     r"^(\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?)"
     r"(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 )
+_CHECK_KEYS = "['check_id', 'message', 'rule_type']"
 
 
-def _v(key: str) -> str:
-    return f"v[{_AT[key]}]"
+def _t(key: str) -> str:
+    """The JSON type of a top-level value (NULL when the key is missing, 'NULL' for null)."""
+    return f"t[{_AT[key]}]"
 
 
-def _text(x: str) -> str:
-    return f"({x}) ->> '$'"
+def _s(key: str) -> str:
+    """A top-level value as text (a list or object as its JSON text)."""
+    return f"s[{_AT[key]}]"
 
 
-def _clean(x: str) -> str:
-    """A JSON text with no white space at either end (so strip() keeps it as it is)."""
-    s = _text(x)
+def _edge(s: str) -> str:
+    """The first character of ``s`` is neither white space nor a control (no str.strip() eats it).
+
+    Python's white space is all in Unicode's Z categories and Cc:
+    U+0000-0020, U+007F-00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F,
+    U+205F, U+3000. Compared as code points: a regular expression per text
+    cost most of the check's time.
+    """
+    u = f"unicode({s})"
     return (
-        f"(json_type({x}) = 'VARCHAR' AND regexp_matches({s}, '^{_EDGE}')"
-        f" AND regexp_matches({s}, '{_EDGE}$'))"
+        f"({u} > 32 AND {u} NOT BETWEEN 127 AND 160 AND {u} NOT BETWEEN 8192 AND 8202"
+        f" AND {u} NOT IN (5760, 8232, 8233, 8239, 8287, 12288))"
     )
 
 
-def _whole(x: str, low: int, high: int) -> str:
+def _stripped(s: str) -> str:
+    """Text with no white space at either end (so str.strip() keeps it as it is)."""
+    return f"({_edge(s)} AND {_edge(f'right({s}, 1)')})"
+
+
+def _clean(key: str) -> str:
+    return f"({_t(key)} = 'VARCHAR' AND {_stripped(_s(key))})"
+
+
+def _whole(key: str, low: int, high: int) -> str:
     return (
-        f"(json_type({x}) IN ('UBIGINT', 'BIGINT')"
-        f" AND TRY_CAST({_text(x)} AS BIGINT) BETWEEN {low} AND {high})"
+        f"({_t(key)} IN ('UBIGINT', 'BIGINT')"
+        f" AND TRY_CAST({_s(key)} AS BIGINT) BETWEEN {low} AND {high})"
     )
 
 
-def _absent(x: str) -> str:
-    return f"coalesce(json_type({x}), 'NULL') = 'NULL'"
+def _absent(key: str) -> str:
+    return f"coalesce({_t(key)}, 'NULL') = 'NULL'"
 
 
-def _text_list(x: str) -> str:
-    each = f"list_bool_and(list_transform(json_extract({x}, '$[*]'), lambda e: {_clean('e')}))"
-    return f"(json_type({x}) = 'ARRAY' AND coalesce({each}, true))"
+def _array(key: str) -> str:
+    """The value as JSON when it is a list (NULL otherwise: other text is not parsed)."""
+    return f"CASE WHEN {_t(key)} = 'ARRAY' THEN {_s(key)}::JSON END"
 
 
-def _check_ok(e: str) -> str:
-    keys = f"json_keys({e})"
+def _all(items: str, test: str) -> str:
+    """``test`` (of x) holds for every item (a NULL counts as false)."""
     return (
-        f"(json_type({e}) = 'OBJECT' AND list_has_all(['check_id', 'rule_type', 'message'], {keys})"
-        f" AND len({keys}) = len(list_distinct({keys}))"
-        f" AND {_whole(f'{e} -> {chr(39)}$.check_id{chr(39)}', 0, BIGINT_MAX)}"
-        f" AND {_clean(f'{e} -> {chr(39)}$.rule_type{chr(39)}')}"
-        f" AND {_clean(f'{e} -> {chr(39)}$.message{chr(39)}')})"
+        f"coalesce(list_bool_and(list_transform({items}, lambda x: coalesce({test}, false))), true)"
     )
 
 
-def _checks_ok(x: str) -> str:
-    each = f"list_bool_and(list_transform(json_extract({x}, '$[*]'), lambda e: {_check_ok('e')}))"
-    return f"(json_type({x}) = 'ARRAY' AND json_array_length({x}) >= 1 AND coalesce({each}, false))"
+def _texts(prefix: str, key: str) -> list[str]:
+    """A list of text: its element types and values, as two stage columns."""
+    return [
+        f"json_type({_array(key)}, '$[*]') AS {prefix}_types",
+        f"json_extract_string({_array(key)}, '$[*]') AS {prefix}",
+    ]
 
 
-def _none_or_empty(x: str) -> str:
-    return f"({_absent(x)} OR (json_type({x}) = 'ARRAY' AND json_array_length({x}) = 0))"
+def _texts_ok(prefix: str) -> str:
+    types_ok = _all(f"{prefix}_types", "x = 'VARCHAR'")
+    return f"({types_ok} AND {_all(prefix, _stripped('x'))})"
 
+
+_CHECKS = f"""
+  json_array_length({_array("failed_checks")}) AS check_count,
+  list_transform(json_extract({_array("failed_checks")}, '$[*]'), lambda e: json_keys(e)) AS check_keys,
+  json_type({_array("failed_checks")}, '$[*]') AS check_types,
+  json_type({_array("failed_checks")}, '$[*].check_id') AS check_id_types,
+  json_extract_string({_array("failed_checks")}, '$[*].check_id') AS check_id_texts,
+  json_type({_array("failed_checks")}, '$[*].rule_type') AS rule_type_types,
+  json_extract_string({_array("failed_checks")}, '$[*].rule_type') AS rule_types,
+  json_type({_array("failed_checks")}, '$[*].message') AS message_types,
+  json_extract_string({_array("failed_checks")}, '$[*].message') AS messages"""
+
+_CHECKS_OK = " AND ".join(
+    [
+        "check_count >= 1",
+        _all("check_types", "x = 'OBJECT'"),
+        # Exactly the three keys, once each: a repeated key Python reads as its last.
+        _all("check_keys", f"list_sort(x) = {_CHECK_KEYS}"),
+        _all("check_id_types", "x IN ('UBIGINT', 'BIGINT')"),
+        _all("check_id_texts", f"TRY_CAST(x AS BIGINT) BETWEEN 0 AND {BIGINT_MAX}"),
+        _all("rule_type_types", "x = 'VARCHAR'"),
+        _all("rule_types", _stripped("x")),
+        _all("message_types", "x = 'VARCHAR'"),
+        _all("messages", _stripped("x")),
+    ]
+)
+
+_PATHS = ", ".join(f"'$.{k}'" for k in KNOWN_KEYS)
 
 _PARSED = f"""
-SELECT row_no, j_type, keys, v,
-  {_text(_v("status"))} AS status_text,
-  CASE WHEN {_absent(_v("archive_reason"))} THEN NULL
-       WHEN json_type({_v("archive_reason")}) = 'VARCHAR' THEN {_text(_v("archive_reason"))}
+SELECT j_type, keys, t, s,
+  CASE WHEN {_absent("archive_reason")} THEN NULL
+       WHEN {_t("archive_reason")} = 'VARCHAR' THEN {_s("archive_reason")}
        ELSE '?' END AS reason_text,
-  regexp_extract({_text(_v("detected_at"))}, '{_WHEN}', 1) AS local_time,
-  regexp_extract({_text(_v("detected_at"))}, '{_WHEN}', 2) AS zone,
-  list_transform(json_extract({_v("failed_checks")}, '$[*]'), lambda e: {{
-    'check_id': TRY_CAST(e ->> '$.check_id' AS BIGINT),
-    'rule_type': e ->> '$.rule_type', 'message': e ->> '$.message'}}) AS checks
+  regexp_extract({_s("detected_at")}, '{_WHEN}', 1) AS local_time,
+  regexp_extract({_s("detected_at")}, '{_WHEN}', 2) AS zone,
+  {", ".join(_texts("fields", "fields"))},
+  {", ".join(_texts("tags", "tags"))},
+  {_CHECKS}
 FROM (
-  SELECT row_number() OVER () AS row_no, json_type(json) AS j_type, json_keys(json) AS keys,
-    json_extract(json, [{", ".join(f"'$.{k}'" for k in KNOWN_KEYS)}]) AS v
+  SELECT json_type(json) AS j_type, json_keys(json) AS keys,
+    json_type(json, [{_PATHS}]) AS t, json_extract_string(json, [{_PATHS}]) AS s
   FROM read_json_objects(?, format = 'array')
 )
 """
@@ -138,27 +181,30 @@ _OK = " AND ".join(
         "j_type = 'OBJECT'",
         f"list_has_all([{', '.join(repr(k) for k in KNOWN_KEYS)}], keys)",
         "len(keys) = len(list_distinct(keys))",
-        _whole(_v("id"), 1, BIGINT_MAX),
-        _whole(_v("datastore_id"), 0, BIGINT_MAX),
-        _clean(_v("datastore_name")),
-        _clean(_v("container")),
-        _text_list(_v("fields")),
-        f"json_type({_v('type')}) = 'VARCHAR'",
-        f"{_text(_v('type'))} IN ('shape', 'record')",
-        f"json_type({_v('status')}) = 'VARCHAR'",
-        "status_text IN ('Active', 'Acknowledged', 'Archived')",
-        "(CASE WHEN status_text = 'Archived'"
+        _whole("id", 1, BIGINT_MAX),
+        _whole("datastore_id", 0, BIGINT_MAX),
+        _clean("datastore_name"),
+        _clean("container"),
+        f"{_t('fields')} = 'ARRAY'",
+        _texts_ok("fields"),
+        f"{_t('type')} = 'VARCHAR' AND {_s('type')} IN ('shape', 'record')",
+        f"{_t('status')} = 'VARCHAR'",
+        f"{_s('status')} IN ('Active', 'Acknowledged', 'Archived')",
+        f"(CASE WHEN {_s('status')} = 'Archived'"
         " THEN reason_text IN ('Resolved', 'Invalid', 'Duplicate', 'Discarded')"
         " ELSE coalesce(reason_text, '') = '' END)",
-        f"json_type({_v('detected_at')}) = 'VARCHAR'",
+        f"{_t('detected_at')} = 'VARCHAR'",
         "local_time <> '' AND TRY_CAST(local_time[1:4] AS INTEGER) BETWEEN 1000 AND 9998",
-        _checks_ok(_v("failed_checks")),
-        f"({_absent(_v('description'))} OR {_text(_v('description'))} = ''"
-        f" OR {_clean(_v('description'))})",
-        f"({_absent(_v('weight'))} OR {_whole(_v('weight'), 0, INTEGER_MAX)})",
-        f"({_absent(_v('tags'))} OR {_text_list(_v('tags'))})",
-        _none_or_empty(_v("comments")),
-        _none_or_empty(_v("history")),
+        f"{_t('failed_checks')} = 'ARRAY'",
+        _CHECKS_OK,
+        f"({_absent('description')} OR ({_t('description')} = 'VARCHAR'"
+        f" AND {_s('description')} = '') OR {_clean('description')})",
+        f"({_absent('weight')} OR {_whole('weight', 0, INTEGER_MAX)})",
+        f"({_absent('tags')} OR ({_t('tags')} = 'ARRAY' AND {_texts_ok('tags')}))",
+        *(
+            f"({_absent(key)} OR ({_t(key)} = 'ARRAY' AND json_array_length({_array(key)}) = 0))"
+            for key in ("comments", "history")
+        ),
     ]
 )
 
@@ -170,26 +216,27 @@ _OFFSET_MINUTES = (
 
 _STAGE = f"""
 CREATE TEMP TABLE import_stage AS
-SELECT row_no, ok, id, datastore_id, datastore_name, container, fields, anomaly_type,
-  status, archive_reason, detected_at, description, weight, tags, checks,
-  lower(array_to_string([container] || fields || list_transform(checks, lambda c: c.message), ' '))
-    AS search_text
+SELECT ok, id, datastore_id, datastore_name, container, fields, anomaly_type,
+  status, archive_reason, detected_at, description, weight, tags,
+  check_ids, rule_types, messages,
+  lower(array_to_string([container] || fields || messages, ' ')) AS search_text
 FROM (
-  SELECT row_no, coalesce({_OK}, false) AS ok,
-    TRY_CAST({_text(_v("id"))} AS BIGINT) AS id,
-    TRY_CAST({_text(_v("datastore_id"))} AS BIGINT) AS datastore_id,
-    {_text(_v("datastore_name"))} AS datastore_name,
-    {_text(_v("container"))} AS container,
-    coalesce(json_extract_string({_v("fields")}, '$[*]'), []) AS fields,
-    {_text(_v("type"))} AS anomaly_type,
-    status_text AS status,
-    CASE WHEN status_text = 'Archived' THEN reason_text END AS archive_reason,
+  SELECT coalesce({_OK}, false) AS ok,
+    TRY_CAST({_s("id")} AS BIGINT) AS id,
+    TRY_CAST({_s("datastore_id")} AS BIGINT) AS datastore_id,
+    {_s("datastore_name")} AS datastore_name,
+    {_s("container")} AS container,
+    coalesce(fields, []) AS fields,
+    {_s("type")} AS anomaly_type,
+    {_s("status")} AS status,
+    CASE WHEN {_s("status")} = 'Archived' THEN reason_text END AS archive_reason,
     TRY_CAST(replace(local_time, 'T', ' ') AS TIMESTAMP) - to_minutes({_OFFSET_MINUTES})
       AS detected_at,
-    coalesce({_text(_v("description"))}, '') AS description,
-    coalesce(TRY_CAST({_text(_v("weight"))} AS INTEGER), 1) AS weight,
-    coalesce(json_extract_string({_v("tags")}, '$[*]'), []) AS tags,
-    checks
+    coalesce({_s("description")}, '') AS description,
+    coalesce(TRY_CAST({_s("weight")} AS INTEGER), 1) AS weight,
+    coalesce(tags, []) AS tags,
+    list_transform(check_id_texts, lambda x: TRY_CAST(x AS BIGINT)) AS check_ids,
+    rule_types, messages
   FROM ({_PARSED})
 )
 """
@@ -234,7 +281,7 @@ def write_stage_in(
     until ``drop_stage_in``.
     """
     cur.execute(
-        "CREATE TEMP TABLE import_moves AS SELECT s.row_no, s.id, a.status AS from_status,"
+        "CREATE TEMP TABLE import_moves AS SELECT s.rowid AS row_no, s.id, a.status AS from_status,"
         " a.archive_reason AS from_reason, s.status AS to_status, s.archive_reason AS to_reason"
         " FROM import_stage s JOIN anomalies a ON a.id = s.id"
         " WHERE a.status IS DISTINCT FROM s.status"
@@ -254,14 +301,14 @@ def write_stage_in(
     cur.execute(
         "INSERT OR REPLACE INTO anomalies SELECT id, datastore_id, datastore_name, container,"
         " fields, anomaly_type, status, archive_reason, detected_at, description, weight, tags,"
-        " search_text, ?::TIMESTAMP FROM import_stage ORDER BY row_no",
+        " search_text, ?::TIMESTAMP FROM import_stage ORDER BY rowid",
         [now],
     )
     cur.execute(
-        "INSERT INTO failed_checks SELECT id, position - 1, c.check_id, c.rule_type, c.message"
-        " FROM (SELECT row_no, id, unnest(checks) AS c,"
-        " generate_subscripts(checks, 1) AS position FROM import_stage)"
-        " ORDER BY row_no, position"
+        "INSERT INTO failed_checks SELECT id, position - 1, check_id, rule_type, message"
+        " FROM (SELECT rowid AS row_no, id, unnest(check_ids) AS check_id, unnest(rule_types) AS rule_type,"
+        " unnest(messages) AS message, generate_subscripts(check_ids, 1) AS position"
+        " FROM import_stage) ORDER BY row_no, position"
     )
     moved = [r[0] for r in cur.execute("SELECT id FROM import_moves ORDER BY row_no").fetchall()]
     return updated, moved
