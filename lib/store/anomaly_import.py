@@ -58,7 +58,6 @@ _WHEN = (
     r"^(\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?)"
     r"(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 )
-_CHECK_KEYS = "['check_id', 'message', 'rule_type']"
 
 
 def _t(key: str) -> str:
@@ -131,28 +130,24 @@ def _texts_ok(prefix: str) -> str:
     return f"({types_ok} AND {_all(prefix, _stripped('x'))})"
 
 
+_CHECK_SHAPE = '[{"check_id": "JSON", "rule_type": "JSON", "message": "JSON"}]'
+# The list parsed once into its three values per check (a value is NULL when
+# its key is missing, or the item is not an object); the keys are counted
+# over all checks, so an unknown or repeated key (Python reads the last) shows.
 _CHECKS = f"""
   json_array_length({_array("failed_checks")}) AS check_count,
-  list_transform(json_extract({_array("failed_checks")}, '$[*]'), lambda e: json_keys(e)) AS check_keys,
-  json_type({_array("failed_checks")}, '$[*]') AS check_types,
-  json_type({_array("failed_checks")}, '$[*].check_id') AS check_id_types,
-  json_extract_string({_array("failed_checks")}, '$[*].check_id') AS check_id_texts,
-  json_type({_array("failed_checks")}, '$[*].rule_type') AS rule_type_types,
-  json_extract_string({_array("failed_checks")}, '$[*].rule_type') AS rule_types,
-  json_type({_array("failed_checks")}, '$[*].message') AS message_types,
-  json_extract_string({_array("failed_checks")}, '$[*].message') AS messages"""
+  len(json_type({_array("failed_checks")}, '$[*].*')) AS check_key_count,
+  from_json({_array("failed_checks")}, '{_CHECK_SHAPE}') AS checks"""
 
 _CHECKS_OK = " AND ".join(
     [
         "check_count >= 1",
-        _all("check_types", "x = 'OBJECT'"),
-        # Exactly the three keys, once each: a repeated key Python reads as its last.
-        _all("check_keys", f"list_sort(x) = {_CHECK_KEYS}"),
-        _all("check_id_types", "x IN ('UBIGINT', 'BIGINT')"),
-        _all("check_id_texts", f"TRY_CAST(x AS BIGINT) BETWEEN 0 AND {BIGINT_MAX}"),
-        _all("rule_type_types", "x = 'VARCHAR'"),
+        "check_key_count = 3 * check_count",
+        _all("checks", "json_type(x.check_id) IN ('UBIGINT', 'BIGINT')"),
+        _all("check_ids", f"x BETWEEN 0 AND {BIGINT_MAX}"),
+        _all("checks", "json_type(x.rule_type) = 'VARCHAR'"),
         _all("rule_types", _stripped("x")),
-        _all("message_types", "x = 'VARCHAR'"),
+        _all("checks", "json_type(x.message) = 'VARCHAR'"),
         _all("messages", _stripped("x")),
     ]
 )
@@ -235,9 +230,14 @@ FROM (
     coalesce({_s("description")}, '') AS description,
     coalesce(TRY_CAST({_s("weight")} AS INTEGER), 1) AS weight,
     coalesce(tags, []) AS tags,
-    list_transform(check_id_texts, lambda x: TRY_CAST(x AS BIGINT)) AS check_ids,
-    rule_types, messages
-  FROM ({_PARSED})
+    check_ids, rule_types, messages
+  FROM (
+    SELECT *,
+      list_transform(checks, lambda c: TRY_CAST(c.check_id ->> '$' AS BIGINT)) AS check_ids,
+      list_transform(checks, lambda c: c.rule_type ->> '$') AS rule_types,
+      list_transform(checks, lambda c: c.message ->> '$') AS messages
+    FROM ({_PARSED})
+  )
 )
 """
 
