@@ -200,3 +200,53 @@ def test_a_plain_file_takes_the_fast_path_with_the_row_paths_result_and_contents
     fast, row, after_fast, after_rows = both_ways(rows)
     assert fast is not None and row == fast
     assert after_fast == after_rows
+
+
+def test_the_fast_path_lowers_duckdbs_memory_limit_for_its_transaction_only(tmp_path, monkeypatch):
+    import lib.anomalies.changes as changes
+
+    db = Database(tmp_path / "m.duckdb")
+
+    def memory_limit():
+        with db.read() as cur:
+            return cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    before, during = memory_limit(), []
+    stage = changes.stage_json_in
+
+    def noting(*args):
+        during.append(memory_limit())
+        return stage(*args)
+
+    monkeypatch.setattr(changes, "stage_json_in", noting)
+    try:
+        rows = [_base(i) for i in range(1, 8)]
+        result = AnomalyChanges(db, lambda: NOW).import_file(
+            "m.json", json.dumps(rows).encode(), mode=Mode.MANUAL
+        )
+        assert result.inserted == 7 and during == ["244.1 MiB"]  # 256 MB
+        assert memory_limit() == before
+    finally:
+        db.close()
+
+
+def test_a_file_refused_by_the_row_validator_leaves_no_stage_behind(tmp_path):
+    db = Database(tmp_path / "r.duckdb")
+    try:
+        data = json.dumps([_base(1), {**_base(2), "status": "Gone"}]).encode()
+        changes = AnomalyChanges(db, lambda: NOW)
+        try:
+            changes.import_file("r.json", data, mode=Mode.MANUAL)
+        except ImportRefused as exc:
+            assert exc.problems == [
+                "row 2 (id 2): status 'Gone' is not one of: Active, Acknowledged, Archived"
+            ]
+        else:
+            raise AssertionError("a bad file was imported")
+        with db.read() as cur:
+            assert cur.execute("SELECT count(*) FROM anomalies").fetchone()[0] == 0
+        # The same cursor's connection can stage the next file: nothing was left over.
+        again = changes.import_file("ok.json", json.dumps([_base(3)]).encode(), mode=Mode.MANUAL)
+        assert again.inserted == 1
+    finally:
+        db.close()
