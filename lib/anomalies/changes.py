@@ -48,7 +48,13 @@ from lib.anomalies.importing import (
 from lib.outbox.policy import enqueue_for_links_in
 from lib.outbox.transitions import enqueue_status_change_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository, bounded_memory
-from lib.store.anomaly_import import drop_stage_in, stage_json_in, staged_moves_in, write_stage_in
+from lib.store.anomaly_import import (
+    FAST_IMPORT_MEMORY,
+    drop_stage_in,
+    stage_json_in,
+    staged_moves_in,
+    write_stage_in,
+)
 from lib.store.db import Database
 from lib.store.links import LinkRepository
 from lib.store.models import ArchiveReason, Comment, Status, StatusChange
@@ -306,7 +312,7 @@ class AnomalyChanges:
             if path is None:
                 return None
             try:
-                with bounded_memory(self._db), self._db.transaction() as cur:
+                with bounded_memory(self._db, FAST_IMPORT_MEMORY), self._db.transaction() as cur:
                     result, queued = self._write_staged_in(cur, path, who, mode, now, connection)
             except (_NotPlain, *_STORE_REFUSALS):
                 return None  # rolled back: the row path decides, and words why
