@@ -201,7 +201,7 @@ _OK = " AND ".join(
         f"({_absent('weight')} OR {_whole('weight', 0, INTEGER_MAX)})",
         f"({_absent('tags')} OR ({_t('tags')} = 'ARRAY' AND {_texts_ok('tags')}))",
         *(
-            f"({_absent(key)} OR ({_t(key)} = 'ARRAY' AND json_array_length({_array(key)}) = 0))"
+            f"({_absent(key)} OR ({_t(key)} = 'ARRAY' AND {_s(key)} = '[]'))"  # DuckDB's own text
             for key in ("comments", "history")
         ),
     ]
