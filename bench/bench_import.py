@@ -9,6 +9,10 @@ fresh process of its own so that its peak memory is its own:
 - the baseline: DuckDB reading the same file into a table of a new database
   (``CREATE TABLE ... AS SELECT * FROM read_json(...)``).
 
+The generated file is in the plain form, so the import takes its fast path
+(DuckDB checks and writes it in columns: ``lib/anomalies/import_fast.py``);
+a file in another form goes through the row validator instead.
+
 Goal (issue 14): the import <= 2x the baseline's time, and under 1 GB peak
 memory whatever the file size (``--count 2000000`` shows the memory does not
 grow with it). Prints numbers; asserts nothing.

@@ -35,7 +35,9 @@ from typing import BinaryIO
 import duckdb
 import pyarrow as pa
 
+from lib.anomalies.import_fast import json_path
 from lib.anomalies.importing import (
+    MAX_ROWS,
     ImportRefused,
     ImportResult,
     ParsedAnomaly,
@@ -46,6 +48,13 @@ from lib.anomalies.importing import (
 from lib.outbox.policy import enqueue_for_links_in
 from lib.outbox.transitions import enqueue_status_change_in
 from lib.store.anomalies import AnomalyNotFound, AnomalyRepository, bounded_memory
+from lib.store.anomaly_import import (
+    FAST_IMPORT_MEMORY,
+    drop_stage_in,
+    stage_json_in,
+    staged_moves_in,
+    write_stage_in,
+)
 from lib.store.db import Database
 from lib.store.links import LinkRepository
 from lib.store.models import ArchiveReason, Comment, Status, StatusChange
@@ -124,6 +133,10 @@ _STORE_REFUSALS = (
     OverflowError,
     UnicodeEncodeError,
 )
+
+
+class _NotPlain(Exception):
+    """The fast path cannot decide the file: its transaction rolls back, the row path runs."""
 
 
 class AnomalyChanges:
@@ -261,26 +274,73 @@ class AnomalyChanges:
         return comment
 
     # -- import --------------------------------------------------------------
-    def import_file(self, filename: str, data: bytes | BinaryIO, *, mode: Mode) -> ImportResult:
+    def import_file(
+        self, filename: str, data: bytes | BinaryIO, *, mode: Mode, fast: bool = True
+    ) -> ImportResult:
         """Check a whole file, then write it (and what it changes) in one transaction.
 
-        ``data`` is the file's bytes or a binary file open at any position; it
+        ``data`` is the file's bytes or a binary file open at any position. A
+        plain JSON file is checked and written by DuckDB in columns
+        (``lib.anomalies.import_fast``); any other file, or one with a doubt,
         is read twice, a chunk at a time (see ``lib.anomalies.importing``).
+        ``fast=False`` takes the row path whatever the file (tests compare both).
 
         Raises:
             ImportRefused: the file or one of its rows is bad; nothing was changed.
         """
         source = as_source(data)
-        kept = check_file(filename, source)  # the whole file, before anything is written
-        if kept is not None:
-            result = self._import_chunks([kept], actor=Actor.importer(filename), mode=mode)
-        else:
-            with bounded_memory(self._db):  # a long file: its transaction spills, never grows
-                chunks = parsed_chunks(filename, source)
-                result = self._import_chunks(chunks, actor=Actor.importer(filename), mode=mode)
+        result = self._import_fast(filename, source, mode) if fast else None
+        if result is None:
+            result = self._import_rows(filename, source, mode)
         if self._on_imported is not None and result.inserted:
             self._on_imported(result)  # new anomalies: the rules look at them next
         return result
+
+    def _import_rows(self, filename: str, source: BinaryIO, mode: Mode) -> ImportResult:
+        kept = check_file(filename, source)  # the whole file, before anything is written
+        if kept is not None:
+            return self._import_chunks([kept], actor=Actor.importer(filename), mode=mode)
+        with bounded_memory(self._db):  # a long file: its transaction spills, never grows
+            chunks = parsed_chunks(filename, source)
+            return self._import_chunks(chunks, actor=Actor.importer(filename), mode=mode)
+
+    def _import_fast(self, filename: str, source: BinaryIO, mode: Mode) -> ImportResult | None:
+        """The file checked and written in columns; None (nothing written) if not plainly good."""
+        who, mode = Actor.importer(filename).label, _mode(mode)
+        now, connection = self._clock(), self._connection()
+        with json_path(filename, source) as path:
+            if path is None:
+                return None
+            try:
+                with bounded_memory(self._db, FAST_IMPORT_MEMORY), self._db.transaction() as cur:
+                    result, queued = self._write_staged_in(cur, path, who, mode, now, connection)
+            except (_NotPlain, *_STORE_REFUSALS):
+                return None  # rolled back: the row path decides, and words why
+        self._queued(queued)
+        return result
+
+    def _write_staged_in(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        path: str,
+        who: str,
+        mode: Mode,
+        now: datetime,
+        connection: int | None,
+    ) -> tuple[ImportResult, list[int]]:
+        rows = stage_json_in(cur, path, MAX_ROWS)
+        if rows is None:
+            raise _NotPlain
+        updated, moved = write_stage_in(cur, who, now)
+        linked = LinkRepository.anomalies_with_links_in(cur, moved, connection_id=connection)
+        queued = [
+            row_id
+            for move in staged_moves_in(cur, linked, who, now)
+            for row_id in _queue_status_in(cur, move, mode, who, now, connection)
+        ]
+        drop_stage_in(cur)
+        result = ImportResult(rows - updated, updated, len(moved), len(queued))
+        return result, queued
 
     def import_parsed(
         self, items: Sequence[ParsedAnomaly], *, actor: Actor | str, mode: Mode

@@ -150,7 +150,11 @@ def test_a_long_import_lowers_duckdbs_memory_limit_for_its_transaction_only(tiny
 
     changes.AnomalyChanges._import_in = noting
     try:
-        import_file(db, "long.json", json.dumps([record(i) for i in range(1, 8)]).encode(), NOW)
+        data = json.dumps([record(i) for i in range(1, 8)]).encode()
+        # The row path (the fast path's own limit: tests/unit/test_import_fast.py).
+        changes.AnomalyChanges(db, lambda: NOW).import_file(
+            "long.json", data, mode=changes.Mode.MANUAL, fast=False
+        )
     finally:
         changes.AnomalyChanges._import_in = write
     assert set(during) == {"244.1 MiB"} and len(during) == 3  # 256 MB, in three chunks
