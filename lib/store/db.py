@@ -53,6 +53,7 @@ class Database:
             raise
         self._write_lock = threading.RLock()
         self._closed = False
+        self._writes = 0
         with self._write_lock:
             apply_migrations(self._con)
 
@@ -78,6 +79,7 @@ class Database:
                 raise
             else:
                 cur.execute("COMMIT")
+                self._writes += 1  # under the write lock, after the commit
             finally:
                 cur.close()
 
@@ -86,6 +88,18 @@ class Database:
             if not self._closed:
                 self._con.close()
                 self._closed = True
+
+    @property
+    def writes(self) -> int:
+        """How many write transactions committed so far: a data version for caches.
+
+        Every write of the product goes through ``transaction`` (reads never
+        write), and this process is the file's only writer (DuckDB's lock), so
+        an unchanged number means unchanged data. Read it before the data a
+        cache keeps: a write committed meanwhile then only makes the next read
+        miss.
+        """
+        return self._writes
 
     @property
     def closed(self) -> bool:
