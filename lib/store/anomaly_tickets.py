@@ -8,10 +8,16 @@ All SQL takes parameters; ``_judged``'s filter is our own text.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lib.store.db import Database
+
+_KEPT_OVERVIEWS = 16  # pages of the list in use at once, per database
+_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Database -> {ids: (writes, found)}
+_kept_lock = threading.Lock()
 
 
 class AnomalyTicketRepository:
@@ -32,16 +38,34 @@ class AnomalyTicketRepository:
         dictionary-compressed and cost ~2 ms). Keys are read only for the few
         link and refresh rows whose failure a success might supersede.
         """
-        ids = sorted({int(i) for i in anomaly_ids})
+        ids = tuple(sorted({int(i) for i in anomaly_ids}))
         if not ids:
             return {}
+        # Every rerun of the Anomalies page asks again for the same rows: the
+        # answer is kept until the next write (``Database.writes``, read first).
+        writes = self._db.writes
+        with _kept_lock:
+            kept = _kept.setdefault(self._db, {}).get(ids)
+        if kept is not None and kept[0] == writes:
+            return dict(kept[1])
+        found = self._read_overview(ids)
+        with _kept_lock:
+            pages = _kept.setdefault(self._db, {})
+            pages.pop(ids, None)
+            while len(pages) >= _KEPT_OVERVIEWS:
+                pages.pop(next(iter(pages)))
+            pages[ids] = (writes, found)
+        return dict(found)
+
+    def _read_overview(self, ids: tuple[int, ...]) -> dict[int, TicketOverview]:
+        """``ticket_overview`` read from the store."""
         with self._db.read() as cur:
             keys = dict(
                 cur.execute(
                     "SELECT anomaly_id, list(issue_key ORDER BY linked_at, id) FROM ticket_links"
                     " WHERE unlinked_at IS NULL AND anomaly_id IN (SELECT unnest(?::BIGINT[]))"
                     " GROUP BY anomaly_id",
-                    [ids],
+                    [list(ids)],
                 ).fetchall()
             )
             rows = [
@@ -49,7 +73,7 @@ class AnomalyTicketRepository:
                 for r in cur.execute(
                     "SELECT id, anomaly_id, connection_id, action, status FROM sync_log"
                     " WHERE anomaly_id IN (SELECT unnest(?::BIGINT[]))",
-                    [ids],
+                    [list(ids)],
                 ).fetchall()
             ]
             issue_of = _issue_keys_in(cur, _rows_needing_their_issue(rows))

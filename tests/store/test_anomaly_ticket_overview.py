@@ -89,3 +89,29 @@ def test_the_overview_is_what_the_old_query_gave(tmp_path, seed):
     superseded = {a for a, _ in judged}
     assert "create" in superseded and superseded & {"link", "refresh"}  # a key decided one
     db.close()
+
+
+def test_the_overview_is_kept_until_the_next_write(tmp_path):
+    db = Database(tmp_path / "a.duckdb")
+    repo = AnomalyTicketRepository(db)
+    with db.transaction() as cur:
+        SyncLog.insert_in(
+            cur, now=NOW, action="create", mode="manual", status="failed", anomaly_id=3
+        )
+    assert repo.ticket_overview([3, 4])[3].failed == 1
+    reads = []
+    real = db.read
+    db.read = lambda: reads.append(1) or real()  # an instance attribute: this database only
+    assert AnomalyTicketRepository(db).ticket_overview([4, 3])[3].failed == 1
+    assert reads == []  # the same rows, no write since: kept
+    with db.transaction() as cur:  # a later good create supersedes the failure at once
+        SyncLog.insert_in(cur, now=NOW, action="create", mode="manual", status="ok", anomaly_id=3)
+    assert repo.ticket_overview([3, 4])[3].failed == 0
+    assert reads == [1]
+    with db.transaction() as cur:
+        SyncLog.insert_in(
+            cur, now=NOW, action="comment", mode="manual", status="pending", anomaly_id=4
+        )
+    assert repo.ticket_overview([3, 4]) == old_overview(db, [3, 4])
+    assert repo.ticket_overview([3, 4])[4].queued == 1
+    db.close()
