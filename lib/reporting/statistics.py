@@ -33,7 +33,6 @@ store as parameters; the store aggregates in DuckDB.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -187,9 +186,6 @@ def _frame(records: list, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([asdict(r) for r in records], columns=columns)
 
 
-_KEPT_PAGES = 8  # a few zones and ranges in use at once; each answer is a few KB
-
-
 class StatisticsService:
     """What the Statistics page and ``GET /api/statistics`` ask for; the clock is injected."""
 
@@ -198,8 +194,6 @@ class StatisticsService:
         self._repo = StatisticsRepository(db)
         self._tickets = TicketStatistics(db)
         self._clock = clock
-        self._pages: dict[tuple, StatisticsPage] = {}  # never mutated: shared by sessions
-        self._pages_lock = threading.Lock()
 
     zone_choices = staticmethod(zone_choices)
 
@@ -273,14 +267,8 @@ class StatisticsService:
             ValueError: unknown zone, or an empty or too long range.
         """
         tz = zone(tz_name)
-        key = (tz_name, start, end, local_day(self._clock(), tz), self._db.writes)
-        kept = self._pages.get(key)
-        if kept is None:
-            kept = self._read_page(tz_name, tz, start, end)
-            with self._pages_lock:  # sessions rerun in threads of their own
-                while len(self._pages) >= _KEPT_PAGES:
-                    self._pages.pop(next(iter(self._pages)))
-                self._pages[key] = kept
+        key = ("statistics_page", tz_name, start, end, local_day(self._clock(), tz))
+        kept = self._db.kept(key, lambda: self._read_page(tz_name, tz, start, end))
         ageing = self._tickets.open_ageing(self._clock())
         return replace(
             kept, ageing=pd.DataFrame({"age": list(AGE_LABELS), "tickets": list(ageing)})

@@ -8,16 +8,10 @@ All SQL takes parameters; ``_judged``'s filter is our own text.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lib.store.db import Database
-
-_KEPT_OVERVIEWS = 16  # pages of the list in use at once, per database
-_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Database -> {ids: (writes, found)}
-_kept_lock = threading.Lock()
 
 
 class AnomalyTicketRepository:
@@ -41,21 +35,8 @@ class AnomalyTicketRepository:
         ids = tuple(sorted({int(i) for i in anomaly_ids}))
         if not ids:
             return {}
-        # Every rerun of the Anomalies page asks again for the same rows: the
-        # answer is kept until the next write (``Database.writes``, read first).
-        writes = self._db.writes
-        with _kept_lock:
-            kept = _kept.setdefault(self._db, {}).get(ids)
-        if kept is not None and kept[0] == writes:
-            return dict(kept[1])
-        found = self._read_overview(ids)
-        with _kept_lock:
-            pages = _kept.setdefault(self._db, {})
-            pages.pop(ids, None)
-            while len(pages) >= _KEPT_OVERVIEWS:
-                pages.pop(next(iter(pages)))
-            pages[ids] = (writes, found)
-        return dict(found)
+        # Every rerun of the Anomalies page asks again for the same rows.
+        return dict(self._db.kept(("ticket_overview", ids), lambda: self._read_overview(ids)))
 
     def _read_overview(self, ids: tuple[int, ...]) -> dict[int, TicketOverview]:
         """``ticket_overview`` read from the store."""
