@@ -208,10 +208,16 @@ class AnomalyRepository:
         return _row_to_anomaly(row[:-1], [FailedCheck(*c) for c in checks])
 
     def datastores(self) -> list[tuple[int, str]]:
+        """Every datastore (the list's filter, on every rerun): kept until the next write."""
+        return list(self._db.kept(("datastores",), self._read_datastores))
+
+    def _read_datastores(self) -> tuple[tuple[int, str], ...]:
         with self._db.read() as cur:
-            return cur.execute(
-                "SELECT DISTINCT datastore_id, datastore_name FROM anomalies ORDER BY 2"
-            ).fetchall()
+            return tuple(
+                cur.execute(
+                    "SELECT DISTINCT datastore_id, datastore_name FROM anomalies ORDER BY 2"
+                ).fetchall()
+            )
 
     def page(
         self,
@@ -228,8 +234,19 @@ class AnomalyRepository:
         rows only: counting inside the page query made DuckDB count all the
         checks of the table (two million at a million anomalies, 72 ms) before
         it kept 50 rows. The total is the sum of the counts per status (one
-        scan, not two): they share every filter but the status.
+        scan, not two): they share every filter but the status. Every rerun
+        of the page asks again: the answer is kept until the next write, and
+        each caller gets its own copy of the rows.
         """
+        kept = self._db.kept(
+            ("anomaly_page", flt, sort, descending, int(limit), int(offset)),
+            lambda: self._read_page(flt, sort, descending, int(limit), int(offset)),
+        )
+        return AnomalyPage([dict(r) for r in kept.rows], kept.total, dict(kept.status_counts))
+
+    def _read_page(
+        self, flt: AnomalyFilter, sort: str, descending: bool, limit: int, offset: int
+    ) -> AnomalyPage:
         order = SORTABLE.get(sort, "detected_at")
         direction = "DESC" if descending else "ASC"
         where, params = _where(flt)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -21,6 +22,8 @@ from lib.store.migrations import apply_migrations
 log = logging.getLogger(__name__)
 
 _LOCK_HOLDER = re.compile(r"PID (\d+)")
+KEPT_ANSWERS = 64  # pages, zones and ranges in use at once; each answer is a few KB
+T = TypeVar("T")
 
 
 class DatabaseLocked(RuntimeError):
@@ -53,6 +56,9 @@ class Database:
             raise
         self._write_lock = threading.RLock()
         self._closed = False
+        self._writes = 0
+        self._kept: dict = {}  # key -> (writes, answer); see ``kept``
+        self._kept_lock = threading.Lock()
         with self._write_lock:
             apply_migrations(self._con)
 
@@ -78,6 +84,7 @@ class Database:
                 raise
             else:
                 cur.execute("COMMIT")
+                self._writes += 1  # under the write lock, after the commit
             finally:
                 cur.close()
 
@@ -86,6 +93,39 @@ class Database:
             if not self._closed:
                 self._con.close()
                 self._closed = True
+
+    @property
+    def writes(self) -> int:
+        """How many write transactions committed so far: a data version for caches.
+
+        Every write of the product goes through ``transaction`` (reads never
+        write), and this process is the file's only writer (DuckDB's lock), so
+        an unchanged number means unchanged data. Read it before the data a
+        cache keeps: a write committed meanwhile then only makes the next read
+        miss.
+        """
+        return self._writes
+
+    def kept(self, key: Hashable, read: Callable[[], T]) -> T:
+        """``read()``'s answer, kept under ``key`` until the next write.
+
+        For reads every rerun of a page repeats (the Anomalies list's Jira
+        side, its datastores, the Statistics page): an unchanged write count
+        means an unchanged answer. The answer is shared by every session:
+        callers keep it immutable or hand out copies.
+        """
+        writes = self._writes  # before the read: a write meanwhile only makes the next one miss
+        with self._kept_lock:
+            hit = self._kept.get(key)
+        if hit is not None and hit[0] == writes:
+            return hit[1]
+        answer = read()
+        with self._kept_lock:
+            self._kept.pop(key, None)
+            while len(self._kept) >= KEPT_ANSWERS:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[key] = (writes, answer)
+        return answer
 
     @property
     def closed(self) -> bool:

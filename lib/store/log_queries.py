@@ -226,7 +226,7 @@ class LogQueries:
         sql_where, params = where(flt)
         offset = max(0, int(page_no) - 1) * int(size)
         with self._db.read() as cur:
-            if offset + int(size) <= ONE_SCAN_LIMIT:
+            if flt.text.strip() and offset + int(size) <= ONE_SCAN_LIMIT:
                 return self._page_in_one_scan(cur, sql_where, params, offset, int(size))
             rows = cur.execute(
                 f"SELECT {_PAGE_COLUMNS} FROM sync_log{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",

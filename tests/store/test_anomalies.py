@@ -233,3 +233,19 @@ def test_status_changes_in_bulk_keep_every_field_and_their_order(store):
         for c in changes
     ]
     assert len({c.id for c in got}) == 3 and all(c.id > 0 for c in got)
+
+
+def test_the_page_and_datastores_are_kept_until_the_next_write(repo):
+    repo.upsert_many([make(1), make(2, ds=(2, "Billing"))], NOW)
+    first = repo.page(AnomalyFilter(), limit=50)
+    assert repo.datastores() == [(2, "Billing"), (1, "Warehouse")]
+    first.rows[0]["status"] = "changed by a caller"  # each caller gets its own copy
+    again = repo.page(AnomalyFilter(), limit=50)
+    assert again.rows[0]["status"] == "Active" and again.status_counts["Active"] == 2
+    repo.change_status(1, Status.ACKNOWLEDGED, None, "ana", NOW)  # seen at once
+    page = repo.page(AnomalyFilter(), limit=50)
+    assert {r["id"]: r["status"] for r in page.rows} == {1: "Acknowledged", 2: "Active"}
+    assert page.status_counts["Acknowledged"] == 1
+    repo.upsert_many([make(3, ds=(3, "Lake"))], NOW)
+    assert repo.datastores() == [(2, "Billing"), (3, "Lake"), (1, "Warehouse")]
+    assert repo.page(AnomalyFilter(), limit=50).total == 3
