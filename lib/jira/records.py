@@ -85,7 +85,7 @@ class BulkItemError:
 
 @dataclass(frozen=True)
 class BulkItem:
-    index: int  # position in the list given to bulk_create
+    index: int  # position in the list given to create_issues_bulk
     created: CreatedIssue | None
     error: BulkItemError | None
 
