@@ -39,18 +39,12 @@ def queue_create_in(
     active: ActiveJira,
     request: CreateRequest,
     *,
-    now: datetime,
-    actor: str,
-    mode: str,
-    anomaly_id: int | None = None,
-    automation_guid: str | None = None,
-    submission_key: str | None = None,
-    hold: bool = True,
-    reconcile_first: bool = False,
     unless_unfinished: bool = False,
+    **row: Any,
 ) -> LogRow | None:
-    """Queue one create row and return it; ``hold`` claims it for this process (sent now).
+    """Queue one create row (``row``: ``create_row``'s keywords) and return it.
 
+    ``hold`` (default True) claims it for this process (sent now);
     ``reconcile_first``: an earlier attempt with this request id may be on Jira.
     ``unless_unfinished``: None (nothing queued) when the anomaly has an
     unfinished create on this connection, to be settled first.
@@ -58,22 +52,7 @@ def queue_create_in(
     insert = (
         SyncLog.insert_create_unless_unfinished_in if unless_unfinished else SyncLog.insert_row_in
     )
-    return insert(
-        cur,
-        **create_row(
-            engine,
-            active,
-            request,
-            now=now,
-            actor=actor,
-            mode=mode,
-            anomaly_id=anomaly_id,
-            automation_guid=automation_guid,
-            submission_key=submission_key,
-            hold=hold,
-            reconcile_first=reconcile_first,
-        ),
-    )
+    return insert(cur, **create_row(engine, active, request, **row))
 
 
 def create_row(
