@@ -250,6 +250,7 @@ EXPECTED = {
         ("latency_calls", "BIGINT", False, None),
         ("latency_ms_sum", "DOUBLE", False, None),
         ("waited_s", "DOUBLE", False, None),
+        ("latency_bin", "INTEGER", True, None),  # migration 016
     ],
     # migration 001
     "status_changes": [
