@@ -31,7 +31,7 @@ from lib.reporting import statistics as stats  # noqa: E402
 from lib.reporting.log_service import LogFilter, LogService  # noqa: E402
 from lib.reporting.statistics import StatisticsService  # noqa: E402
 from lib.store.db import Database  # noqa: E402
-from lib.store.stats_rollup import SLOT_SQL, rebuild_from_log_in  # noqa: E402
+from lib.store.stats_rollup import COUNTER_COLUMNS, SLOT_SQL, rebuild_from_log_in  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 12, 0)
 DAYS = 180
@@ -96,8 +96,8 @@ def fill(db: Database, rows: int, anomalies: int, now: datetime = NOW) -> None:
         rebuild_from_log_in(cur)
         # The 429s the outbox met on the way (one in 50 rows), each waiting 30 s.
         cur.execute(
-            f"INSERT INTO sync_stats SELECT {SLOT_SQL} AS s, action, mode, 'retried',"
-            " 'rate_limited', count(*), count(*), sum(latency_ms), 30.0 * count(*)"
+            f"INSERT INTO sync_stats ({COUNTER_COLUMNS}) SELECT {SLOT_SQL} AS s, action, mode,"
+            " 'retried', 'rate_limited', count(*), count(*), sum(latency_ms), 30.0 * count(*), NULL"
             " FROM sync_log WHERE status = 'ok' AND id % 50 = 0 GROUP BY s, action, mode"
         )
         cur.execute(

@@ -2,8 +2,8 @@
 
 Decisions, and why:
 
-- Everything here reads ``sync_stats`` and ``sync_latency_stats`` (migration
-  009), never ``sync_log``: the log's cleanup deletes rows, the rollup never
+- Everything here reads ``sync_stats`` and ``sync_latency_stats`` (migrations
+  009 and 016), never ``sync_log``: the log's cleanup deletes rows, the rollup never
   loses a count. The rollup is written by the sync log's transitions
   (``lib/store/stats_rollup.py``).
 - Time zones are the reporting layer's business: it computes the naive-UTC
@@ -131,7 +131,12 @@ _DAILY_SQL = f"""
 
 _LATENCY_SQL = f"""
     WITH {DAYS_CTE},
-    slots AS (SELECT slot, bin, calls FROM sync_latency_stats WHERE slot >= ? AND slot < ?),
+    -- the bins on the counters (migration 016), and those counted before it
+    slots AS (
+        SELECT slot, latency_bin AS bin, latency_calls AS calls FROM sync_stats
+        WHERE latency_bin IS NOT NULL AND slot >= ? AND slot < ?
+        UNION ALL
+        SELECT slot, bin, calls FROM sync_latency_stats WHERE slot >= ? AND slot < ?),
     per_day AS (
         SELECT d.day, s.bin, sum(s.calls) AS calls
         FROM slots s ASOF JOIN days d ON s.slot >= d.day_start GROUP BY d.day, s.bin),
@@ -242,7 +247,8 @@ class StatisticsRepository:
     def latency_daily(self, local: LocalDays) -> list[LatencyDay]:
         """Jira latency p50 and p95 per local day with calls (from the latency histogram)."""
         with self._db.read() as cur:
-            rows = cur.execute(_LATENCY_SQL, [*local.params(), local.start, local.end]).fetchall()
+            span = [local.start, local.end]
+            rows = cur.execute(_LATENCY_SQL, [*local.params(), *span, *span]).fetchall()
         return [
             LatencyDay(
                 day,

@@ -29,9 +29,13 @@ NO_KIND = ""  # ok and deferred have no error kind
 UNKNOWN_KIND = "other"  # a failure without a classified kind (old rows, a failed create's waiters)
 MAX_BIN = 99
 
+COUNTER_COLUMNS = (
+    "slot, action, mode, outcome, error_kind, calls, latency_calls, latency_ms_sum, waited_s,"
+    " latency_bin"
+)
 _ONE_ROW = (
-    f"INSERT INTO sync_stats SELECT {SLOT_SQL}, action, mode, ?, ?, 1, ?, ?, {{waited}}"
-    " FROM sync_log WHERE id = ?"
+    f"INSERT INTO sync_stats ({COUNTER_COLUMNS}) SELECT {SLOT_SQL}, action, mode, ?, ?, 1, ?, ?,"
+    " {waited}, ? FROM sync_log WHERE id = ?"
 )
 # The wait before the next try: from when the attempt was sent to when it is
 # planned again, less the call itself (release_in is given no clock).
@@ -61,10 +65,8 @@ def record_in(
     measured = latency_ms is not None
     cur.execute(
         _ONE_ROW.format(waited="0"),
-        [outcome, kind, int(measured), float(latency_ms or 0.0), log_id],
+        [outcome, kind, int(measured), float(latency_ms or 0.0), _bin(latency_ms), log_id],
     )
-    if measured:
-        _record_latency_in(cur, log_id, latency_ms)
 
 
 def record_retry_in(
@@ -93,19 +95,18 @@ def record_retry_in(
             next_attempt_at,
             next_attempt_at,
             float(latency_ms or 0.0),
+            _bin(latency_ms),
             log_id,
         ],
     )
-    if measured:
-        _record_latency_in(cur, log_id, latency_ms)
 
 
 def record_waiters_failed_in(cur: duckdb.DuckDBPyConnection, create_id: int, statuses) -> None:
     """Count the unfinished rows that wait on a create which just failed (they fail with it)."""
     marks = ", ".join("?" for _ in statuses)
     cur.execute(
-        f"INSERT INTO sync_stats SELECT {SLOT_SQL} AS s, action, mode, 'failed', ?, count(*),"
-        f" 0, 0, 0 FROM sync_log WHERE waits_on = ? AND status IN ({marks})"
+        f"INSERT INTO sync_stats ({COUNTER_COLUMNS}) SELECT {SLOT_SQL} AS s, action, mode,"
+        f" 'failed', ?, count(*), 0, 0, 0, NULL FROM sync_log WHERE waits_on = ? AND status IN ({marks})"
         " GROUP BY s, action, mode",
         [UNKNOWN_KIND, create_id, *map(str, statuses)],
     )
@@ -114,38 +115,36 @@ def record_waiters_failed_in(cur: duckdb.DuckDBPyConnection, create_id: int, sta
 def record_deferred_in(cur: duckdb.DuckDBPyConnection, log_id: int) -> None:
     """Count a row held back by the update limit the first time (pending -> deferred)."""
     cur.execute(
-        f"INSERT INTO sync_stats SELECT {SLOT_SQL}, action, mode, 'deferred', ?, 1, 0, 0, 0"
-        " FROM sync_log WHERE id = ? AND status = 'pending'",
+        f"INSERT INTO sync_stats ({COUNTER_COLUMNS}) SELECT {SLOT_SQL}, action, mode,"
+        " 'deferred', ?, 1, 0, 0, 0, NULL FROM sync_log WHERE id = ? AND status = 'pending'",
         [NO_KIND, log_id],
     )
 
 
-def _record_latency_in(cur: duckdb.DuckDBPyConnection, log_id: int, latency_ms: float) -> None:
-    cur.execute(
-        f"INSERT INTO sync_latency_stats SELECT {SLOT_SQL}, ?, 1 FROM sync_log WHERE id = ?",
-        [latency_bin(latency_ms), log_id],
-    )
+def _bin(latency_ms: float | None) -> int | None:
+    return None if latency_ms is None else latency_bin(latency_ms)
 
 
-_MERGES = (
+_MERGES = (  # (table, key columns, summed columns)
     (
         "sync_stats",
-        "slot, action, mode, outcome, error_kind",
-        "sum(calls), sum(latency_calls), sum(latency_ms_sum), sum(waited_s)",
+        "slot, action, mode, outcome, error_kind, latency_bin",
+        "calls, latency_calls, latency_ms_sum, waited_s",
     ),
-    ("sync_latency_stats", "slot, bin", "sum(calls)"),
+    ("sync_latency_stats", "slot, bin", "calls"),
 )
 
 
 def compact_in(cur: duckdb.DuckDBPyConnection) -> None:
     """Merge each key's appended rows into one, in time order (every sum stays the same)."""
-    for table, keys, sums in _MERGES:
+    for table, keys, summed in _MERGES:
+        sums = ", ".join(f"sum({column})" for column in summed.split(", "))
         cur.execute(
             f"CREATE TEMP TABLE merged_rollup AS SELECT {keys}, {sums} FROM {table}"
             f" GROUP BY {keys} ORDER BY slot"
         )
         cur.execute(f"DELETE FROM {table}")
-        cur.execute(f"INSERT INTO {table} SELECT * FROM merged_rollup")
+        cur.execute(f"INSERT INTO {table} ({keys}, {summed}) SELECT * FROM merged_rollup")
         cur.execute("DROP TABLE merged_rollup")
 
 
@@ -156,17 +155,12 @@ def rebuild_from_log_in(cur: duckdb.DuckDBPyConnection) -> None:
     are counted as they finish, never by this.
     """
     cur.execute("DELETE FROM sync_stats")
-    cur.execute("DELETE FROM sync_latency_stats")
+    cur.execute("DELETE FROM sync_latency_stats")  # counted before migration 016 only
     cur.execute(
-        f"INSERT INTO sync_stats SELECT {SLOT_SQL} AS s, action, mode, status,"
+        f"INSERT INTO sync_stats ({COUNTER_COLUMNS}) SELECT {SLOT_SQL} AS s, action, mode, status,"
         " CASE WHEN status = 'failed' THEN coalesce(error_kind, 'other') ELSE '' END AS k,"
-        " count(*), count(latency_ms), coalesce(sum(latency_ms), 0), 0"
-        " FROM sync_log WHERE status IN ('ok', 'failed') GROUP BY s, action, mode, status, k"
+        " count(*), count(latency_ms), coalesce(sum(latency_ms), 0), 0,"
+        f" least(greatest(floor(4 * log2(greatest(latency_ms, 1))), 0), {MAX_BIN})::INTEGER AS b"
+        " FROM sync_log WHERE status IN ('ok', 'failed') GROUP BY s, action, mode, status, k, b"
         " ORDER BY s"  # in time order, as the product appends them: ranges skip row groups
-    )
-    cur.execute(
-        f"INSERT INTO sync_latency_stats SELECT {SLOT_SQL} AS s,"
-        f" least(greatest(floor(4 * log2(greatest(latency_ms, 1))), 0), {MAX_BIN})::INTEGER AS b,"
-        " count(*) FROM sync_log WHERE status IN ('ok', 'failed') AND latency_ms IS NOT NULL"
-        " GROUP BY s, b ORDER BY s"
     )

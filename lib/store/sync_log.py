@@ -186,6 +186,16 @@ def _insert_sql(
     )
 
 
+def _mark_waited_on_in(cur, *create_ids: int | None) -> None:
+    """Creates that rows now wait on say so (``has_waiters``): confirming them hands on the ticket."""
+    waited = sorted({int(i) for i in create_ids if i is not None})
+    if waited:
+        cur.execute(
+            "UPDATE sync_log SET has_waiters = TRUE WHERE id IN (SELECT unnest(?::BIGINT[]))",
+            [waited],
+        )
+
+
 def _count_if_finished_in(cur, log_id: int, status: str, values: dict) -> None:
     """A row written already finished is counted now (the statistics' rollup)."""
     if SyncStatus(status) in (SyncStatus.OK, SyncStatus.FAILED):
@@ -223,6 +233,7 @@ class SyncLog:
         """Insert one row; ``values`` are column names (see the migrations)."""
         sql, params = _insert_sql("id", now, action, mode, status, values)
         log_id = int(cur.execute(sql, params).fetchone()[0])
+        _mark_waited_on_in(cur, values.get("waits_on"))
         _count_if_finished_in(cur, log_id, status, values)
         return log_id
 
@@ -269,6 +280,7 @@ class SyncLog:
         """``insert_in`` that returns the whole row (one statement, not an INSERT and a SELECT)."""
         sql, params = _insert_sql(_COLUMNS, now, action, mode, status, values)
         row = LogRow(*cur.execute(sql, params).fetchone())
+        _mark_waited_on_in(cur, values.get("waits_on"))
         _count_if_finished_in(cur, row.id, status, values)
         return row
 
@@ -509,31 +521,38 @@ class SyncLog:
     ) -> None:
         """A confirmed create: sending -> ok, and its ticket to the rows that waited on it.
 
-        ``finish_ok_in`` and ``confirm_waiting_in`` in one UPDATE (each DuckDB
-        statement costs ~1 ms, on every create): the create's own columns
-        change only where ``id`` is the create's; the waiters are sent next.
+        What ``finish_ok_in`` sets, found by id, then ``confirm_waiting_in``
+        only for a create that has waiters (``has_waiters``, migration 017):
+        one UPDATE on almost every create, not one that scans the whole log
+        for rows waiting on it.
         """
-        mine = "CASE WHEN id = $1 THEN {create} ELSE {waiter} END"
-        own = {
-            "status": "'ok'",
-            "claimed_by": "NULL",
-            "finished_at": "$6",
-            "needs_reconcile": "FALSE",
-            "permanent": "FALSE",
-            "error": "NULL",
-            "error_kind": "NULL",
-            "response_json": "$7",
-            "latency_ms": "$8",
-        }
-        sets = [f"{col} = {mine.format(create=value, waiter=col)}" for col, value in own.items()]
-        sets.append(f"waits_on = {mine.format(create='waits_on', waiter='NULL')}")
-        sets.append(f"next_attempt_at = {mine.format(create='next_attempt_at', waiter='$6')}")
-        cur.execute(
-            "UPDATE sync_log SET ticket_id = $2, ticket_key = $3, ticket_url = $4, link_id = $5, "
-            + ", ".join(sets)
-            + " WHERE id = $1 OR waits_on = $1",
-            [create_id, ticket_id, ticket_key, ticket_url, link_id, now, response_json, latency_ms],
-        )
+        waited = cur.execute(
+            "UPDATE sync_log SET status = ?, claimed_by = NULL, finished_at = ?,"
+            " needs_reconcile = FALSE, permanent = FALSE, error = NULL, error_kind = NULL,"
+            " response_json = ?, latency_ms = ?, ticket_id = ?, ticket_key = ?, ticket_url = ?,"
+            " link_id = ? WHERE id = ? RETURNING has_waiters",
+            [
+                str(SyncStatus.OK),
+                now,
+                response_json,
+                latency_ms,
+                ticket_id,
+                ticket_key,
+                ticket_url,
+                link_id,
+                create_id,
+            ],
+        ).fetchone()
+        if waited is not None and waited[0]:
+            SyncLog.confirm_waiting_in(
+                cur,
+                create_id,
+                ticket_id=ticket_id,
+                ticket_key=ticket_key,
+                ticket_url=ticket_url,
+                link_id=link_id,
+                now=now,
+            )
         stats_rollup.record_in(cur, create_id, str(SyncStatus.OK), latency_ms=latency_ms)
 
     def claim(self, row: LogRow, *, token: str, now: datetime) -> None:

@@ -20,6 +20,7 @@ from lib.store.sync_log import (
     SyncAction,
     SyncMode,
     SyncStatus,
+    _mark_waited_on_in,
 )
 
 
@@ -106,4 +107,5 @@ def insert_many_in(cur, rows: list[dict[str, Any]], *, key: str) -> dict[Any, in
     found = cur.execute(
         f"INSERT INTO sync_log ({', '.join(names)}) VALUES {marks} RETURNING {key}, id", params
     ).fetchall()
+    _mark_waited_on_in(cur, *(row.get("waits_on") for row in rows))
     return dict(found)

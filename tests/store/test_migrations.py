@@ -250,6 +250,7 @@ EXPECTED = {
         ("latency_calls", "BIGINT", False, None),
         ("latency_ms_sum", "DOUBLE", False, None),
         ("waited_s", "DOUBLE", False, None),
+        ("latency_bin", "INTEGER", True, None),  # migration 016
     ],
     # migration 001
     "status_changes": [
@@ -297,6 +298,7 @@ EXPECTED = {
         ("rich_fields", "VARCHAR", True, None),
         ("automation_guid", "VARCHAR", True, None),
         ("error_kind", "VARCHAR", True, None),  # 008
+        ("has_waiters", "BOOLEAN", True, "false"),  # 017
     ],
     # migration 003
     "ticket_links": [
@@ -411,3 +413,40 @@ def test_failed_checks_are_indexed_by_anomaly(tmp_path):
         ).fetchall()
     assert found == [("failed_checks", "[anomaly_id]")]
     db.close()
+
+
+def test_a_create_waited_on_before_migration_017_still_hands_its_ticket_on(tmp_path):
+    """017 marks the creates that rows already wait on; confirming one then fills them in."""
+    from datetime import datetime
+
+    from lib.store.sync_log import SyncLog
+
+    path = tmp_path / "desk.duckdb"
+    con = duckdb.connect(str(path))
+    apply_migrations(con, [m for m in discover() if m.version < 17])
+    con.execute(
+        "INSERT INTO sync_log (id, created_at, action, mode, status, anomaly_id, connection_id,"
+        " waits_on) VALUES (1, '2026-05-01', 'create', 'manual', 'sending', 7, 1, NULL),"
+        " (2, '2026-05-01', 'comment', 'manual', 'pending', 7, 1, 1),"
+        " (3, '2026-05-01', 'create', 'manual', 'sending', 8, 1, NULL)"
+    )
+    con.close()
+    db = Database(path)
+    now = datetime(2026, 5, 1, 12)
+    with db.transaction() as cur:
+        for create, key in ((1, "DQ-1"), (3, "DQ-3")):
+            SyncLog.finish_create_ok_in(
+                cur, create, now=now, response_json=None, latency_ms=None, ticket_id=key[3:],
+                ticket_key=key, ticket_url=f"https://jira/browse/{key}", link_id=None,
+            )  # fmt: skip
+    with db.read() as cur:
+        rows = cur.execute(
+            "SELECT id, status, has_waiters, waits_on, ticket_key, next_attempt_at"
+            " FROM sync_log ORDER BY id"
+        ).fetchall()
+    db.close()
+    assert rows == [
+        (1, "ok", True, None, "DQ-1", None),
+        (2, "pending", False, None, "DQ-1", now),  # sent next, with the create's ticket
+        (3, "ok", False, None, "DQ-3", None),
+    ]

@@ -138,14 +138,67 @@ def test_the_cleanup_merges_each_keys_rows_and_no_sum_changes(db):
         for minute in (1, 2, 3):
             SyncLog.insert_in(
                 cur, now=T0 + timedelta(minutes=minute), action="comment", mode="manual",
-                status="ok", latency_ms=100.0,
+                status="ok", latency_ms=100.0 if minute < 3 else 1000.0,
             )  # fmt: skip
     with db.read() as cur:
         assert cur.execute("SELECT count(*) FROM sync_stats").fetchone()[0] == 3  # appended
     LogCleanup(db).remove_finished(older_than=None, keep_newest=1, now=T0)
     with db.read() as cur:
         assert cur.execute(
-            "SELECT action, outcome, calls, latency_calls, latency_ms_sum FROM sync_stats"
-        ).fetchall() == [("comment", "ok", 3, 3, 300.0)]
-        assert cur.execute("SELECT bin, calls FROM sync_latency_stats").fetchall() == [(26, 3)]
+            "SELECT action, outcome, calls, latency_calls, latency_ms_sum, latency_bin"
+            " FROM sync_stats ORDER BY latency_bin"
+        ).fetchall() == [("comment", "ok", 2, 2, 200.0, 26), ("comment", "ok", 1, 1, 1000.0, 39)]
+        assert cur.execute("SELECT count(*) FROM sync_latency_stats").fetchone()[0] == 0
         assert cur.execute("SELECT count(*) FROM sync_log").fetchone()[0] == 1
+
+
+def test_a_finished_call_appends_one_rollup_row_with_its_latency_bin(db):
+    with db.transaction() as cur:
+        timed = pending(cur)
+        SyncLog.finish_ok_in(cur, timed, now=T0, response_json=None, latency_ms=80.0)
+        untimed = pending(cur)
+        SyncLog.finish_ok_in(cur, untimed, now=T0, response_json=None, latency_ms=None)
+    with db.read() as cur:
+        assert cur.execute(
+            "SELECT calls, latency_calls, latency_bin FROM sync_stats ORDER BY latency_bin"
+        ).fetchall() == [(1, 1, latency_bin(80.0)), (1, 0, None)]
+        assert cur.execute("SELECT count(*) FROM sync_latency_stats").fetchone()[0] == 0
+
+
+def test_migration_016_keeps_the_latency_counted_before_it_beside_the_new(tmp_path):
+    """Percentiles over bins counted before 016 (their own table) and after (on the counters)."""
+    from datetime import date
+
+    import duckdb
+
+    from lib.store.migrations import apply_migrations, discover
+    from lib.store.statistics import LocalDays, StatisticsRepository
+
+    path = tmp_path / "desk.duckdb"
+    con = duckdb.connect(str(path))
+    apply_migrations(con, [m for m in discover() if m.version < 16])
+    # Before 016: two calls of ~100 ms on May 1, their bins in their own table.
+    con.execute(
+        "INSERT INTO sync_stats VALUES ('2026-05-01 12:00', 'comment', 'manual', 'ok', '',"
+        " 2, 2, 200.0, 0)"
+    )
+    con.execute("INSERT INTO sync_latency_stats VALUES ('2026-05-01 12:00', ?, 2)", [26])
+    con.close()
+    db = Database(path)  # applies 016
+    # After: two calls of ~1 s the same day, their bins on their counter rows.
+    with db.transaction() as cur:
+        for _ in range(2):
+            SyncLog.insert_in(
+                cur, now=datetime(2026, 5, 1, 13), action="comment", mode="manual",
+                status="ok", latency_ms=1000.0,
+            )  # fmt: skip
+    may_1 = LocalDays((date(2026, 5, 1),), (datetime(2026, 5, 1),), datetime(2026, 5, 2))
+    [day] = StatisticsRepository(db).latency_daily(may_1)
+    db.close()
+    assert latency_bin(100.0) == 26 and latency_bin(1000.0) == 39
+    # 4 calls: the median reaches through bin 26's two, the 95th into bin 39's.
+    assert (day.calls, day.p50_ms, day.p95_ms) == (
+        4,
+        round(bin_lower_ms(26 + 2 / 2), 1),
+        round(bin_lower_ms(39 + (3.8 - 2) / 2), 1),
+    )

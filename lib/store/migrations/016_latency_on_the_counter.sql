@@ -1,0 +1,15 @@
+-- 016: a timed call's latency bin goes on its counter row, so finishing a row
+-- appends one rollup row instead of two.
+--
+-- Why: every finished Jira call wrote sync_stats and sync_latency_stats, two
+-- INSERTs in its transaction (each ~1-1.5 ms on a machine that has just woken
+-- from waiting for Jira's answer, on every create and update). Now the
+-- sync_stats row carries latency_bin (the histogram bin of migration 009:
+-- [2^(b/4), 2^((b+1)/4)) ms), NULL when the call was not timed; its
+-- latency_calls is the histogram's count for that bin. The cleanup's merge
+-- keeps bins apart, so the percentiles stay exact to the bin.
+--
+-- sync_latency_stats keeps what was counted before this migration, unchanged:
+-- the latency percentiles read both (lib/store/statistics.py), so no count is
+-- moved or lost, and nothing writes to it any more.
+ALTER TABLE sync_stats ADD COLUMN latency_bin INTEGER;
