@@ -116,7 +116,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--format", choices=["json", "csv"], default="json")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp())
+    # The file and both databases are ~650 MB a million: removed after each run.
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        measure(args, Path(tmp))
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> None:
     path = tmp / f"anomalies.{args.format}"
     started = time.perf_counter()
     write_file(path, args.count)
