@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from lib.anomalies.changes import AnomalyChanges, Mode
 from lib.anomalies.importing import ImportRefused, ParsedAnomaly, parse_records
 from lib.store.anomalies import search_text
-from lib.store.anomaly_import import drop_stage_in, stage_json_in
+from lib.store.anomaly_import import drop_stage_in, read_json_in, stage_json_in
 from lib.store.db import Database
 
 NOW = datetime(2026, 11, 24, 12, 0)
@@ -341,7 +341,8 @@ def _staged(text: str) -> list[tuple] | None:
         path.write_text(text, encoding="utf-8")
         con = duckdb.connect()
         try:
-            if stage_json_in(con, str(path), 10) is None:
+            read_json_in(con, str(path), 10)
+            if stage_json_in(con, 10) is None:
                 return None
             return con.execute(
                 "SELECT id, datastore_id, datastore_name, container, fields, anomaly_type, status,"
@@ -424,8 +425,27 @@ def test_a_file_longer_than_the_most_an_import_takes_is_not_staged(tmp_path):
     path.write_text(json.dumps([_base(i) for i in range(1, 4)]))
     con = duckdb.connect()
     try:
-        assert stage_json_in(con, str(path), 3) == 3
+        assert read_json_in(con, str(path), 3) and stage_json_in(con, 3) == 3
         drop_stage_in(con)
-        assert stage_json_in(con, str(path), 2) is None  # read up to row 3, then refused
+        assert read_json_in(con, str(path), 2)
+        assert con.execute("SELECT count(*) FROM import_raw").fetchone()[0] == 3  # one past 2
+        assert stage_json_in(con, 2) is None
+    finally:
+        con.close()
+
+
+def test_the_stage_keeps_the_files_order_past_one_row_group(tmp_path):
+    """The checks run on every core; the stage (and so history and inserts) keeps the file's order."""
+    count = 130_000  # DuckDB's row groups hold 122,880 rows: two of them, scanned in parallel
+    path = tmp_path / "order.json"
+    ids = list(range(count, 0, -1))  # descending: no order DuckDB would give by itself
+    path.write_text(json.dumps([_base(1) | {"id": i} for i in ids]))
+    con = duckdb.connect()
+    try:
+        assert read_json_in(con, str(path), count) and stage_json_in(con, count) == count
+        staged = [
+            r[0] for r in con.execute("SELECT id FROM import_stage ORDER BY rowid").fetchall()
+        ]
+        assert staged == ids
     finally:
         con.close()
