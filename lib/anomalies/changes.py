@@ -51,6 +51,7 @@ from lib.store.anomalies import AnomalyNotFound, AnomalyRepository, bounded_memo
 from lib.store.anomaly_import import (
     FAST_IMPORT_MEMORY,
     drop_stage_in,
+    read_json_in,
     stage_json_in,
     staged_moves_in,
     write_stage_in,
@@ -312,8 +313,11 @@ class AnomalyChanges:
             if path is None:
                 return None
             try:
-                with bounded_memory(self._db, FAST_IMPORT_MEMORY), self._db.transaction() as cur:
-                    result, queued = self._write_staged_in(cur, path, who, mode, now, connection)
+                with (
+                    bounded_memory(self._db, FAST_IMPORT_MEMORY),
+                    self._db.transaction(lambda c: read_json_in(c, path, MAX_ROWS)) as cur,
+                ):
+                    result, queued = self._write_staged_in(cur, who, mode, now, connection)
             except (_NotPlain, *_STORE_REFUSALS):
                 return None  # rolled back: the row path decides, and words why
         self._queued(queued)
@@ -322,13 +326,12 @@ class AnomalyChanges:
     def _write_staged_in(
         self,
         cur: duckdb.DuckDBPyConnection,
-        path: str,
         who: str,
         mode: Mode,
         now: datetime,
         connection: int | None,
     ) -> tuple[ImportResult, list[int]]:
-        rows = stage_json_in(cur, path, MAX_ROWS)
+        rows = stage_json_in(cur, MAX_ROWS)
         if rows is None:
             raise _NotPlain
         updated, moved = write_stage_in(cur, who, now)

@@ -72,11 +72,26 @@ class Database:
             cur.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One atomic write: committed on success, rolled back on any exception."""
+    def transaction(
+        self, prepare: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One atomic write: committed on success, rolled back on any exception.
+
+        ``prepare`` runs first, on the same cursor, before the transaction
+        begins: for scratch temp tables only, which are the cursor's own and go
+        with it. DuckDB scans the rows a transaction wrote itself on one core,
+        committed rows on every core: the import's checks over a committed
+        scratch copy of its file took 1.6 s instead of 2.9 s on two cores.
+        """
         with self._write_lock:
             cur = self._con.cursor()
-            cur.execute("BEGIN TRANSACTION")
+            try:
+                if prepare is not None:
+                    prepare(cur)
+                cur.execute("BEGIN TRANSACTION")
+            except BaseException:
+                cur.close()
+                raise
             try:
                 yield cur
             except BaseException:

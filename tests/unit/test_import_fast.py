@@ -15,11 +15,15 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lib.anomalies.changes import AnomalyChanges, Mode
-from lib.anomalies.importing import ImportRefused
+from lib.anomalies.importing import ImportRefused, ParsedAnomaly, parse_records
+from lib.store.anomalies import search_text
+from lib.store.anomaly_import import drop_stage_in, read_json_in, stage_json_in
 from lib.store.db import Database
 
 NOW = datetime(2026, 11, 24, 12, 0)
@@ -51,13 +55,48 @@ PLAIN = {
 REASONS = ["Resolved", "Invalid", "Duplicate", "Discarded"]
 # Other values, good and bad: the row validator decides these.
 OTHER = {
-    "id": [0, -1, 2**63, "5", 5.0, 5.5, True, None, " 7 "],
-    "datastore_id": [-1, "3", 2**63, None, 1.0],
-    "datastore_name": [" Warehouse", "", "  ", 5, None, "a\u00a0", "W\u2003"],
-    "container": ["CUSTOMERS ", "", None, 7, "ÜBER"],
-    "fields": ["A,B", ["A", " "], [" A"], [1], None, "", '["A"]', ["É"], {"a": 1}],
-    "type": ["Record", "other", None, 1],
-    "status": ["active", "Archived (Resolved)", "x", None, 3, " Active"],
+    "id": [0, -1, 2**63, "5", 5.0, 5.5, True, None, " 7 ", "05", "+5", 1e3, "", [5]],
+    "datastore_id": [-1, "3", 2**63, None, 1.0, "0", False],
+    "datastore_name": [
+        " Warehouse",
+        "",
+        "  ",
+        5,
+        None,
+        "a\u00a0",
+        "W\u2003",
+        5.5,
+        True,
+        float("nan"),
+        float("inf"),
+        "5.5",
+        "true",
+        "null",
+        "NaN",
+        "[1]",
+        {"a": 1},
+        "a\u3000",
+    ],
+    "container": ["CUSTOMERS ", "", None, 7, "ÜBER", "{}", '"q"', "x\\y", "a\u0000b", "\u2028x"],
+    "fields": [
+        "A,B",
+        ["A", " "],
+        [" A"],
+        [1],
+        None,
+        "",
+        '["A"]',
+        ["É"],
+        {"a": 1},
+        [5.5],
+        ["true"],
+        [True],
+        [["A"]],
+        [None],
+        ["A\t"],
+    ],
+    "type": ["Record", "other", None, 1, "record ", ["record"]],
+    "status": ["active", "Archived (Resolved)", "x", None, 3, " Active", ["Active"]],
     "detected_at": [
         "2026-02-30T00:00:00Z",
         "2026-11-20",
@@ -71,6 +110,9 @@ OTHER = {
         "2026-11-20 08:00:00Z",
         "2026-11-20T24:00:00Z",
         " 2026-11-20T08:00:00Z",
+        "2026-11-20T08:00:00+0100",
+        "2026-11-20T08:00:00z",
+        ["2026-11-20T08:00:00Z"],
     ],
     "failed_checks": [
         [],
@@ -84,13 +126,36 @@ OTHER = {
         [{**CHECK, "message": " x"}],
         [{**CHECK, "message": "Ünï"}],
         [{**CHECK, "check_id": 2**63}],
+        [{**CHECK, "check_id": 7.0}],
+        [{**CHECK, "check_id": True}],
+        [{**CHECK, "check_id": " 7"}],
+        [{**CHECK, "rule_type": 5}],
+        [{**CHECK, "rule_type": True}],
+        [{**CHECK, "message": "1.5"}],
+        [{**CHECK, "message": ["m"]}],
+        [{**CHECK, "CHECK_ID": 8}],
+        [None],
+        [CHECK, None],
+        {"check_id": 7},
     ],
-    "description": [" ", " d ", 5, None],
-    "weight": [None, -1, 2**31, "4", 4.0, True, ""],
-    "tags": [None, "a,b", [1], [" a"]],
-    "comments": [None, [{"author": "a", "text": "t", "created_at": "2026-01-01T00:00:00Z"}], "x"],
-    "history": [None, [{"changed_by": "a", "changed_at": "2026-01-01T00:00:00Z", "to": "Active"}]],
+    "description": [" ", " d ", 5, None, "true", 5.5, "NaN", "[]", [], "d\u00a0"],
+    "weight": [None, -1, 2**31, "4", 4.0, True, "", 4.5, "04", "+4", [4]],
+    "tags": [None, "a,b", [1], [" a"], ["null"], [5], ["a\u3000"], [None], "", {}],
+    "comments": [
+        None,
+        [{"author": "a", "text": "t", "created_at": "2026-01-01T00:00:00Z"}],
+        "x",
+        "[]",
+        {},
+    ],
+    "history": [
+        None,
+        [{"changed_by": "a", "changed_at": "2026-01-01T00:00:00Z", "to": "Active"}],
+        "[]",
+    ],
     "extra": [1, "x", None],
+    "ID": [5],
+    "Status": ["Archived"],
 }
 
 
@@ -250,3 +315,137 @@ def test_a_file_refused_by_the_row_validator_leaves_no_stage_behind(tmp_path):
         assert again.inserted == 1
     finally:
         db.close()
+
+
+# -- one change at a time, at the stage ------------------------------------------
+# Every value above, put alone into a plain row (Active, and Archived): the
+# stage takes the row only where the row validator takes it, with the same
+# values. Deterministic, so no value depends on what hypothesis draws.
+
+MISSING = object()
+BASES = {
+    "active": _base(1) | {"description": "d", "weight": 3, "tags": ["pii"]},
+    "archived": _base(1) | {"status": "Archived", "archive_reason": "Resolved"},
+}
+DEVIATIONS = [
+    *((key, value) for key, values in OTHER.items() for value in values),
+    *((key, MISSING) for key in PLAIN),
+    *(("archive_reason", v) for v in ["resolved", " ", "Nope", "Resolved", "", None, 5, MISSING]),
+]
+
+
+def _staged(text: str) -> list[tuple] | None:
+    """The stage's rows for a file's text (None: not plain), read as the writes read them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "one.json"
+        path.write_text(text, encoding="utf-8")
+        con = duckdb.connect()
+        try:
+            read_json_in(con, str(path), 10)
+            if stage_json_in(con, 10) is None:
+                return None
+            return con.execute(
+                "SELECT id, datastore_id, datastore_name, container, fields, anomaly_type, status,"
+                " archive_reason, detected_at, description, weight, tags, check_ids, rule_types,"
+                " messages, search_text FROM import_stage ORDER BY rowid"
+            ).fetchall()
+        finally:
+            con.close()
+
+
+def _as_staged(parsed: ParsedAnomaly) -> tuple:
+    a = parsed.anomaly
+    checks = a.failed_checks
+    return (
+        a.id,
+        a.datastore_id,
+        a.datastore_name,
+        a.container,
+        list(a.fields),
+        a.anomaly_type,
+        a.status,
+        a.archive_reason,
+        a.detected_at,
+        a.description,
+        a.weight,
+        list(a.tags),
+        [c.check_id for c in checks],
+        [c.rule_type for c in checks],
+        [c.message for c in checks],
+        search_text(a),
+    )
+
+
+@pytest.mark.parametrize("base", sorted(BASES))
+@pytest.mark.parametrize(("key", "value"), DEVIATIONS, ids=repr)
+def test_one_changed_value_is_staged_only_as_the_row_validator_reads_it(base, key, value):
+    row = dict(BASES[base])
+    if value is MISSING:
+        row.pop(key, None)
+    else:
+        row[key] = value
+    text = json.dumps([row], ensure_ascii=False)
+    staged = _staged(text)
+    if staged is None:
+        return  # the row path decides: the hypothesis tests above show it writes nothing first
+    parsed = parse_records(json.loads(text))  # raises ImportRefused if the stage took a bad row
+    assert not parsed[0].comments and not parsed[0].history
+    assert staged == [_as_staged(p) for p in parsed]
+
+
+def test_the_plain_rows_are_staged_as_the_row_validator_reads_them():
+    """The table above is not vacuous: its plain bases (and most changes) are staged."""
+    staged = [_staged(json.dumps([row])) for row in BASES.values()]
+    assert all(s is not None and len(s) == 1 for s in staged)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"id": 1, "id": 2}]',  # a repeated key: Python keeps the last, DuckDB refuses
+        json.dumps([_base(1)])[:-2] + ', "id": 2}]',
+        json.dumps([_base(1)]).replace('"check_id": 7', '"check_id": 7, "check_id": 8'),
+        json.dumps([_base(1), 1]),
+        json.dumps([_base(1), None]),
+        json.dumps([_base(1), []]),
+        json.dumps({"anomalies": [_base(1)]}),  # the row path reads this form; the stage does not
+        "[]",
+        json.dumps([_base(1)]).replace('"id": 1', '"id": NaN'),
+        json.dumps([_base(1)]).replace('"id": 1', '"id": 1e0'),
+        json.dumps([_base(1), _base(1)]),
+        json.dumps([_base(1), {**_base(2), "id": "1"}]),  # the same id, written two ways
+    ],
+)
+def test_a_file_the_stage_cannot_read_plainly_goes_to_the_row_path(text):
+    assert _staged(text) is None
+
+
+def test_a_file_longer_than_the_most_an_import_takes_is_not_staged(tmp_path):
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps([_base(i) for i in range(1, 4)]))
+    con = duckdb.connect()
+    try:
+        assert read_json_in(con, str(path), 3) and stage_json_in(con, 3) == 3
+        drop_stage_in(con)
+        assert read_json_in(con, str(path), 2)
+        assert con.execute("SELECT count(*) FROM import_raw").fetchone()[0] == 3  # one past 2
+        assert stage_json_in(con, 2) is None
+    finally:
+        con.close()
+
+
+def test_the_stage_keeps_the_files_order_past_one_row_group(tmp_path):
+    """The checks run on every core; the stage (and so history and inserts) keeps the file's order."""
+    count = 130_000  # DuckDB's row groups hold 122,880 rows: two of them, scanned in parallel
+    path = tmp_path / "order.json"
+    ids = list(range(count, 0, -1))  # descending: no order DuckDB would give by itself
+    path.write_text(json.dumps([_base(1) | {"id": i} for i in ids]))
+    con = duckdb.connect()
+    try:
+        assert read_json_in(con, str(path), count) and stage_json_in(con, count) == count
+        staged = [
+            r[0] for r in con.execute("SELECT id FROM import_stage ORDER BY rowid").fetchall()
+        ]
+        assert staged == ids
+    finally:
+        con.close()
