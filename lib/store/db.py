@@ -22,9 +22,8 @@ from lib.store.migrations import apply_migrations
 log = logging.getLogger(__name__)
 
 _LOCK_HOLDER = re.compile(r"PID (\d+)")
-KEPT_ANSWERS = (
-    128  # pages, zones, ranges and their charts in use at once (a few KB to ~100 KB each)
-)
+# Pages, zones, ranges and their charts in use at once (a few KB to ~100 KB each).
+KEPT_ANSWERS = 128
 T = TypeVar("T")
 
 
