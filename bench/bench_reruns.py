@@ -21,7 +21,14 @@ of three ways runs in a process of its own (the heap is the point):
   sets): Python's own generational collector still runs when allocations call
   for it.
 
+The machine is shared, and its load moves between one child and the next: each
+child runs ``--runs`` reruns of every page, and ``--rounds`` rounds of children
+alternate the order (empty then full, then full then empty), so a busy minute
+falls on both sides; a figure is the median of all its rounds' samples. The
+load average is printed as each child ends.
+
     .venv/bin/python bench/bench_reruns.py [--anomalies 100000] [--log-rows 1000000] [--runs 7]
+        [--rounds 2]
 """
 
 from __future__ import annotations
@@ -112,8 +119,8 @@ def keep_compiled_scripts_as_the_server_does() -> None:
     local_script_runner.ScriptCache = lambda: shared
 
 
-def time_pages(way: str, runs: int) -> dict[str, float]:
-    """Median server time of a rerun of each page, in this process, in ms."""
+def time_pages(way: str, runs: int) -> dict[str, list[float]]:
+    """Server times of ``runs`` reruns of each page, in this process, in ms."""
     from streamlit import config
     from streamlit.testing.v1 import AppTest
 
@@ -140,11 +147,11 @@ def time_pages(way: str, runs: int) -> dict[str, float]:
             at.run()
             samples.append((time.perf_counter() - started) * 1000)
         assert not at.exception, (page, at.exception)
-        out[page] = statistics.median(samples)
+        out[page] = samples
     return out
 
 
-def in_child(db: Path, way: str, runs: int) -> dict[str, float]:
+def in_child(db: Path, way: str, runs: int) -> dict[str, list[float]]:
     env = {**os.environ, "ANOMALY_DESK_DB": str(db), "ANOMALY_DESK_DEMO_DATA": "0"}
     answer = subprocess.run(
         [sys.executable, __file__, "--child", way, "--runs", str(runs)],
@@ -155,6 +162,11 @@ def in_child(db: Path, way: str, runs: int) -> dict[str, float]:
         check=True,
     )
     return json.loads(answer.stdout.strip().splitlines()[-1])
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 min): ratios on a shared machine move with it."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def report(results: dict[tuple[str, str], dict[str, float]]) -> None:
@@ -175,6 +187,7 @@ def main() -> None:
     parser.add_argument("--anomalies", type=int, default=100_000)
     parser.add_argument("--log-rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--child", choices=list(WAYS))
     args = parser.parse_args()
     if args.child:
@@ -187,12 +200,23 @@ def main() -> None:
     build_database(dbs["full"], args.anomalies, args.log_rows)
     print(
         f"built {args.anomalies:,} anomalies and {args.log_rows:,} log rows"
-        f" in {time.perf_counter() - started:.1f} s; {args.runs} reruns per page"
+        f" in {time.perf_counter() - started:.1f} s; {args.runs} reruns per page;"
+        f" load average {load()}"
     )
-    results = {
-        (way, name): in_child(path, way, args.runs) for way in WAYS for name, path in dbs.items()
-    }
-    report(results)
+    samples: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for round_no in range(args.rounds):
+        order = list(dbs.items()) if round_no % 2 == 0 else list(dbs.items())[::-1]
+        for way in WAYS:
+            for name, path in order:
+                for page, times in in_child(path, way, args.runs).items():
+                    samples.setdefault((way, name), {}).setdefault(page, []).extend(times)
+                print(f"  round {round_no + 1}, {way}, {name}: done at load average {load()}")
+    report(
+        {
+            key: {page: statistics.median(times) for page, times in pages.items()}
+            for key, pages in samples.items()
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from components import bulk_actions, linked_tickets
+from components.anomaly_table import table_frame
 from components.common import actor, services
 from lib.anomalies.changes import Mode
 from lib.anomalies.importing import ImportRefused
@@ -143,27 +144,6 @@ def day_range(days) -> tuple[datetime | None, datetime | None]:
         return None, None
     first, last = days[0], days[-1]
     return datetime.combine(first, time.min), datetime.combine(last, time.min) + timedelta(days=1)
-
-
-def jira_state(tickets) -> str:
-    if tickets is None:
-        return ""
-    parts = [f"{tickets.failed} failed"] if tickets.failed else []
-    parts += [f"{tickets.queued} queued"] if tickets.queued else []
-    return " · ".join(parts)
-
-
-def table_frame(listed) -> pd.DataFrame:
-    frame = pd.DataFrame(listed.page.rows)
-    frame["status"] = [
-        f"{s} ({r})" if isinstance(r, str) else s
-        for s, r in zip(frame["status"], frame["archive_reason"])
-    ]
-    frame = frame.drop(columns=["archive_reason"])
-    found = [listed.tickets.get(int(i)) for i in frame["id"]]
-    frame["tickets"] = [", ".join(t.ticket_keys) if t else "" for t in found]
-    frame["jira"] = [jira_state(t) for t in found]
-    return frame
 
 
 # What a triager scans first (status, tickets, Jira updates) before the grid scrolls sideways.

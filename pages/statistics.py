@@ -75,58 +75,75 @@ def pick_range(tz: str):
     return (picked[0], picked[-1]) if picked else None
 
 
+def chart(page: StatisticsPage, key: str, caption: str, figure, data, part=()) -> None:
+    """One chart, built once per answer: a rerun without a write draws the kept one."""
+    built = stats.drawn(page, (key, *part), lambda: charts.Chart.of(figure(), data()))
+    charts.show(built, key, caption)
+
+
 def sync_charts(page: StatisticsPage) -> None:
     days = page.daily
     if not days[["created", "updated", "ok", "failed", "retried", "deferred"]].to_numpy().sum():
         st.info("No sync call finished in these days.")
         return
-    charts.show(
-        charts.activity(days, page.start, page.end),
-        days[["day", "created", "updated"]],
+    chart(
+        page,
         "stats_chart_activity",
         "Creates and updates (with comments) that succeeded, per day.",
+        lambda: charts.activity(days, page.start, page.end),
+        lambda: days[["day", "created", "updated"]],
     )
-    charts.show(
-        charts.outcomes(days, page.start, page.end),
-        days[["day", "ok", "failed", "deferred", "retried"]],
+    chart(
+        page,
         "stats_chart_outcomes",
         "Every finished call per day: ok, failed for good, deferred by the update limit, "
         "or refused for now and tried again.",
+        lambda: charts.outcomes(days, page.start, page.end),
+        lambda: days[["day", "ok", "failed", "deferred", "retried"]],
     )
     if not page.kinds.empty:
-        charts.show(
-            charts.kinds(page.kinds, page.rate_limited, page.rate_limited_wait_s),
-            page.kinds,
+        chart(
+            page,
             "stats_chart_kinds",
             "Failed and retried attempts by kind of error; 429s are Jira's rate limit.",
+            lambda: charts.kinds(page.kinds, page.rate_limited, page.rate_limited_wait_s),
+            lambda: page.kinds,
         )
     if not page.latency.empty:
-        charts.show(
-            charts.latency(page.latency, page.start, page.end),
-            page.latency,
+        chart(
+            page,
             "stats_chart_latency",
             "Time Jira took to answer, median and 95th percentile, per day.",
+            lambda: charts.latency(page.latency, page.start, page.end),
+            lambda: page.latency,
         )
 
 
-def distribution(found, key: str, title: str, caption: str, empty: str) -> None:
+def distribution(page, found, key: str, title: str, caption: str, empty: str) -> None:
     if not found.total:
         st.info(empty)
         return
-    data = pd.DataFrame({"bin": charts.HOUR_LABELS, "tickets": found.counts})
-    charts.show(charts.distribution(found, title), data, key, caption)
+    chart(
+        page,
+        key,
+        caption,
+        lambda: charts.distribution(found, title),
+        lambda: pd.DataFrame({"bin": charts.HOUR_LABELS, "tickets": found.counts}),
+    )
 
 
 def ticket_charts(page: StatisticsPage) -> None:
     if page.linked[["linked", "resolved", "open_at_end"]].to_numpy().sum():
-        charts.show(
-            charts.linked(page.linked, page.start, page.end),
-            page.linked,
+        chart(
+            page,
             "stats_chart_linked",
             "Tickets linked and resolved (Jira status Done) per day; the line is what is "
             "still open at the end of each day.",
+            lambda: charts.linked(page.linked, page.start, page.end),
+            lambda: page.linked,
         )
     distribution(
+        page,
         page.detection_to_ticket,
         "stats_chart_detection",
         "Detection to first ticket",
@@ -134,6 +151,7 @@ def ticket_charts(page: StatisticsPage) -> None:
         "No anomaly got its first ticket in these days.",
     )
     distribution(
+        page,
         page.ticket_to_resolution,
         "stats_chart_resolution",
         "Ticket to resolution",
@@ -141,11 +159,13 @@ def ticket_charts(page: StatisticsPage) -> None:
         "resolution date is not stored).",
         "No linked ticket was read as Done in these days.",
     )
-    charts.show(
-        charts.ageing(page.ageing),
-        page.ageing,
+    chart(
+        page,
         "stats_chart_ageing",
         "Linked tickets not Done yet, by days since they were linked (today).",
+        lambda: charts.ageing(page.ageing),
+        lambda: page.ageing,
+        part=tuple(page.ageing["tickets"]),  # read again on every rerun: kept by its counts
     )
     share = page.share
     st.metric(
@@ -155,11 +175,12 @@ def ticket_charts(page: StatisticsPage) -> None:
         "linked ticket.",
     )
     if not page.by_table.empty:
-        charts.show(
-            charts.by_table(page.by_table),
-            page.by_table,
+        chart(
+            page,
             "stats_chart_tables",
             "Linked tickets per datastore and table, largest first (top 15).",
+            lambda: charts.by_table(page.by_table),
+            lambda: page.by_table,
         )
 
 

@@ -22,7 +22,8 @@ from lib.store.migrations import apply_migrations
 log = logging.getLogger(__name__)
 
 _LOCK_HOLDER = re.compile(r"PID (\d+)")
-KEPT_ANSWERS = 64  # pages, zones and ranges in use at once; each answer is a few KB
+# Pages, zones, ranges and their charts in use at once (a few KB to ~100 KB each).
+KEPT_ANSWERS = 128
 T = TypeVar("T")
 
 

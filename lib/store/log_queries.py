@@ -222,15 +222,24 @@ class LogQueries:
     def page(
         self, flt: LogFilter, *, page_no: int = 1, size: int = PAGE_SIZE, with_total: bool = True
     ) -> LogPage:
-        """One page of matching rows, newest first, and how many match in all."""
+        """One page of matching rows, newest first, and how many match in all.
+
+        Every rerun of the Log page asks again for the same page (a click on a
+        row, the details, the settings): the answer is kept until the next
+        write (``Database.kept``); it is immutable, so every caller shares it.
+        """
+        key = ("log_page", flt, max(1, int(page_no)), int(size), bool(with_total))
+        return self._db.kept(key, lambda: self._read_page(flt, *key[2:]))
+
+    def _read_page(self, flt: LogFilter, page_no: int, size: int, with_total: bool) -> LogPage:
         sql_where, params = where(flt)
-        offset = max(0, int(page_no) - 1) * int(size)
+        offset = (page_no - 1) * size
         with self._db.read() as cur:
-            if flt.text.strip() and offset + int(size) <= ONE_SCAN_LIMIT:
-                return self._page_in_one_scan(cur, sql_where, params, offset, int(size))
+            if flt.text.strip() and offset + size <= ONE_SCAN_LIMIT:
+                return self._page_in_one_scan(cur, sql_where, params, offset, size)
             rows = cur.execute(
                 f"SELECT {_PAGE_COLUMNS} FROM sync_log{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
-                [*params, int(size), offset],
+                [*params, size, offset],
             ).fetchall()
             if 0 < len(rows) < size or (offset == 0 and not rows):
                 # A short page is the last one: the total follows without a second scan.

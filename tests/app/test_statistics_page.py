@@ -258,3 +258,14 @@ def test_empty_log_shows_messages_not_charts(clock, app):
     assert "No sync call finished in these days." in infos
     assert "No anomaly got its first ticket in these days." in infos
     assert chart_keys(app) == {"stats_chart_ageing"}
+
+
+def test_a_write_between_reruns_is_drawn_at_once(seeded, app):
+    app.run()
+    activity = chart(app, "stats_chart_activity")
+    assert arr(activity["data"][0]["y"])[-1] == 1  # today's creates
+    app.run()  # a rerun without a write draws the kept chart: the same figure
+    assert chart(app, "stats_chart_activity") == activity
+    write(seeded.db, NOW - timedelta(minutes=5), "create", "ok", 5)
+    app.run()
+    assert arr(chart(app, "stats_chart_activity")["data"][0]["y"])[-1] == 2

@@ -105,3 +105,31 @@ def test_the_ageing_moves_with_the_clock(db, clock):
     clock[0] = NOW + timedelta(days=2)  # the same local day range; the link is now 8 days old
     after = svc.page("UTC", *DAYS).ageing["tickets"].tolist()
     assert before != after and sum(before) == sum(after) == 1
+
+
+def test_what_is_drawn_from_an_answer_is_kept_until_the_answer_changes(db, clock):
+    svc = StatisticsService(db, lambda: clock[0])
+    finish(db)
+    drawn = []
+
+    def draw(page):
+        def build():
+            drawn.append(total_today(page))
+            return f"chart of {total_today(page)}"
+
+        return build
+
+    first = svc.page("UTC", *DAYS)
+    assert svc.drawn(first, "activity", draw(first)) == "chart of 1"
+    again = svc.page("UTC", *DAYS)
+    assert again.version == first.version
+    assert svc.drawn(again, "activity", draw(again)) == "chart of 1" and drawn == [1]
+    assert svc.drawn(again, "outcomes", draw(again)) == "chart of 1" and drawn == [1, 1]
+    finish(db, "comment")
+    after = svc.page("UTC", *DAYS)
+    assert after.version != first.version
+    assert svc.drawn(after, "activity", draw(after)) == "chart of 2" and drawn == [1, 1, 2]
+    clock[0] = NOW + timedelta(days=1)  # a new local day: another answer, drawn again
+    tomorrow = svc.page("UTC", *DAYS)
+    assert tomorrow.version != after.version
+    assert svc.drawn(tomorrow, "activity", draw(tomorrow)) == "chart of 0"

@@ -232,3 +232,27 @@ def test_details_are_pretty_and_masked(logdb):
 def test_masking_catches_secret_shapes(raw, secret):
     shown = pretty_masked(raw)
     assert secret not in shown and MASK in shown
+
+
+def test_a_kept_page_is_read_once_and_again_after_every_write(logdb):
+    reads = []
+    real = logdb.read
+
+    def counted():
+        reads.append(1)
+        return real()
+
+    logdb.read = counted  # this database only
+    first = svc(logdb).page(LogFilter())
+    again = svc(logdb).page(LogFilter())
+    assert again == first and len(reads) == 1  # a rerun without a write reads nothing
+    failed = svc(logdb).page(LogFilter(statuses=("Failed",)))
+    assert ids(failed) == [6, 2] and len(reads) == 2  # another filter is its own answer
+    new = 7
+    insert_log(logdb, [{"id": new, "created_at": T0 + timedelta(days=4), "status": "failed"}])
+    with logdb.transaction() as cur:
+        cur.execute("UPDATE sync_log SET status = 'ok' WHERE id = 6")
+    after = svc(logdb).page(LogFilter())
+    assert ids(after) == [new, 6, 5, 4, 3, 2, 1] and after.total == 7
+    assert after.rows[1].status == "Ok"
+    assert ids(svc(logdb).page(LogFilter(statuses=("Failed",)))) == [new, 2]
