@@ -301,8 +301,13 @@ class LogQueries:
         """Unfinished rows (pending, sending, deferred) and the oldest one's time: one query.
 
         Runs on every page's rerun (the sidebar), so it reads two columns and
-        returns one row instead of loading the queue.
+        returns one row instead of loading the queue, and the answer is kept
+        until the next write (a row's status changes only by a write): at a
+        million log rows the scan was ~3 ms of every click.
         """
+        return self._db.kept(("outbox_depth",), self._read_outbox_depth)
+
+    def _read_outbox_depth(self) -> OutboxDepth:
         with self._db.read() as cur:
             depth, oldest = cur.execute(
                 "SELECT count(*), min(created_at) FROM sync_log"

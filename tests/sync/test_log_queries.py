@@ -187,6 +187,24 @@ def test_the_outbox_depth_counts_unfinished_rows_and_finds_the_oldest(logdb):
     assert LogQueries(logdb).outbox_depth() == type(depth)(0, None)
 
 
+def test_the_outbox_depth_is_read_once_until_the_next_write(logdb):
+    from lib.store.log_queries import LogQueries
+
+    reads = []
+    real = logdb.read
+
+    def counted():
+        reads.append(1)
+        return real()
+
+    logdb.read = counted  # this database only
+    first = LogQueries(logdb).outbox_depth()
+    assert LogQueries(logdb).outbox_depth() == first and len(reads) == 1  # every page's sidebar
+    insert_log(logdb, [{"id": 7, "created_at": T0, "status": "pending"}])
+    after = LogQueries(logdb).outbox_depth()
+    assert (after.depth, after.oldest_at, len(reads)) == (first.depth + 1, T0, 2)
+
+
 def test_paging_counts_every_match(logdb):
     first = svc(logdb).page(LogFilter(), page_no=1, size=4)
     second = svc(logdb).page(LogFilter(), page_no=2, size=4)
