@@ -87,8 +87,9 @@ class ConnectionStore:
         deployed: ConnectionInput | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._repo = ConnectionRepository(db)
+        self._db, self._repo = db, ConnectionRepository(db)
         self._box, self._settings, self._clock = box, settings, clock
+        self._active_key = ("active_connection", object())  # this store's own kept answer
         self.deployed_input = deployed
         self.deployed_error: str | None = None  # why secrets.toml [jira] is ignored
         self._deployed: Connection | None = None
@@ -173,7 +174,15 @@ class ConnectionStore:
         return [self._from_row(r) for r in self._repo.list_user(include_deleted=include_deleted)]
 
     def active(self) -> Connection:
-        """secrets.toml's connection, else the active stored one, else the demo sandbox."""
+        """secrets.toml's connection, else the active stored one, else the demo sandbox.
+
+        Kept until the next write: every page's sidebar asks on every rerun, and
+        the answer comes from stored rows and this store's start-up settings
+        only (two queries and opening the sealed secret, ~2 ms a click).
+        """
+        return self._db.kept(self._active_key, self._read_active)
+
+    def _read_active(self) -> Connection:
         if self._deployed is not None:
             wanted = SECRETS_ID
         else:

@@ -420,6 +420,25 @@ def test_one_active_connection_at_a_time(store, sandbox):
         store.activate(99)
 
 
+def test_the_active_connection_is_read_once_until_the_next_write(tmp_path, sandbox):
+    store, db = make_store(tmp_path)
+    first, _ = store.create(cloud_input(sandbox))
+    reads = []
+    real = db.read
+
+    def counted():
+        reads.append(1)
+        return real()
+
+    db.read = counted  # this database only
+    assert store.active() == store.active() and store.active().id == first.id
+    assert len(reads) <= 2  # one answer: the stored id and its row, for every rerun after
+    seen = len(reads)
+    store.use_demo()  # a write: the next question reads again
+    assert store.active().is_demo and len(reads) > seen
+    db.close()
+
+
 def test_edit_with_blank_credentials_keeps_the_stored_secret(store, sandbox):
     conn, _ = store.create(cloud_input(sandbox))
     edited, _ = store.update(
