@@ -29,8 +29,6 @@ from itertools import islice
 from pathlib import PurePath
 from typing import BinaryIO
 
-import pyarrow.parquet as pq
-
 FORMATS = ("csv", "json", "parquet")
 CHUNK_ROWS = 20_000  # rows checked, parsed and written at a time
 _READ_BYTES = 1 << 20
@@ -84,6 +82,8 @@ def record_chunks(filename: str, source: BinaryIO) -> Iterator[list[dict]]:
     source.seek(0)
     try:
         if kind == "parquet":
+            import pyarrow.parquet as pq  # only for a Parquet file
+
             for batch in pq.ParquetFile(source).iter_batches(batch_size=CHUNK_ROWS):
                 yield batch.to_pylist()
             return

@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-import numpy as np
-
 from lib.anomalies.import_reading import FileUnreadable, check_utf8, file_kind, record_chunks
 from lib.store.db import Database
 from lib.store.models import (
@@ -212,6 +210,8 @@ class _FileCheck:
         return parsed
 
     def has_duplicate_ids(self) -> bool:
+        import numpy as np  # the row path's only use of it; the command line starts without it
+
         ids = np.sort(np.frombuffer(self.ids, dtype=np.int64))
         repeated = len(set(self.other_ids)) < len(self.other_ids)
         return repeated or bool((ids[1:] == ids[:-1]).any())

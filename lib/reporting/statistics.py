@@ -37,10 +37,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-import pandas as pd
 
 from lib.store.db import Database
 from lib.store.statistics import (
@@ -59,6 +57,9 @@ from lib.store.ticket_statistics import (
     TicketShare,
     TicketStatistics,
 )
+
+if TYPE_CHECKING:  # pandas (0.2 s to import) only where a page's frames are built
+    import pandas as pd
 
 COUNTERS = {CounterName.CREATE: "Create", CounterName.UPDATE: "Update", CounterName.TOTAL: "Total"}
 COUNTER_HELP = {
@@ -186,6 +187,8 @@ def _range(start: date, end: date, tz: ZoneInfo) -> LocalDays:
 
 
 def _frame(records: list, columns: list[str]) -> pd.DataFrame:
+    import pandas as pd  # here, not at the top: the command line's import never draws a page
+
     if not records:
         return pd.DataFrame(columns=columns)
     return pd.DataFrame([asdict(r) for r in records], columns=columns)
@@ -271,6 +274,8 @@ class StatisticsService:
         Raises:
             ValueError: unknown zone, or an empty or too long range.
         """
+        import pandas as pd  # see _frame
+
         tz = zone(tz_name)
         key = ("statistics_page", tz_name, start, end, local_day(self._clock(), tz))
         kept = self._db.kept(key, lambda: self._read_page(tz_name, tz, start, end, key))
@@ -296,6 +301,8 @@ class StatisticsService:
         self, tz_name: str, tz: ZoneInfo, start: date, end: date, key: tuple
     ) -> StatisticsPage:
         """The page read from the store, its ageing left to ``page``."""
+        import pandas as pd  # see _frame
+
         # Before the queries: a write committed during them gives the next read
         # another version (the kept answer then misses too), never this one.
         version = (*key, self._db.writes)

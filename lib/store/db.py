@@ -82,7 +82,8 @@ class Database:
         begins: for scratch temp tables only, which are the cursor's own and go
         with it. DuckDB scans the rows a transaction wrote itself on one core,
         committed rows on every core: the import's checks over a committed
-        scratch copy of its file took 1.6 s instead of 2.9 s on two cores.
+        scratch copy of its file took 1.6 s instead of 2.9 s on two cores, and
+        its writes from a committed stage 1.3 s instead of 1.7 s.
         """
         with self._write_lock:
             cur = self._con.cursor()

@@ -428,7 +428,7 @@ def test_a_file_longer_than_the_most_an_import_takes_is_not_staged(tmp_path):
         assert read_json_in(con, str(path), 3) and stage_json_in(con, 3) == 3
         drop_stage_in(con)
         assert read_json_in(con, str(path), 2)
-        assert con.execute("SELECT count(*) FROM import_raw").fetchone()[0] == 3  # one past 2
+        assert con.execute("SELECT count(*) FROM import_stage").fetchone()[0] == 3  # one past 2
         assert stage_json_in(con, 2) is None
     finally:
         con.close()
