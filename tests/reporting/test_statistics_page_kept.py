@@ -13,6 +13,7 @@ import pytest
 from lib.reporting.statistics import CounterName, StatisticsService
 from lib.store.db import Database
 from lib.store.sync_log import SyncLog
+from tests.reads import counting_reads
 
 NOW = datetime(2026, 3, 10, 12, 0)
 DAYS = (date(2026, 3, 4), date(2026, 3, 10))
@@ -34,18 +35,6 @@ def clock():
 def finish(db, action="create", at=NOW):
     with db.transaction() as cur:
         SyncLog.insert_in(cur, now=at, action=action, mode="manual", status="ok", anomaly_id=1)
-
-
-def counting_reads(db):
-    reads = []
-    real = db.read
-
-    def read():
-        reads.append(1)
-        return real()
-
-    db.read = read  # an instance attribute: this database only
-    return reads
 
 
 def total_today(page):

@@ -47,6 +47,7 @@ from lib.jira.sandbox.server import serve_in_thread
 from lib.jira.wording import explain
 from lib.settings import load_settings
 from lib.store.db import Database
+from tests.reads import counting_reads
 
 CLOUD_CREDS = f"{DEMO_CLOUD_EMAIL}:{DEMO_CLOUD_API_TOKEN}"
 
@@ -423,14 +424,7 @@ def test_one_active_connection_at_a_time(store, sandbox):
 def test_the_active_connection_is_read_once_until_the_next_write(tmp_path, sandbox):
     store, db = make_store(tmp_path)
     first, _ = store.create(cloud_input(sandbox))
-    reads = []
-    real = db.read
-
-    def counted():
-        reads.append(1)
-        return real()
-
-    db.read = counted  # this database only
+    reads = counting_reads(db)
     assert store.active() == store.active() and store.active().id == first.id
     assert len(reads) <= 2  # one answer: the stored id and its row, for every rerun after
     seen = len(reads)

@@ -9,6 +9,7 @@ import pytest
 from lib.reporting.log_service import LogFilter, LogService
 from lib.reporting.masking import MASK, pretty_masked
 from lib.store.db import Database
+from tests.reads import counting_reads
 
 T0 = datetime(2026, 3, 1, 8, 0)
 
@@ -190,14 +191,7 @@ def test_the_outbox_depth_counts_unfinished_rows_and_finds_the_oldest(logdb):
 def test_the_outbox_depth_is_read_once_until_the_next_write(logdb):
     from lib.store.log_queries import LogQueries
 
-    reads = []
-    real = logdb.read
-
-    def counted():
-        reads.append(1)
-        return real()
-
-    logdb.read = counted  # this database only
+    reads = counting_reads(logdb)
     first = LogQueries(logdb).outbox_depth()
     assert LogQueries(logdb).outbox_depth() == first and len(reads) == 1  # every page's sidebar
     insert_log(logdb, [{"id": 7, "created_at": T0, "status": "pending"}])
@@ -253,14 +247,7 @@ def test_masking_catches_secret_shapes(raw, secret):
 
 
 def test_a_kept_page_is_read_once_and_again_after_every_write(logdb):
-    reads = []
-    real = logdb.read
-
-    def counted():
-        reads.append(1)
-        return real()
-
-    logdb.read = counted  # this database only
+    reads = counting_reads(logdb)
     first = svc(logdb).page(LogFilter())
     again = svc(logdb).page(LogFilter())
     assert again == first and len(reads) == 1  # a rerun without a write reads nothing
